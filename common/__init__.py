@@ -1,0 +1,1 @@
+"""Project-wide plumbing below every app: domain errors and the API error shape."""

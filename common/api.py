@@ -1,0 +1,74 @@
+"""One JSON error shape for the whole API: {"detail", "code"} plus "errors" on 400."""
+
+import logging
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from common.errors import DomainError
+
+logger = logging.getLogger(__name__)
+
+
+def _first_code(codes):
+    if isinstance(codes, str):
+        return codes
+    if isinstance(codes, dict):
+        for value in codes.values():
+            return _first_code(value)
+    if isinstance(codes, list) and codes:
+        return _first_code(codes[0])
+    return "invalid"
+
+
+def _field_errors(detail):
+    if isinstance(detail, dict):
+        return {
+            key: [str(m) for m in value] if isinstance(value, list) else _field_errors(value)
+            for key, value in detail.items()
+        }
+    if isinstance(detail, list):
+        return {"non_field_errors": [str(m) for m in detail]}
+    return {"non_field_errors": [str(detail)]}
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, DomainError):
+        body = {"detail": exc.detail, "code": exc.code}
+        if exc.errors:
+            body["errors"] = exc.errors
+        return Response(body, status=exc.status_code)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        response.data = {
+            "detail": "Invalid input.",
+            "code": _first_code(exc.get_codes()),
+            "errors": _field_errors(exc.detail),
+        }
+        response.status_code = status.HTTP_400_BAD_REQUEST
+        return response
+    detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
+    if isinstance(detail, dict):
+        code = _first_code(exc.get_codes())
+        text = str(detail.get("detail", "Error."))
+    elif isinstance(detail, list):
+        code, text = _first_code(exc.get_codes()), "; ".join(str(d) for d in detail)
+    else:
+        code, text = getattr(detail, "code", None) or exc.default_code, str(detail)
+    response.data = {"detail": text, "code": code}
+    return response
+
+
+def validation_error(errors, detail="Invalid input.", code="invalid"):
+    """A 400 with field errors, raised from views on bad query parameters."""
+    return DomainError(detail, code=code, errors=errors)

@@ -1,0 +1,265 @@
+"""Settings, all from environment variables with working local defaults.
+
+DJANGO_ENV selects the mode: `local` (default, `make up`), `test` (`make test`)
+or `production` (docker-compose; passes `manage.py check --deploy`).
+"""
+
+from datetime import timedelta
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+from config.env import (
+    database_from_url,
+    env_bool,
+    env_choice,
+    env_int,
+    env_list,
+    env_str,
+    redis_url,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+DJANGO_ENV = env_choice("DJANGO_ENV", "local", ("local", "test", "production"))
+PRODUCTION = DJANGO_ENV == "production"
+
+_DEV_SECRET = "local-dev-secret-key-not-for-production-0123456789abcdefghijklmnop"
+SECRET_KEY = env_str("SECRET_KEY", None if PRODUCTION else _DEV_SECRET)
+if not SECRET_KEY:
+    raise ImproperlyConfigured("SECRET_KEY must be set when DJANGO_ENV=production")
+if PRODUCTION and (SECRET_KEY == _DEV_SECRET or len(SECRET_KEY) < 50):
+    raise ImproperlyConfigured("SECRET_KEY must be a unique value of 50+ characters in production")
+
+DEBUG = env_bool("DEBUG", not PRODUCTION and DJANGO_ENV != "test")
+if PRODUCTION and DEBUG:
+    raise ImproperlyConfigured("DEBUG must be false when DJANGO_ENV=production")
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [] if PRODUCTION else ["*"])
+if PRODUCTION and not ALLOWED_HOSTS:
+    raise ImproperlyConfigured("ALLOWED_HOSTS must be set when DJANGO_ENV=production")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.gis",
+    "rest_framework",
+    "rest_framework_gis",
+    "rest_framework_simplejwt",
+    "django_filters",
+    "drf_spectacular",
+    "django_prometheus",
+    # Project apps, lowest layer first (see docs/architecture.md).
+    "accounts",
+    "agents",
+    "dashboard",
+    "alerts",
+    "opsactions",
+    "sira",
+]
+
+MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+AUTH_USER_MODEL = "accounts.User"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# ------------------------------------------------------------------ database
+DATABASES = {
+    "default": database_from_url("DATABASE_URL", "postgis://molam:molam@127.0.0.1:55432/molam"),
+}
+DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 60, minimum=0)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Lets several test runs share one cluster (each helper/CI job its own database).
+_test_db_name = env_str("TEST_DATABASE_NAME", None)
+if _test_db_name:
+    DATABASES["default"]["TEST"] = {"NAME": _test_db_name}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# ------------------------------------------------------------------ redis / cache
+REDIS_URL = redis_url("REDIS_URL", "redis://127.0.0.1:56379/0")
+CACHES = {
+    "default": {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "molam"),
+        "OPTIONS": {
+            "CLIENT_CLASS": "django_redis.client.DefaultClient",
+            "SOCKET_CONNECT_TIMEOUT": 1,
+            "SOCKET_TIMEOUT": 1,
+        },
+    }
+}
+
+# ------------------------------------------------------------------ kafka
+KAFKA_BOOTSTRAP_SERVERS = env_str("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:59092")
+KAFKA_EVENT_TOPICS = env_list("KAFKA_EVENT_TOPICS", ["wallet.events", "connect.events"])
+KAFKA_DLQ_TOPIC = env_str("KAFKA_DLQ_TOPIC", "dashboard.events.dlq")
+KAFKA_OPS_COMMANDS_TOPIC = env_str("KAFKA_OPS_COMMANDS_TOPIC", "ops.commands")
+KAFKA_CONSUMER_GROUP = env_str("KAFKA_CONSUMER_GROUP", "dashboard-aggregator")
+# Kafka's normal defaults in production; the local broker (Tansu) needs short
+# session timeouts, set by scripts/stack.sh (see ../shared/recipes/local-stack.md).
+KAFKA_SESSION_TIMEOUT_MS = env_int("KAFKA_SESSION_TIMEOUT_MS", 45000, minimum=1000)
+KAFKA_HEARTBEAT_INTERVAL_MS = env_int("KAFKA_HEARTBEAT_INTERVAL_MS", 3000, minimum=100)
+KAFKA_MAX_POLL_INTERVAL_MS = env_int("KAFKA_MAX_POLL_INTERVAL_MS", 300000, minimum=1000)
+KAFKA_BATCH_SIZE = env_int("KAFKA_BATCH_SIZE", 5000, minimum=1)
+
+# ------------------------------------------------------------------ celery
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
+CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", REDIS_URL)
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_TIME_LIMIT = 300
+CELERY_TIMEZONE = "UTC"
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_HEARTBEAT_INTERVAL_S = env_int("CELERY_HEARTBEAT_INTERVAL_S", 10, minimum=1)
+SNAPSHOT_REFRESH_INTERVAL_S = env_int("SNAPSHOT_REFRESH_INTERVAL_S", 60, minimum=1)
+SNAPSHOT_FULL_REFRESH_INTERVAL_S = env_int("SNAPSHOT_FULL_REFRESH_INTERVAL_S", 900, minimum=1)
+ALERT_CHECK_INTERVAL_S = env_int("ALERT_CHECK_INTERVAL_S", 60, minimum=1)
+OUTBOX_RELAY_INTERVAL_S = env_int("OUTBOX_RELAY_INTERVAL_S", 5, minimum=1)
+
+# Beat schedule: every periodic job of the product, by dotted task name. Each
+# app defines its task in its own tasks.py; no cron anywhere.
+CELERY_BEAT_SCHEDULE = {
+    "beat-heartbeat": {
+        "task": "dashboard.tasks.beat_heartbeat",
+        "schedule": CELERY_HEARTBEAT_INTERVAL_S,
+    },
+    "refresh-dirty-snapshots": {
+        "task": "dashboard.tasks.refresh_dirty_snapshots",
+        "schedule": SNAPSHOT_REFRESH_INTERVAL_S,
+    },
+    "refresh-all-snapshots": {
+        "task": "dashboard.tasks.refresh_all_snapshots",
+        "schedule": SNAPSHOT_FULL_REFRESH_INTERVAL_S,
+    },
+    "maintain-ingest-partitions": {
+        "task": "dashboard.tasks.maintain_partitions",
+        "schedule": 3600,
+    },
+    "expire-pending-actions": {
+        "task": "opsactions.tasks.expire_pending_actions",
+        "schedule": 60,
+    },
+    "rollback-due-actions": {
+        "task": "opsactions.tasks.rollback_due_actions",
+        "schedule": 60,
+    },
+    "relay-outbox": {
+        "task": "opsactions.tasks.relay_outbox",
+        "schedule": OUTBOX_RELAY_INTERVAL_S,
+    },
+    "check-alert-rules": {
+        "task": "alerts.tasks.check_alert_rules",
+        "schedule": ALERT_CHECK_INTERVAL_S,
+    },
+}
+
+# ------------------------------------------------------------------ product settings
+REPORTING_CURRENCY = env_str("REPORTING_CURRENCY", "XOF")
+SEEN_EVENT_RETENTION_DAYS = env_int("SEEN_EVENT_RETENTION_DAYS", 7, minimum=1)
+OPS_ACTION_PENDING_TTL_HOURS = env_int("OPS_ACTION_PENDING_TTL_HOURS", 24, minimum=1)
+
+# ------------------------------------------------------------------ API
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "common.api.exception_handler",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
+    + ([] if PRODUCTION else ["rest_framework.renderers.BrowsableAPIRenderer"]),
+}
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env_int("JWT_ACCESS_MINUTES", 15, minimum=1)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(hours=env_int("JWT_REFRESH_HOURS", 24, minimum=1)),
+    "SIGNING_KEY": env_str("JWT_SIGNING_KEY", SECRET_KEY),
+    "UPDATE_LAST_LOGIN": True,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Molam unified dashboard API",
+    "DESCRIPTION": "Overview, time series, agent map, ops actions with multi-signature "
+    "approval. Scopes: platform, merchant:ID, agent:ID, bank:ID, region:CC.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# ------------------------------------------------------------------ i18n, static
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+if DJANGO_ENV == "test":
+    # Fast hashing keeps the suite quick; never used outside tests.
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# ------------------------------------------------------------------ security (production)
+if PRODUCTION:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_CONTENT_TYPE_NOSNIFF = True
+    SECURE_REFERRER_POLICY = "same-origin"
+    X_FRAME_OPTIONS = "DENY"
+    # Health is probed over plain HTTP inside the cluster.
+    SECURE_REDIRECT_EXEMPT = [r"^api/dashboard/health$", r"^metrics$", r"^api/ping$"]
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+# GDAL 3.6 (Debian 12) cannot block file/network access in spatial references;
+# the project never parses user-supplied SRS definitions, so the warning is noise.
+SILENCED_SYSTEM_CHECKS = ["gis.W001"]

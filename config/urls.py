@@ -1,0 +1,21 @@
+"""URL root: each app mounts its own api/urls.py."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/auth/token/", TokenObtainPairView.as_view(), name="token_obtain_pair"),
+    path("api/auth/token/refresh/", TokenRefreshView.as_view(), name="token_refresh"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/", include("dashboard.api.urls")),
+    path("api/dashboard/", include("agents.api.urls")),
+    path("api/dashboard/", include("opsactions.api.urls")),
+    path("api/dashboard/", include("alerts.api.urls")),
+    path("api/dashboard/", include("sira.api.urls")),
+    path("", include("django_prometheus.urls")),
+    path("", include("dashboard.urls")),
+]

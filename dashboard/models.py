@@ -1,0 +1,76 @@
+from django.db import models
+
+from dashboard.choices import Source
+
+
+def _count():
+    return models.BigIntegerField(default=0)
+
+
+def _money():
+    return models.DecimalField(max_digits=24, decimal_places=4, default=0)
+
+
+class HourlyAggregate(models.Model):
+    """One hour (UTC) of counted figures for one scope and one cut of dimensions.
+
+    Range-partitioned by month on `bucket` (created by migration 0001, new
+    partitions by `dashboard.tasks.maintain_partitions`). Written only by the
+    ingestion upsert (dashboard/ingest/sql.py); region scopes are not stored:
+    `region:CC` reads the platform rows of country CC.
+    """
+
+    pk = models.CompositePrimaryKey(
+        "scope_kind", "scope_id", "bucket", "country", "region", "city", "currency", "source"
+    )
+    bucket = models.DateTimeField()
+    scope_kind = models.CharField(max_length=8)  # platform | merchant | agent | bank
+    scope_id = models.CharField(max_length=64, blank=True, default="")
+    country = models.CharField(max_length=2)
+    region = models.CharField(max_length=64, blank=True, default="")
+    city = models.CharField(max_length=64, blank=True, default="")
+    currency = models.CharField(max_length=3, blank=True, default="")
+    source = models.CharField(max_length=8, choices=Source.choices)
+
+    attempts = _count()
+    success_count = _count()
+    failed_count = _count()
+    refunds_count = _count()
+    disputes_count = _count()
+    payouts_count = _count()
+    payouts_failed_count = _count()
+    fraud_count = _count()
+
+    gmv = _money()
+    fees = _money()
+    revenue = _money()
+    refunds_amount = _money()
+    disputes_amount = _money()
+    payouts_amount = _money()
+    fraud_amount = _money()
+    cash_in_amount = _money()
+    cash_out_amount = _money()
+
+    class Meta:
+        managed = False
+        db_table = "dashboard_hourly_aggregate"
+
+
+class DirtyScope(models.Model):
+    """A scope whose aggregates changed since its snapshots were last computed.
+
+    Ingestion upserts one row per touched scope (widening the hour range);
+    the snapshot refresh claims rows by deleting them (see dashboard.tasks).
+    Region scopes are marked as ("region", country).
+    """
+
+    scope_kind = models.CharField(max_length=8)
+    scope_id = models.CharField(max_length=64, blank=True, default="")
+    min_bucket = models.DateTimeField()
+    max_bucket = models.DateTimeField()
+    marked_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["scope_kind", "scope_id"], name="dirty_scope_unique")
+        ]

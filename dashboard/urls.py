@@ -1,0 +1,9 @@
+"""Server-rendered dashboard pages."""
+
+from django.urls import path
+
+from dashboard import views
+
+urlpatterns = [
+    path("", views.index, name="dashboard-index"),
+]

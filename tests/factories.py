@@ -1,0 +1,29 @@
+"""factory_boy factories shared by every app's tests."""
+
+import factory
+
+from accounts.choices import Role
+from accounts.models import User
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    """A user with one role and scope; use `make_user` to also get the role's group."""
+
+    class Meta:
+        model = User
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    role = Role.OPS_ADMIN
+    scope_kind = "platform"
+    scope_id = ""
+    password = factory.PostGenerationMethodCall("set_password", "pw-test-1234")
+
+
+def make_user(username, role, scope="platform", **extra):
+    """Create a user through the real provisioning service (group + scope rules)."""
+    from accounts.services import user_create
+
+    return user_create(
+        username=username, password="pw-test-1234", role=role, scope=scope, update=True, **extra
+    )
