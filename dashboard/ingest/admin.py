@@ -1,0 +1,1 @@
+"""Admin of ingestion: dead letters (browse, re-process)."""

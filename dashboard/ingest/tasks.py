@@ -1,0 +1,1 @@
+"""Periodic ingestion jobs; registered under dashboard.tasks.* names (see dashboard/tasks.py)."""

@@ -1,0 +1,1 @@
+"""Ingestion models: seen event ids, dead letters (dashboard/ingest owns them)."""

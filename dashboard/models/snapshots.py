@@ -1,0 +1,1 @@
+"""Snapshot, FX-rate and rollup models (dashboard/snapshots owns them)."""

@@ -1,0 +1,1 @@
+"""Snapshot refresh jobs; registered under dashboard.tasks.* names (see dashboard/tasks.py)."""
