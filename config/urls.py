@@ -9,6 +9,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/auth/token/", TokenObtainPairView.as_view(), name="token_obtain_pair"),
     path("api/auth/token/refresh/", TokenRefreshView.as_view(), name="token_refresh"),
+    path("api/auth/", include("accounts.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/", include("dashboard.api.urls")),
@@ -19,3 +20,6 @@ urlpatterns = [
     path("", include("django_prometheus.urls")),
     path("", include("dashboard.urls")),
 ]
+
+handler404 = "common.views.not_found"
+handler500 = "common.views.error"

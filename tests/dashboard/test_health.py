@@ -1,0 +1,141 @@
+"""Health against the real parts: green with a real worker and beat, 503 naming a dead part."""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def celery_worker_and_beat(transactional_db, tmp_path):
+    """A real worker with embedded beat, heartbeat every second, on the test database."""
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgis://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "CELERY_HEARTBEAT_INTERVAL_S": "1",
+    }
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--beat",
+            "-c",
+            "1",
+            "-l",
+            "WARNING",
+            "-n",
+            f"health-{os.getpid()}@%h",
+            "-s",
+            str(tmp_path / "beat-schedule"),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    yield proc
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def test_health_is_green_with_every_part_running(api_client, celery_worker_and_beat, settings):
+    settings.CELERY_HEARTBEAT_INTERVAL_S = 1
+    deadline = time.monotonic() + 45
+    while True:
+        response = api_client.get("/api/dashboard/health")
+        if response.status_code == 200 or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    body = response.json()
+    assert response.status_code == 200, body
+    assert body["status"] == "ok"
+    assert {"database", "redis", "broker", "celery_worker", "celery_beat"} <= set(body["checks"])
+    assert all(check["ok"] for check in body["checks"].values())
+
+
+@pytest.mark.skipif(
+    not shutil.which("redis-server"), reason="redis-server is installed by make test"
+)
+def test_health_is_503_naming_redis_when_redis_is_stopped(api_client, db, settings, tmp_path):
+    port = _free_port()
+    redis = subprocess.Popen(
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(50):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        settings.REDIS_URL = f"redis://127.0.0.1:{port}/0"
+        assert api_client.get("/api/dashboard/health").json()["checks"]["redis"]["ok"] is True
+    finally:
+        redis.terminate()
+        redis.wait(timeout=10)
+    response = api_client.get("/api/dashboard/health")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "fail"
+    assert "redis" in body["failing"]
+    assert body["checks"]["database"]["ok"] is True
+
+
+def test_health_is_503_naming_the_broker_when_it_is_unreachable(api_client, db, settings):
+    from dashboard import health
+
+    settings.KAFKA_BOOTSTRAP_SERVERS = f"127.0.0.1:{_free_port()}"
+    health._admin_client = None
+    try:
+        response = api_client.get("/api/dashboard/health")
+    finally:
+        health._admin_client = None
+    assert response.status_code == 503
+    assert "broker" in response.json()["failing"]
+
+
+def test_health_reveals_no_secrets(api_client, db, settings):
+    text = api_client.get("/api/dashboard/health").content.decode()
+    assert settings.SECRET_KEY not in text
+    assert "molam:molam" not in text and "password" not in text.lower()
+
+
+def test_ping_is_a_constant_unauthenticated_answer(api_client):
+    response = api_client.get("/api/ping")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "service": "molam-dashboard"}
