@@ -1,0 +1,25 @@
+# Production-like image: one image, four roles (web, worker, beat, consumer)
+# chosen by the command in docker-compose.yml.
+FROM python:3.11-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 DJANGO_ENV=production \
+    PROMETHEUS_MULTIPROC_DIR=/tmp/prometheus
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends binutils libproj-dev gdal-bin libgdal32 libgeos-c1v5 \
+ && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /app
+COPY pyproject.toml ./
+RUN python - <<'PY' > /tmp/requirements.txt
+import tomllib
+print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))
+PY
+RUN pip install --no-cache-dir -r /tmp/requirements.txt
+COPY . .
+RUN SECRET_KEY=build-only-$(head -c 48 /dev/urandom | base64 | tr -d '/+=') ALLOWED_HOSTS=build \
+    python manage.py collectstatic --noinput -v 0 \
+ && useradd --system --uid 10001 molam && mkdir -p /tmp/prometheus && chown molam /tmp/prometheus
+USER molam
+EXPOSE 8000
+CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", \
+     "--threads", "4", "--worker-class", "gthread", "--access-logfile", "-"]
