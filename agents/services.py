@@ -1,8 +1,30 @@
 """Writes of the agents app. Ingestion calls the batch functions inside its own
-transaction (same connection), so they must be fast multi-row statements.
+transaction (same connection), so they are fast multi-row statements (agents/sql.py).
 
 Interface (agreed with dashboard ingestion and opsactions executors):
+agent_floats_apply, agent_sales_apply, agent_set_status, agent_set_float_limit.
 """
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+
+from agents import sql
+from agents.choices import AgentStatus
+from agents.models import Agent
+from common.errors import NotFound, ValidationFailed
+
+
+def _default_threshold():
+    return Decimal(getattr(settings, "AGENTS_DEFAULT_LOW_FLOAT_THRESHOLD", 100000))
+
+
+def sales_window_start(now=None):
+    """First UTC hour counted in "sales over the last 24 h": the current hour and the 23 before."""
+    now = now or datetime.now(UTC)
+    return now.astimezone(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=23)
 
 
 def agent_floats_apply(updates):
@@ -12,26 +34,130 @@ def agent_floats_apply(updates):
     negative), currency, occurred_at (aware datetime), country, region, city,
     lat, lon (None when the event had no location), event_id. Unknown agents
     are created. Also keeps each agent's last balance per UTC hour.
+    Ties on occurred_at go to the higher event_id; the position follows the
+    same rule among the updates that carry a location. One SQL statement.
     """
-    raise NotImplementedError
+    if not updates:
+        return 0
+    cols = {
+        k: []
+        for k in (
+            "agent_id",
+            "balance",
+            "currency",
+            "occurred_at",
+            "event_id",
+            "country",
+            "region",
+            "city",
+            "lat",
+            "lon",
+        )
+    }
+    for u in updates:
+        lat, lon = u.get("lat"), u.get("lon")
+        if (lat is None) != (lon is None):
+            lat = lon = None  # half a position is no position
+        cols["agent_id"].append(u["agent_id"])
+        cols["balance"].append(Decimal(u["balance"]))
+        cols["currency"].append(u["currency"])
+        cols["occurred_at"].append(u["occurred_at"])
+        cols["event_id"].append(str(u["event_id"]))
+        cols["country"].append(u.get("country") or "ZZ")
+        cols["region"].append(u.get("region") or "")
+        cols["city"].append(u.get("city") or "")
+        cols["lat"].append(None if lat is None else float(lat))
+        cols["lon"].append(None if lon is None else float(lon))
+    cols["threshold"] = _default_threshold()
+    sql.execute(sql.FLOATS_APPLY, cols)
+    return len(updates)
 
 
-def agent_sales_apply(rows):
+def agent_sales_apply(rows, *, now=None):
     """Add cash-in/cash-out sales of a batch, pre-aggregated per agent, hour and currency.
 
     `rows`: list of dicts with keys agent_id, bucket (aware datetime, UTC hour),
     currency, cash_in_amount (Decimal), cash_out_amount (Decimal), last_seen
     (aware datetime: newest occurred_at of the group), country, region, city.
-    Unknown agents are created.
+    Unknown agents are created; the touched agents' sales_24h is recomputed
+    exactly (two SQL statements).
     """
-    raise NotImplementedError
+    if not rows:
+        return 0
+    cols = {
+        k: []
+        for k in (
+            "agent_id",
+            "bucket",
+            "currency",
+            "cash_in",
+            "cash_out",
+            "last_seen",
+            "country",
+            "region",
+            "city",
+        )
+    }
+    for r in rows:
+        cols["agent_id"].append(r["agent_id"])
+        cols["bucket"].append(r["bucket"])
+        cols["currency"].append(r["currency"])
+        cols["cash_in"].append(Decimal(r.get("cash_in_amount") or 0))
+        cols["cash_out"].append(Decimal(r.get("cash_out_amount") or 0))
+        cols["last_seen"].append(r["last_seen"])
+        cols["country"].append(r.get("country") or "ZZ")
+        cols["region"].append(r.get("region") or "")
+        cols["city"].append(r.get("city") or "")
+    cols["threshold"] = _default_threshold()
+    sql.execute(sql.SALES_APPLY, cols)
+    ids = sorted(set(cols["agent_id"]))
+    sql.execute(sql.SALES_24H_FOR_AGENTS, {"ids": ids, "start": sales_window_start(now)})
+    return len(rows)
 
 
 def agent_set_status(*, agent_id, status):
-    """Set an agent's status (AgentStatus: active | frozen); returns the previous status."""
-    raise NotImplementedError
+    """Set an agent's status (AgentStatus: active | frozen); returns the previous status.
+
+    Runs in the caller's transaction (the ops-action executor writes the audit).
+    """
+    if status not in AgentStatus.values:
+        raise ValidationFailed(
+            f"Unknown agent status {status!r}.",
+            code="invalid_status",
+            errors={"status": [f"Must be one of {', '.join(AgentStatus.values)}."]},
+        )
+    with transaction.atomic():
+        agent = Agent.objects.select_for_update().filter(agent_id=agent_id).first()
+        if agent is None:
+            raise NotFound(f"Agent {agent_id} not found.", code="agent_not_found")
+        previous = agent.status
+        if previous != status:
+            agent.status = status
+            agent.save(update_fields=["status"])
+    return previous
 
 
 def agent_set_float_limit(*, agent_id, float_limit):
-    """Set an agent's float limit (Decimal); returns the previous limit."""
-    raise NotImplementedError
+    """Set an agent's float limit (Decimal, None for no limit); returns the previous limit."""
+    if float_limit is not None:
+        float_limit = Decimal(float_limit)
+        if not float_limit.is_finite() or float_limit < 0:
+            raise ValidationFailed(
+                "Float limit must be a non-negative amount.",
+                code="invalid_float_limit",
+                errors={"float_limit": ["Must be a non-negative amount."]},
+            )
+    with transaction.atomic():
+        agent = Agent.objects.select_for_update().filter(agent_id=agent_id).first()
+        if agent is None:
+            raise NotFound(f"Agent {agent_id} not found.", code="agent_not_found")
+        previous = agent.float_limit
+        agent.float_limit = float_limit
+        agent.save(update_fields=["float_limit"])
+    return previous
+
+
+def agent_sales_24h_refresh(*, now=None):
+    """Age sales_24h: exact sum of the window for every agent with recent or non-zero sales."""
+    with transaction.atomic():
+        return sql.execute(sql.SALES_24H_REFRESH, {"start": sales_window_start(now)})

@@ -190,6 +190,16 @@ REPORTING_CURRENCY = env_str("REPORTING_CURRENCY", "XOF")
 SEEN_EVENT_RETENTION_DAYS = env_int("SEEN_EVENT_RETENTION_DAYS", 7, minimum=1)
 OPS_ACTION_PENDING_TTL_HOURS = env_int("OPS_ACTION_PENDING_TTL_HOURS", 24, minimum=1)
 
+# ------------------------------------------------------------------ agents (agent map)
+# Float below this (in the agent's currency) is "low float" for agents created
+# by ingestion; ops can change it per agent.
+AGENTS_DEFAULT_LOW_FLOAT_THRESHOLD = env_int(
+    "AGENTS_DEFAULT_LOW_FLOAT_THRESHOLD", 100000, minimum=0
+)
+# agents.tasks.refresh_agent_map: ages sales_24h out and rebuilds the cluster grid.
+AGENTS_MAP_REFRESH_INTERVAL_S = env_int("AGENTS_MAP_REFRESH_INTERVAL_S", 60, minimum=5)
+AGENTS_HISTORY_RETENTION_DAYS = env_int("AGENTS_HISTORY_RETENTION_DAYS", 90, minimum=2)
+
 # ------------------------------------------------------------------ API
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

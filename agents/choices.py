@@ -1,0 +1,6 @@
+from django.db import models
+
+
+class AgentStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    FROZEN = "frozen", "Frozen"
