@@ -5,11 +5,12 @@ Interface (agreed with dashboard ingestion and opsactions executors):
 agent_floats_apply, agent_sales_apply, agent_set_status, agent_set_float_limit.
 """
 
+import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
+from django.db import models, transaction
 
 from agents import sql
 from agents.choices import AgentStatus
@@ -161,3 +162,53 @@ def agent_sales_24h_refresh(*, now=None):
     """Age sales_24h: exact sum of the window for every agent with recent or non-zero sales."""
     with transaction.atomic():
         return sql.execute(sql.SALES_24H_REFRESH, {"start": sales_window_start(now)})
+
+
+def agent_map_grid_rebuild():
+    """Rebuild the precomputed cluster grid (all levels) from the agents, atomically.
+
+    Readers keep seeing the previous grid until the transaction commits.
+    Returns (agent_count, duration_ms).
+    """
+    from agents.models import AgentGridCell, AgentGridState
+    from agents.selectors import GRID_MAX_LEVEL, cell_size
+
+    started = time.monotonic()
+    with transaction.atomic():
+        # One rebuild at a time (beat may overlap a slow run with the next one).
+        sql.execute("SELECT pg_advisory_xact_lock(hashtext('agents.grid_rebuild'))")
+        AgentGridCell.objects.all().delete()
+        sql.execute(sql.GRID_FINEST, {"level": GRID_MAX_LEVEL, "size": cell_size(GRID_MAX_LEVEL)})
+        for level in range(GRID_MAX_LEVEL - 1, -1, -1):
+            sql.execute(sql.GRID_COARSER, {"level": level})
+        count = (
+            AgentGridCell.objects.filter(level=0).aggregate(n=models.Sum("agent_count"))["n"] or 0
+        )
+        duration_ms = int((time.monotonic() - started) * 1000)
+        AgentGridState.objects.update_or_create(
+            id=1,
+            defaults={
+                "refreshed_at": datetime.now(UTC),
+                "duration_ms": duration_ms,
+                "agent_count": count,
+            },
+        )
+    return count, duration_ms
+
+
+def agent_map_refresh(*, now=None):
+    """Periodic map upkeep: age sales_24h, then rebuild the cluster grid."""
+    aged = agent_sales_24h_refresh(now=now)
+    count, duration_ms = agent_map_grid_rebuild()
+    return {"sales_24h_updated": aged, "agents": count, "grid_ms": duration_ms}
+
+
+def agent_history_prune(*, now=None):
+    """Delete hourly float and sales history older than AGENTS_HISTORY_RETENTION_DAYS."""
+    from agents.models import AgentFloatHour, AgentSalesHour
+
+    days = getattr(settings, "AGENTS_HISTORY_RETENTION_DAYS", 90)
+    cutoff = (now or datetime.now(UTC)) - timedelta(days=days)
+    floats, _ = AgentFloatHour.objects.filter(hour__lt=cutoff).delete()
+    sales, _ = AgentSalesHour.objects.filter(bucket__lt=cutoff).delete()
+    return floats + sales
