@@ -34,3 +34,46 @@ def months_between(first, last):
     while month <= last:
         yield month
         month = add_months(month, 1)
+
+
+# ---------------------------------------------------------------- seen event ids (daily)
+# dashboard_seen_event is range-partitioned by day on occurred_day (the event's
+# own UTC day, see docs/ingestion.md for why that and not the arrival day).
+SEEN_TABLE = "dashboard_seen_event"
+SEEN_DEFAULT = f"{SEEN_TABLE}_default"
+
+
+def seen_partition_name(day):
+    return f"{SEEN_TABLE}_p{day:%Y%m%d}"
+
+
+def create_seen_partition_sql(day):
+    """DDL for one day's partition of the seen-id store; idempotent."""
+    from datetime import timedelta
+
+    nxt = day + timedelta(days=1)
+    return (
+        f"CREATE TABLE IF NOT EXISTS {seen_partition_name(day)} PARTITION OF {SEEN_TABLE} "
+        f"FOR VALUES FROM ('{day.isoformat()}') TO ('{nxt.isoformat()}')"
+    )
+
+
+def list_partitions(cursor, table):
+    """Names of the partitions of `table` (default partition included)."""
+    cursor.execute(
+        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+        "WHERE i.inhparent = %s::regclass ORDER BY 1",
+        [table],
+    )
+    return [row[0] for row in cursor.fetchall()]
+
+
+def seen_partition_day(name):
+    """dashboard_seen_event_p20261127 -> date(2026, 11, 27); None for other names."""
+    prefix = f"{SEEN_TABLE}_p"
+    if not name.startswith(prefix):
+        return None
+    try:
+        return datetime.strptime(name[len(prefix) :], "%Y%m%d").date()
+    except ValueError:
+        return None

@@ -1,0 +1,317 @@
+"""Writes of ingestion: count events into the hourly aggregates, exactly once.
+
+`aggregate_events_batch` is THE path (the Kafka consumer calls it through
+`ingest_records`): validate -> drop duplicates (in the batch, then against the
+seen-id store in one statement) -> pre-aggregate in memory -> one upsert, the
+agents' float/sales, the dirty-scope marks and the dead letters, all in ONE
+transaction. Either the whole batch is counted and its ids remembered, or
+nothing is: a retry after any failure cannot double count.
+"""
+
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from agents import services as agent_services
+from dashboard.ingest import sql
+from dashboard.ingest.choices import DeadLetterStatus
+from dashboard.ingest.validation import FEES_IX, FIGURES, REVENUE_IX, Invalid, event_id_of, parse
+
+log = logging.getLogger("dashboard.ingest")
+
+ZERO = Decimal(0)
+N_FIGURES = len(FIGURES)
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a message came from in Kafka (None for events given to the service API)."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None = None
+
+
+@dataclass
+class DeadLetterInfo:
+    """A rejected event of a batch (what goes to the DLQ table and topic)."""
+
+    payload: bytes
+    reason: str
+    detail: str
+    event_id: str
+    origin: Origin | None
+
+
+@dataclass
+class IngestResult:
+    """What one batch did."""
+
+    received: int = 0
+    counted: int = 0
+    duplicates: int = 0
+    dead_letters: list = field(default_factory=list)
+    by_topic_type: Counter = field(default_factory=Counter)
+    counted_ids: set = field(default_factory=set)
+
+
+def _as_bytes(payload):
+    if isinstance(payload, bytes):
+        return payload
+    if isinstance(payload, str):
+        return payload.encode("utf-8", errors="surrogatepass")
+    if isinstance(payload, dict):
+        import orjson
+
+        return orjson.dumps(payload, default=str)
+    return bytes(payload)
+
+
+# Days whose seen-id partition is known to exist, per database (DDL is skipped
+# for them; the cache is per process, the DDL itself is idempotent).
+_seen_days_ready = {}
+
+
+def _ensure_seen_partitions(cursor, days, now):
+    ready = _seen_days_ready.setdefault(connection.settings_dict["NAME"], set())
+    window_start = sql.seen_window_start(settings.SEEN_EVENT_RETENTION_DAYS, now.date())
+    missing = {d for d in days if d >= window_start and d not in ready}
+    if missing:
+        ready |= sql.seen_partitions_ensure(cursor, missing)
+
+
+def aggregate_event(event):
+    """Count one event (dict, JSON str or bytes) exactly once; returns an IngestResult."""
+    return aggregate_events_batch([event])
+
+
+def aggregate_events_batch(events):
+    """Count a batch of events (dicts, JSON str or bytes) exactly once, in one transaction."""
+    return ingest_records([(e, None) for e in events])
+
+
+def ingest_records(records, *, now=None):
+    """records: [(payload, Origin | None)] -> IngestResult. One transaction; raises on DB errors
+    (nothing of the batch is then written: the caller retries the same batch)."""
+    now = now or datetime.now(UTC)
+    result = IngestResult(received=len(records))
+    by_id = {}
+    origins_seen = Counter()
+    for payload, origin in records:
+        topic = origin.topic if origin else ""
+        try:
+            event = parse(payload, now)
+        except Invalid as exc:
+            result.dead_letters.append(
+                DeadLetterInfo(
+                    payload=_as_bytes(payload),
+                    reason=exc.reason,
+                    detail=exc.detail,
+                    event_id=exc.event_id or event_id_of(payload),
+                    origin=origin,
+                )
+            )
+            origins_seen[(topic, "invalid")] += 1
+            continue
+        origins_seen[(topic, event.type)] += 1
+        if event.event_id in by_id:
+            result.duplicates += 1
+            continue
+        by_id[event.event_id] = event
+    result.by_topic_type = origins_seen
+
+    with transaction.atomic():
+        cursor = _raw_cursor()
+        fresh_ids = set()
+        if by_id:
+            days = {e.bucket.date() for e in by_id.values()}
+            _ensure_seen_partitions(cursor, days, now)
+            fresh_ids = sql.seen_insert(cursor, [(i, e.bucket.date()) for i, e in by_id.items()])
+        result.duplicates += len(by_id) - len(fresh_ids)
+        fresh = [by_id[i] for i in fresh_ids]
+        result.counted = len(fresh)
+        result.counted_ids = fresh_ids
+        if fresh:
+            rows, spans, floats, sales = _pre_aggregate(fresh)
+            sql.aggregates_upsert(cursor, rows)
+            if floats:
+                agent_services.agent_floats_apply(floats)
+            if sales:
+                agent_services.agent_sales_apply(sales)
+            sql.dirty_scopes_mark(cursor, spans)
+        if result.dead_letters:
+            _dead_letters_store(result.dead_letters, now)
+    return result
+
+
+def _raw_cursor():
+    """The psycopg cursor of Django's connection (same transaction), for COPY."""
+    connection.ensure_connection()
+    return connection.connection.cursor()
+
+
+def _pre_aggregate(events):
+    """Fresh events -> (aggregate rows sorted by key, dirty spans, float updates, sales rows)."""
+    acc = {}
+    spans = {}
+    floats = []
+    sales = {}
+    for e in events:
+        delta = []
+        if e.count_ix is not None:
+            delta.append((e.count_ix, 1))
+        if e.amount_ix is not None:
+            delta.append((e.amount_ix, e.amount))
+        if e.counts_fee:
+            fee = e.fee if e.fee is not None else ZERO
+            delta.append((FEES_IX, fee))
+            delta.append((REVENUE_IX, fee - (e.cost if e.cost is not None else ZERO)))
+        agent_id = e.agent_id
+        if e.type == "agent.float_updated":
+            floats.append(
+                {
+                    "agent_id": agent_id,
+                    "balance": e.balance,
+                    "currency": e.currency or settings.REPORTING_CURRENCY,
+                    "occurred_at": e.occurred_at,
+                    "country": e.country,
+                    "region": e.region,
+                    "city": e.city,
+                    "lat": e.lat,
+                    "lon": e.lon,
+                    "event_id": e.event_id,
+                }
+            )
+            for scope in (("platform", ""), ("agent", agent_id), ("region", e.country)):
+                _widen(spans, scope, e.bucket)
+            continue
+        if agent_id is not None and e.type in ("cash_in.completed", "cash_out.completed"):
+            skey = (agent_id, e.bucket, e.currency)
+            row = sales.get(skey)
+            if row is None:
+                row = sales[skey] = {
+                    "agent_id": agent_id,
+                    "bucket": e.bucket,
+                    "currency": e.currency,
+                    "cash_in_amount": ZERO,
+                    "cash_out_amount": ZERO,
+                    "last_seen": e.occurred_at,
+                    "country": e.country,
+                    "region": e.region,
+                    "city": e.city,
+                }
+            if e.type == "cash_in.completed":
+                row["cash_in_amount"] += e.amount
+            else:
+                row["cash_out_amount"] += e.amount
+            if e.occurred_at >= row["last_seen"]:
+                row["last_seen"] = e.occurred_at
+                row["country"], row["region"], row["city"] = e.country, e.region, e.city
+        tail = (e.bucket, e.country, e.region, e.city, e.currency, e.source)
+        scopes = [("platform", "")]
+        if e.merchant_id is not None:
+            scopes.append(("merchant", e.merchant_id))
+        if agent_id is not None:
+            scopes.append(("agent", agent_id))
+        if e.bank_id is not None:
+            scopes.append(("bank", e.bank_id))
+        for scope in scopes:
+            key = scope + tail
+            vec = acc.get(key)
+            if vec is None:
+                vec = acc[key] = [0] * N_FIGURES
+            for ix, value in delta:
+                vec[ix] += value
+    rows = []
+    for key in sorted(acc):
+        rows.append(key + tuple(acc[key]))
+        scope = key[:2]
+        bucket = key[2]
+        _widen(spans, scope, bucket)
+        if scope[0] == "platform":
+            _widen(spans, ("region", key[3]), bucket)
+    return rows, spans, floats, list(sales.values())
+
+
+def _widen(spans, scope, bucket):
+    span = spans.get(scope)
+    if span is None:
+        spans[scope] = [bucket, bucket]
+    elif bucket < span[0]:
+        span[0] = bucket
+    elif bucket > span[1]:
+        span[1] = bucket
+
+
+def _dead_letters_store(dead_letters, now):
+    from dashboard.models import DeadLetter
+
+    DeadLetter.objects.bulk_create(
+        [
+            DeadLetter(
+                received_at=now,
+                topic=d.origin.topic if d.origin else "",
+                partition=d.origin.partition if d.origin else None,
+                offset=d.origin.offset if d.origin else None,
+                key=d.origin.key if d.origin else None,
+                payload=d.payload,
+                event_id=d.event_id[:64],
+                reason=d.reason,
+                detail=d.detail[:2000],
+            )
+            for d in dead_letters
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def dead_letters_reprocess(*, dead_letter_ids, actor):
+    """Re-run selected dead letters through the batch path; records who did it and the outcome.
+
+    A letter that now validates is counted (once: the seen-id store still
+    applies); one still invalid keeps its row with the new reason."""
+    from dashboard.models import DeadLetter
+
+    outcome = Counter()
+    with transaction.atomic():
+        letters = list(
+            DeadLetter.objects.select_for_update().filter(id__in=dead_letter_ids).order_by("id")
+        )
+        now = timezone.now()
+        for letter in letters:
+            payload = bytes(letter.payload)
+            try:
+                parse(payload, now)
+            except Invalid as exc:
+                letter.status = DeadLetterStatus.STILL_INVALID
+                letter.reason, letter.detail = exc.reason, exc.detail[:2000]
+            else:
+                res = ingest_records([(payload, None)], now=now)
+                letter.status = (
+                    DeadLetterStatus.REPROCESSED if res.counted else DeadLetterStatus.DUPLICATE
+                )
+            letter.reprocessed_at = now
+            letter.reprocessed_by = actor
+            letter.save(
+                update_fields=["status", "reason", "detail", "reprocessed_at", "reprocessed_by"]
+            )
+            outcome[letter.status] += 1
+            log.info(
+                "dead letter %s re-processed by %s: %s",
+                letter.id,
+                getattr(actor, "username", actor),
+                letter.status,
+            )
+    return dict(outcome)
+
+
+def seen_retention():
+    """The configured retention of the seen-id store."""
+    return timedelta(days=settings.SEEN_EVENT_RETENTION_DAYS)

@@ -1,0 +1,169 @@
+"""Raw SQL of the ingestion hot path.
+
+Why raw SQL: one batch is thousands of events; the ORM would issue a statement
+per row (or a bulk statement without ON CONFLICT ... DO UPDATE arithmetic on a
+partitioned table). Here every step is ONE statement per batch: COPY into a
+session-temporary stage, then a set-based INSERT ... SELECT ... ON CONFLICT.
+Rows are always written in primary-key order so that two consumers updating the
+same hot rows (the platform scope of the current hour) take their row locks in
+the same order and wait for each other instead of deadlocking.
+
+All functions take a psycopg cursor of the caller's transaction.
+"""
+
+from datetime import UTC, datetime, timedelta
+
+from dashboard.choices import COUNT_FIGURES, MONEY_FIGURES
+from dashboard.partitions import (
+    SEEN_DEFAULT,
+    SEEN_TABLE,
+    create_seen_partition_sql,
+    list_partitions,
+    seen_partition_day,
+)
+
+AGG_TABLE = "dashboard_hourly_aggregate"
+DIRTY_TABLE = "dashboard_dirtyscope"
+KEY_COLUMNS = (
+    "scope_kind",
+    "scope_id",
+    "bucket",
+    "country",
+    "region",
+    "city",
+    "currency",
+    "source",
+)
+FIGURE_COLUMNS = COUNT_FIGURES + MONEY_FIGURES
+AGG_COLUMNS = KEY_COLUMNS + FIGURE_COLUMNS
+
+_AGG_STAGE_DDL = (
+    "CREATE TEMP TABLE IF NOT EXISTS ingest_agg_stage ("
+    "scope_kind varchar(8), scope_id varchar(64), bucket timestamptz, country varchar(2), "
+    "region varchar(64), city varchar(64), currency varchar(3), source varchar(8), "
+    + ", ".join(f"{c} bigint" for c in COUNT_FIGURES)
+    + ", "
+    + ", ".join(f"{m} numeric(24,4)" for m in MONEY_FIGURES)
+    + ")"
+)
+_SEEN_STAGE_DDL = (
+    "CREATE TEMP TABLE IF NOT EXISTS ingest_seen_stage (event_id varchar(64), occurred_day date)"
+)
+_AGG_UPSERT = (
+    f"INSERT INTO {AGG_TABLE} ({', '.join(AGG_COLUMNS)}) "
+    f"SELECT {', '.join(AGG_COLUMNS)} FROM ingest_agg_stage ORDER BY {', '.join(KEY_COLUMNS)} "
+    f"ON CONFLICT ({', '.join(KEY_COLUMNS)}) DO UPDATE SET "
+    + ", ".join(f"{c} = {AGG_TABLE}.{c} + EXCLUDED.{c}" for c in FIGURE_COLUMNS)
+)
+# Dedupe in one statement. The primary key (event_id, occurred_day) is unique
+# per partition, and a given event always routes to the same partition (its
+# own UTC day), so a concurrent second delivery waits on the first's index
+# entry and then conflicts: RETURNING gives exactly the ids never seen before.
+_SEEN_INSERT = (
+    f"INSERT INTO {SEEN_TABLE} (event_id, occurred_day) "
+    "SELECT event_id, occurred_day FROM ingest_seen_stage ORDER BY event_id "
+    "ON CONFLICT DO NOTHING RETURNING event_id"
+)
+_DIRTY_UPSERT = (
+    f"INSERT INTO {DIRTY_TABLE} (scope_kind, scope_id, min_bucket, max_bucket, marked_at) "
+    "SELECT k, i, mn, mx, now() FROM unnest(%s::varchar[], %s::varchar[], "
+    "%s::timestamptz[], %s::timestamptz[]) AS t(k, i, mn, mx) ORDER BY k, i "
+    "ON CONFLICT (scope_kind, scope_id) DO UPDATE SET "
+    f"min_bucket = LEAST({DIRTY_TABLE}.min_bucket, EXCLUDED.min_bucket), "
+    f"max_bucket = GREATEST({DIRTY_TABLE}.max_bucket, EXCLUDED.max_bucket), "
+    "marked_at = EXCLUDED.marked_at"
+)
+
+
+def seen_insert(cursor, pairs):
+    """pairs: [(event_id, occurred_day)] (unique ids) -> set of ids never seen before."""
+    cursor.execute(_SEEN_STAGE_DDL)
+    with cursor.copy("COPY ingest_seen_stage (event_id, occurred_day) FROM STDIN") as copy:
+        for pair in pairs:
+            copy.write_row(pair)
+    cursor.execute(_SEEN_INSERT)
+    fresh = {row[0] for row in cursor.fetchall()}
+    cursor.execute("DELETE FROM ingest_seen_stage")
+    return fresh
+
+
+def aggregates_upsert(cursor, rows):
+    """rows: tuples in AGG_COLUMNS order; added to the hourly aggregates in one statement."""
+    if not rows:
+        return
+    cursor.execute(_AGG_STAGE_DDL)
+    with cursor.copy(f"COPY ingest_agg_stage ({', '.join(AGG_COLUMNS)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+    cursor.execute(_AGG_UPSERT)
+    cursor.execute("DELETE FROM ingest_agg_stage")
+
+
+def dirty_scopes_mark(cursor, spans):
+    """spans: {(scope_kind, scope_id): [min_bucket, max_bucket]} -> widen DirtyScope rows."""
+    if not spans:
+        return
+    items = sorted(spans.items())
+    cursor.execute(
+        _DIRTY_UPSERT,
+        [
+            [k for (k, _), _ in items],
+            [i for (_, i), _ in items],
+            [span[0] for _, span in items],
+            [span[1] for _, span in items],
+        ],
+    )
+
+
+# ---------------------------------------------------------------- seen-store partitions
+
+
+def seen_window_start(retention_days, today=None):
+    """First occurred_day that still gets its own partition."""
+    today = today or datetime.now(UTC).date()
+    return today - timedelta(days=retention_days)
+
+
+def seen_partitions_ensure(cursor, days):
+    """Create the daily partitions for `days`; a day whose rows already sit in the
+    default partition keeps using it (still deduplicated: see docs/ingestion.md).
+    Returns the days handled (created or already present)."""
+    done = set()
+    for day in sorted(days):
+        cursor.execute("SAVEPOINT seen_partition")
+        try:
+            cursor.execute(create_seen_partition_sql(day))
+        except Exception:  # check violation: the default partition holds that day
+            cursor.execute("ROLLBACK TO SAVEPOINT seen_partition")
+        else:
+            cursor.execute("RELEASE SAVEPOINT seen_partition")
+        done.add(day)
+    return done
+
+
+def seen_partitions_expire(cursor, retention_days, now=None):
+    """Drop the daily partitions older than the window, keeping the ids first seen
+    within the retention (late arrivals) by moving them to the default partition.
+
+    Runs one partition per call of the caller's transaction; returns dropped names.
+    """
+    now = now or datetime.now(UTC)
+    window_start = seen_window_start(retention_days, now.date())
+    cutoff = now - timedelta(days=retention_days)
+    dropped = []
+    for name in list_partitions(cursor, SEEN_TABLE):
+        day = seen_partition_day(name)
+        if day is None or day >= window_start:
+            continue
+        cursor.execute(f"ALTER TABLE {SEEN_TABLE} DETACH PARTITION {name}")
+        # With the partition detached its range routes to the default partition.
+        cursor.execute(
+            f"INSERT INTO {SEEN_TABLE} (event_id, occurred_day, seen_at) "
+            f"SELECT event_id, occurred_day, seen_at FROM {name} WHERE seen_at >= %s "
+            "ON CONFLICT DO NOTHING",
+            [cutoff],
+        )
+        cursor.execute(f"DROP TABLE {name}")
+        dropped.append(name)
+    cursor.execute(f"DELETE FROM {SEEN_DEFAULT} WHERE seen_at < %s", [cutoff])
+    return dropped

@@ -1,0 +1,226 @@
+"""aggregate_event / aggregate_events_batch against the real database: the contract, exactly."""
+
+import json
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from agents.models import Agent, AgentSalesHour
+from dashboard.ingest.services import aggregate_event, aggregate_events_batch
+from dashboard.models import DeadLetter, DirtyScope, HourlyAggregate
+
+pytestmark = pytest.mark.django_db
+
+D = Decimal
+
+# type -> the figures one event of it adds (amount 15000, fee 225, cost 60).
+EXPECTED = {
+    "payment.initiated": {"attempts": 1},
+    "payment.succeeded": {"gmv": D(15000), "success_count": 1, "fees": D(225), "revenue": D(165)},
+    "payment.failed": {"failed_count": 1},
+    "refund.succeeded": {"refunds_amount": D(15000), "refunds_count": 1},
+    "dispute.opened": {"disputes_amount": D(15000), "disputes_count": 1},
+    "payout.completed": {"payouts_amount": D(15000), "payouts_count": 1},
+    "payout.failed": {"payouts_failed_count": 1},
+    "fraud.flagged": {"fraud_amount": D(15000), "fraud_count": 1},
+    "transfer.completed": {"gmv": D(15000), "success_count": 1, "fees": D(225), "revenue": D(165)},
+    "cash_in.completed": {"cash_in_amount": D(15000), "fees": D(225), "revenue": D(165)},
+    "cash_out.completed": {"cash_out_amount": D(15000), "fees": D(225), "revenue": D(165)},
+}
+
+
+def _nonzero(totals):
+    return {k: v for k, v in totals.items() if v}
+
+
+@pytest.mark.parametrize("etype", sorted(EXPECTED))
+def test_each_event_type_counts_per_contract_in_every_scope(etype, ingest_event, ingest_rows):
+    event = ingest_event(
+        etype,
+        merchant_id="m_1042",
+        agent_id="a_0001",
+        bank_id="b_sgbs",
+        fee="225",
+        cost="60",
+    )
+    result = aggregate_event(event)
+    assert result.counted == 1
+    for kind, sid in (("platform", ""), ("merchant", "m_1042"), ("agent", "a_0001"),
+                      ("bank", "b_sgbs")):  # fmt: skip
+        assert _nonzero(ingest_rows(kind, sid)) == EXPECTED[etype], (kind, etype)
+    row = HourlyAggregate.objects.get(scope_kind="merchant", scope_id="m_1042")
+    assert (row.country, row.region, row.city, row.source) == (
+        "SN",
+        "Dakar",
+        "Dakar",
+        event["source"],
+    )
+    assert row.currency == event.get("currency", "")
+    assert row.bucket == datetime.fromisoformat(event["occurred_at"]).replace(minute=0, second=0)
+
+
+def test_scopes_absent_from_the_event_get_no_rows(ingest_event):
+    aggregate_event(ingest_event("payment.succeeded", merchant_id="m_solo"))
+    kinds = set(HourlyAggregate.objects.values_list("scope_kind", flat=True))
+    assert kinds == {"platform", "merchant"}
+
+
+def test_same_event_three_times_in_one_batch_and_across_batches_counts_once(
+    ingest_event, ingest_rows
+):
+    event = ingest_event("payment.succeeded", merchant_id="m_dup", amount="100.5")
+    first = aggregate_events_batch([event, dict(event), json.dumps(event)])
+    assert (first.counted, first.duplicates) == (1, 2)
+    again = aggregate_events_batch([event])
+    assert (again.counted, again.duplicates) == (0, 1)
+    aggregate_event(json.dumps(event).encode())
+    totals = ingest_rows("merchant", "m_dup")
+    assert totals["gmv"] == D("100.5") and totals["success_count"] == 1
+
+
+def test_money_is_exact_from_strings_and_json_numbers(ingest_event, ingest_rows):
+    raw = [
+        '{"event_id":"x1","type":"payment.succeeded","source":"connect","occurred_at":"%s",'
+        '"merchant_id":"m_exact","currency":"XOF","amount":0.1,"fee":0.0001}',
+        '{"event_id":"x2","type":"payment.succeeded","source":"connect","occurred_at":"%s",'
+        '"merchant_id":"m_exact","currency":"XOF","amount":"0.2","cost":"0.0003"}',
+        '{"event_id":"x3","type":"payment.succeeded","source":"connect","occurred_at":"%s",'
+        '"merchant_id":"m_exact","currency":"XOF","amount":99999999999999.9999}',
+    ]
+    ts = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+    result = aggregate_events_batch([r % ts for r in raw])
+    assert result.counted == 3, result.dead_letters
+    totals = ingest_rows("merchant", "m_exact")
+    assert totals["gmv"] == D("100000000000000.2999")
+    assert totals["fees"] == D("0.0001")
+    assert totals["revenue"] == D("-0.0002")
+
+
+def test_event_three_days_late_lands_in_its_hour_and_marks_that_range_dirty(ingest_event):
+    late_hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=3)
+    event = ingest_event(
+        "payment.succeeded",
+        merchant_id="m_late",
+        bank_id="b_late",
+        country="CI",
+        occurred_at=(late_hour + timedelta(minutes=59, seconds=59)).isoformat(),
+    )
+    assert aggregate_event(event).counted == 1
+    row = HourlyAggregate.objects.get(scope_kind="merchant", scope_id="m_late")
+    assert row.bucket == late_hour
+    dirty = {(d.scope_kind, d.scope_id): d for d in DirtyScope.objects.all()}
+    for scope in (("platform", ""), ("merchant", "m_late"), ("bank", "b_late"), ("region", "CI")):
+        assert dirty[scope].min_bucket <= late_hour <= dirty[scope].max_bucket
+    assert aggregate_event(event).counted == 0
+
+
+def test_dirty_scope_range_widens_with_each_batch(ingest_event, ingest_hour):
+    aggregate_event(ingest_event(merchant_id="m_w"))
+    earlier = ingest_hour - timedelta(hours=5)
+    aggregate_event(ingest_event(merchant_id="m_w", occurred_at=earlier.isoformat()))
+    dirty = DirtyScope.objects.get(scope_kind="merchant", scope_id="m_w")
+    assert (dirty.min_bucket, dirty.max_bucket) == (earlier, ingest_hour)
+
+
+def test_offset_timestamps_bucket_by_utc_hour(ingest_event, ingest_hour):
+    local = (ingest_hour + timedelta(minutes=30)).astimezone(
+        datetime.fromisoformat("2026-01-01T00:00:00+05:30").tzinfo
+    )
+    aggregate_event(ingest_event(merchant_id="m_tz", occurred_at=local.isoformat()))
+    assert HourlyAggregate.objects.get(scope_kind="merchant", scope_id="m_tz").bucket == ingest_hour
+
+
+INVALID = [
+    ("invalid_json", b"{not json"),
+    ("invalid_json", b"\xff\xfe"),
+    ("invalid_json", b"[1, 2]"),
+    ("missing_field", {"event_id": None}),
+    ("missing_field", {"occurred_at": None}),
+    ("missing_field", {"amount": None}),
+    ("missing_field", {"currency": None}),
+    ("invalid_field", {"event_id": "x" * 65}),
+    ("invalid_field", {"merchant_id": 42}),
+    ("unknown_type", {"type": "payment.teleported"}),
+    ("invalid_source", {"source": "bank"}),
+    ("invalid_source", {"type": "cash_in.completed", "source": "connect"}),
+    ("invalid_currency", {"currency": "xof"}),
+    ("invalid_currency", {"currency": "ABC"}),
+    ("invalid_country", {"country": "XX"}),
+    ("negative_amount", {"amount": "-1"}),
+    ("negative_amount", {"fee": "-0.5"}),
+    ("invalid_amount", {"amount": "12.34567"}),
+    ("invalid_amount", {"amount": "1e3"}),
+    ("invalid_amount", {"amount": "100000000000000"}),
+    ("invalid_amount", {"amount": "NaN"}),
+    ("invalid_amount", {"amount": True}),
+    ("invalid_timestamp", {"occurred_at": "2026-11-27T10:15:03"}),
+    ("invalid_timestamp", {"occurred_at": "yesterday"}),
+    ("invalid_location", {"location": {"lat": 95, "lon": 0}}),
+]
+
+
+@pytest.mark.parametrize("reason,change", INVALID)
+def test_invalid_event_is_dead_lettered_with_reason_and_neighbours_counted(
+    reason, change, ingest_event, ingest_rows
+):
+    if isinstance(change, bytes):
+        bad = change
+    else:
+        bad = ingest_event("payment.succeeded", merchant_id="m_bad")
+        for k, v in change.items():
+            bad[k] = v
+        if "type" in change and change["type"] == "cash_in.completed":
+            bad["source"] = "connect"
+        bad = {k: v for k, v in bad.items() if v is not None}
+    before = ingest_event("payment.succeeded", merchant_id="m_ok")
+    after = ingest_event("payment.failed", merchant_id="m_ok")
+    result = aggregate_events_batch([before, bad, after])
+    assert result.counted == 2
+    assert [d.reason for d in result.dead_letters] == [reason]
+    letter = DeadLetter.objects.get()
+    assert letter.reason == reason and letter.detail
+    if isinstance(change, bytes):
+        assert bytes(letter.payload) == change
+    assert ingest_rows("merchant", "m_bad") == ingest_rows("merchant", "nobody")
+    totals = ingest_rows("merchant", "m_ok")
+    assert (totals["success_count"], totals["failed_count"]) == (1, 1)
+
+
+def test_future_timestamp_is_dead_lettered_but_four_minutes_ahead_is_counted(ingest_event):
+    now = datetime.now(UTC)
+    ahead = ingest_event(occurred_at=(now + timedelta(minutes=4)).isoformat())
+    future = ingest_event(occurred_at=(now + timedelta(minutes=6)).isoformat())
+    result = aggregate_events_batch([ahead, future])
+    assert result.counted == 1
+    assert [d.reason for d in result.dead_letters] == ["future_timestamp"]
+
+
+def test_float_updates_latest_occurred_at_wins_whatever_the_arrival_order(
+    ingest_event, ingest_hour
+):
+    newest = ingest_event(
+        "agent.float_updated", agent_id="a_0042", balance="-1200.50",
+        occurred_at=(ingest_hour + timedelta(minutes=50)).isoformat(),
+        location={"lat": 14.6928, "lon": -17.4467},
+    )  # fmt: skip
+    older = ingest_event(
+        "agent.float_updated", agent_id="a_0042", balance="999999",
+        occurred_at=(ingest_hour + timedelta(minutes=10)).isoformat(),
+    )  # fmt: skip
+    aggregate_events_batch([newest])
+    aggregate_events_batch([older])
+    agent = Agent.objects.get(agent_id="a_0042")
+    assert agent.float_balance == D("-1200.50")
+    assert ("agent", "a_0042") in set(DirtyScope.objects.values_list("scope_kind", "scope_id"))
+    # A gauge counts nothing in the aggregates.
+    assert not HourlyAggregate.objects.filter(scope_kind="agent", scope_id="a_0042").exists()
+
+
+def test_cash_in_and_out_feed_agent_sales_once(ingest_event, ingest_hour):
+    cash_in = ingest_event("cash_in.completed", agent_id="a_0007", amount="5000")
+    cash_out = ingest_event("cash_out.completed", agent_id="a_0007", amount="2000.25")
+    aggregate_events_batch([cash_in, cash_out, cash_in])
+    aggregate_events_batch([cash_out])
+    sales = AgentSalesHour.objects.get(agent__agent_id="a_0007", bucket=ingest_hour)
+    assert (sales.cash_in_amount, sales.cash_out_amount) == (D(5000), D("2000.25"))
