@@ -187,8 +187,35 @@ CELERY_BEAT_SCHEDULE = {
 
 # ------------------------------------------------------------------ product settings
 REPORTING_CURRENCY = env_str("REPORTING_CURRENCY", "XOF")
+# Snapshots (dashboard/snapshots): seconds the overview view trusts a user's
+# authorization (active, role, scope) before reading it again from the database.
+OVERVIEW_AUTH_CACHE_S = env_int("OVERVIEW_AUTH_CACHE_S", 5, minimum=0)
 SEEN_EVENT_RETENTION_DAYS = env_int("SEEN_EVENT_RETENTION_DAYS", 7, minimum=1)
 OPS_ACTION_PENDING_TTL_HOURS = env_int("OPS_ACTION_PENDING_TTL_HOURS", 24, minimum=1)
+
+# --- opsactions (issue 5): reversal risk threshold per currency, effect duration cap, relay batch.
+def _amounts_by_currency(name, default):
+    from decimal import Decimal, InvalidOperation
+
+    out = {}
+    for item in env_list(name, default):
+        code, _, amount = item.partition(":")
+        try:
+            value = Decimal(amount)
+        except InvalidOperation:
+            value = None
+        if len(code) != 3 or not code.isupper() or value is None or not value.is_finite():
+            raise ImproperlyConfigured(f"{name}: {item!r} is not CUR:AMOUNT (e.g. XOF:1000000)")
+        out[code] = value
+    return out
+
+
+OPS_REVERSAL_HIGH_RISK_AMOUNTS = _amounts_by_currency(
+    "OPS_REVERSAL_HIGH_RISK_AMOUNTS",
+    ["XOF:1000000", "XAF:1000000", "GNF:15000000", "NGN:2500000", "EUR:1500", "USD:1500"],
+)
+OPS_ACTION_MAX_EFFECT_HOURS = env_int("OPS_ACTION_MAX_EFFECT_HOURS", 24 * 30, minimum=1)
+OUTBOX_RELAY_BATCH = env_int("OUTBOX_RELAY_BATCH", 500, minimum=1)
 
 # ------------------------------------------------------------------ agents (agent map)
 # Float below this (in the agent's currency) is "low float" for agents created

@@ -1,1 +1,10 @@
-urlpatterns = []
+"""Mounted under api/dashboard/ by config/urls.py: ops/actions, ops/actions/{id}/..."""
+
+from rest_framework.routers import SimpleRouter
+
+from opsactions.api.views import OpsActionViewSet
+
+router = SimpleRouter(trailing_slash="/?")
+router.register("ops/actions", OpsActionViewSet, basename="ops-action")
+
+urlpatterns = router.urls

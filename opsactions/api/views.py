@@ -1,0 +1,168 @@
+"""Ops actions API: each view parses input, calls one service, renders the action."""
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from opsactions import services
+from opsactions.api.filters import ActionFilter
+from opsactions.api.serializers import (
+    ActionCreateSerializer,
+    ActionDetailSerializer,
+    ActionSerializer,
+    ApproveSerializer,
+    CancelSerializer,
+    ErrorSerializer,
+    ReasonSerializer,
+)
+from opsactions.audit import context_from_request
+from opsactions.selectors import action_get, action_queryset
+
+
+def _err(text):
+    return OpenApiResponse(ErrorSerializer, description=text)
+
+
+E400 = _err("Bad input: `errors` names each field.")
+E401 = _err("Not authenticated.")
+E403 = _err("Not eligible (role, scope, self-approval, not the requester).")
+E404 = _err("Unknown action (or not visible to you).")
+E409 = _err("Wrong state (already voted, expired, rejected, not approved, open duplicate...).")
+
+
+def _transition_schema(summary, request=None):
+    return extend_schema(
+        summary=summary,
+        request=request,
+        responses={
+            200: ActionDetailSerializer,
+            400: E400,
+            401: E401,
+            403: E403,
+            404: E404,
+            409: E409,
+        },
+        tags=["ops actions"],
+    )
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List ops actions visible to you",
+        responses={200: ActionSerializer(many=True), 400: E400, 401: E401, 403: E403},
+        tags=["ops actions"],
+    ),
+    retrieve=extend_schema(
+        summary="One ops action with its approvals and audit trail",
+        responses={200: ActionDetailSerializer, 401: E401, 403: E403, 404: E404},
+        tags=["ops actions"],
+    ),
+)
+class OpsActionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Request, vote on, execute, cancel and roll back ops actions."""
+
+    serializer_class = ActionSerializer
+    filterset_class = ActionFilter
+    lookup_value_regex = r"[0-9]+"
+
+    def get_queryset(self):
+        return action_queryset(self.request.user)
+
+    def get_object(self):
+        return action_get(self.request.user, self.kwargs["pk"])
+
+    def get_serializer_class(self):
+        if self.action == "list":
+            return ActionSerializer
+        return ActionDetailSerializer
+
+    def _answer(self, action_obj, code=status.HTTP_200_OK):
+        fresh = action_get(self.request.user, action_obj.pk)
+        return Response(ActionDetailSerializer(fresh).data, status=code)
+
+    def _input(self, serializer_class):
+        serializer = serializer_class(data=self.request.data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+    @extend_schema(
+        summary="Request an ops action",
+        request=ActionCreateSerializer,
+        responses={201: ActionDetailSerializer, 400: E400, 401: E401, 403: E403, 409: E409},
+        tags=["ops actions"],
+    )
+    def create(self, request):
+        data = self._input(ActionCreateSerializer)
+        created = services.action_create(
+            actor=request.user,
+            action_type=data["action_type"],
+            target=data["target"],
+            params=data.get("params") or {},
+            reason=data["reason"],
+            expires_after=data.get("expires_after") or None,
+            context=context_from_request(request),
+        )
+        return self._answer(created, status.HTTP_201_CREATED)
+
+    @_transition_schema("Approve (one vote per approver, never your own)", ApproveSerializer)
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        data = self._input(ApproveSerializer)
+        target = self.get_object()
+        done = services.action_approve(
+            actor=request.user,
+            action_id=target.pk,
+            comment=data.get("comment", ""),
+            params_hash=data.get("params_hash"),
+            context=context_from_request(request),
+        )
+        return self._answer(done)
+
+    @_transition_schema("Reject (a single eligible rejection is a veto)", ReasonSerializer)
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk=None):
+        data = self._input(ReasonSerializer)
+        target = self.get_object()
+        done = services.action_reject(
+            actor=request.user,
+            action_id=target.pk,
+            reason=data["reason"],
+            context=context_from_request(request),
+        )
+        return self._answer(done)
+
+    @_transition_schema("Execute an approved action (once)")
+    @action(detail=True, methods=["post"])
+    def execute(self, request, pk=None):
+        target = self.get_object()
+        done = services.action_execute(
+            actor=request.user, action_id=target.pk, context=context_from_request(request)
+        )
+        return self._answer(done)
+
+    @_transition_schema("Cancel your own action before execution", CancelSerializer)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        data = self._input(CancelSerializer)
+        target = self.get_object()
+        done = services.action_cancel(
+            actor=request.user,
+            action_id=target.pk,
+            reason=data.get("reason", ""),
+            context=context_from_request(request),
+        )
+        return self._answer(done)
+
+    @_transition_schema("Roll back an executed action", ReasonSerializer)
+    @action(detail=True, methods=["post"])
+    def rollback(self, request, pk=None):
+        data = self._input(ReasonSerializer)
+        target = self.get_object()
+        done = services.action_rollback(
+            actor=request.user,
+            action_id=target.pk,
+            reason=data["reason"],
+            context=context_from_request(request),
+        )
+        return self._answer(done)

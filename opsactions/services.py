@@ -1,0 +1,560 @@
+"""Writes of ops actions. Every transition is one function: lock the action row
+(select_for_update), check the rule (raise a domain error with a stable code),
+change, write the chained audit row, all in one transaction. The API and the
+admin call these and nothing else, so they cannot differ.
+"""
+
+import hashlib
+import json
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_duration
+
+from common.errors import Conflict, NotAllowed, NotFound, ValidationFailed
+from opsactions import policy
+from opsactions.audit import AuditContext, audit_append
+from opsactions.choices import (
+    ActionStatus,
+    ActionType,
+    AuditEvent,
+    Decision,
+    OutboxPhase,
+)
+from opsactions.executors import executor_for
+from opsactions.models import OpsAction, OpsApproval
+from opsactions.outbox import outbox_enqueue
+from opsactions.params import params_validate
+
+MAX_TEXT = 1000
+
+
+def params_hash_of(*, action_type, target, params, reason, effect_duration):
+    """SHA-256 over the canonical form of everything an approver approves."""
+    seconds = None if effect_duration is None else int(effect_duration.total_seconds())
+    body = {
+        "action_type": str(action_type),
+        "target": str(target),
+        "params": params,
+        "reason": reason,
+        "effect_duration_s": seconds,
+    }
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _current_hash(action):
+    return params_hash_of(
+        action_type=action.action_type,
+        target=action.target,
+        params=action.params,
+        reason=action.reason,
+        effect_duration=action.effect_duration,
+    )
+
+
+def _snapshot(action):
+    """The state recorded as before/after in audit rows."""
+    return {
+        "status": action.status,
+        "approvals": action.approvals.filter(decision=Decision.APPROVE).count() if action.pk else 0,
+        "required_approvals": action.required_approvals,
+    }
+
+
+def _lock(action_id):
+    try:
+        return OpsAction.objects.select_for_update().get(pk=action_id)
+    except (OpsAction.DoesNotExist, ValueError, TypeError):
+        raise NotFound(f"Ops action {action_id} not found.", code="action_not_found")
+
+
+def _refuse(allowed_reason, verb):
+    allowed, reason = allowed_reason
+    if not allowed:
+        messages = {
+            "not_authenticated": "Authentication required.",
+            "role_not_eligible": f"Your role may not {verb} this action type.",
+            "target_out_of_scope": f"You may not {verb} actions on this target.",
+        }
+        raise NotAllowed(messages.get(reason, "Not allowed."), code=reason)
+
+
+def _check_integrity(action):
+    """Parameters are frozen: a stored row whose hash no longer matches was tampered with."""
+    if _current_hash(action) != action.params_hash:
+        raise Conflict(
+            "The action's parameters do not match their hash; refusing.",
+            code="params_tampered",
+        )
+
+
+def _transition(action, status, *, actor, event, context, now, before, extra_after=None, fields=()):
+    action.status = status
+    action.updated_at = now
+    action.save(update_fields=["status", "updated_at", *fields])
+    after = {**_snapshot(action), **(extra_after or {})}
+    audit_append(
+        event=event, actor=actor, action_id=action.pk, before=before, after=after, context=context
+    )
+
+
+def _parse_effect_duration(value, action_type):
+    if value in (None, ""):
+        return None
+    duration = parse_duration(value) if isinstance(value, str) else None
+    errors = None
+    if duration is None:
+        errors = ["Use an ISO 8601 duration such as PT6H."]
+    elif duration <= timedelta(0):
+        errors = ["Must be positive."]
+    elif duration > timedelta(hours=settings.OPS_ACTION_MAX_EFFECT_HOURS):
+        errors = [f"At most {settings.OPS_ACTION_MAX_EFFECT_HOURS} hours."]
+    elif not policy.POLICIES[action_type].reversible:
+        errors = [f"{action_type} cannot be rolled back, so it cannot have a duration."]
+    if errors:
+        raise ValidationFailed("Invalid expires_after.", errors={"expires_after": errors})
+    return duration
+
+
+def action_create(*, actor, action_type, target, params, reason, expires_after=None, context=None):
+    """Request an action: validate and freeze it, then submit it for approval (409 if one is
+    already open for this type and target)."""
+    context = context or AuditContext.system()
+    if action_type not in ActionType.values:
+        raise ValidationFailed(
+            "Unknown action type.", errors={"action_type": [f"Unknown type {action_type!r}."]}
+        )
+    action_type = ActionType(action_type)
+    rule = policy.POLICIES[action_type]
+    scope = policy.parse_target(target)
+    if scope.kind not in rule.targets:
+        kinds = ", ".join(sorted(rule.targets))
+        raise ValidationFailed(
+            "Invalid target.",
+            code="invalid_target",
+            errors={"target": [f"{action_type} applies to targets of kind: {kinds}."]},
+        )
+    _refuse(policy.can_request(actor, action_type, scope), "request")
+    clean = params_validate(action_type, params)
+    reason = (reason or "").strip() if isinstance(reason, str) else ""
+    if not reason or len(reason) > MAX_TEXT:
+        raise ValidationFailed(
+            "Invalid reason.", errors={"reason": [f"Required, at most {MAX_TEXT} characters."]}
+        )
+    duration = _parse_effect_duration(expires_after, action_type)
+    risk = policy.risk_of(action_type, scope, clean)
+    now = timezone.now()
+    action = OpsAction(
+        action_type=action_type,
+        target=str(scope),
+        target_kind=scope.kind,
+        target_id=scope.id,
+        target_country=policy.target_country(scope),
+        subject=str(clean.get(rule.subject_param, "")) if rule.subject_param else "",
+        params=clean,
+        reason=reason,
+        risk_level=risk,
+        required_approvals=policy.required_approvals(risk),
+        required_role=policy.required_approver_role(action_type, risk) or "",
+        effect_duration=duration,
+        status=ActionStatus.REQUESTED,
+        requested_by=actor,
+        requested_by_role=actor.role,
+        created_at=now,
+        updated_at=now,
+        expires_at=now + timedelta(hours=settings.OPS_ACTION_PENDING_TTL_HOURS),
+    )
+    action.params_hash = _current_hash(action)
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                action.save(force_insert=True)
+        except IntegrityError as exc:
+            if "opsaction_one_open_per_type_target" in str(exc):
+                raise Conflict(
+                    f"An open {action_type} action already exists for {scope}.",
+                    code="open_action_exists",
+                )
+            raise
+        audit_append(
+            event=AuditEvent.REQUESTED,
+            actor=actor,
+            action_id=action.pk,
+            before={},
+            after={
+                "status": action.status,
+                "action_type": action.action_type,
+                "target": action.target,
+                "params": action.params,
+                "params_hash": action.params_hash,
+                "reason": action.reason,
+                "risk_level": action.risk_level,
+                "required_approvals": action.required_approvals,
+                "required_role": action.required_role,
+                "expires_after_s": int(duration.total_seconds()) if duration else None,
+                "expires_at": action.expires_at,
+            },
+            context=context,
+        )
+        _transition(
+            action,
+            ActionStatus.PENDING_APPROVAL,
+            actor=actor,
+            event=AuditEvent.SUBMITTED,
+            context=context,
+            now=now,
+            before={"status": ActionStatus.REQUESTED},
+        )
+    return action
+
+
+def _expire_if_due(action, now, context):
+    """Mark a pending action expired when its time is up; True if it did."""
+    if action.status == ActionStatus.PENDING_APPROVAL and action.expires_at <= now:
+        before = _snapshot(action)
+        action.closed_at = now
+        action.closed_reason = "pending approval time ran out"
+        _transition(
+            action,
+            ActionStatus.EXPIRED,
+            actor=None,
+            event=AuditEvent.EXPIRED,
+            context=context,
+            now=now,
+            before=before,
+            fields=("closed_at", "closed_reason"),
+        )
+        return True
+    return False
+
+
+def _wrong_state(action, verb):
+    return Conflict(
+        f"Cannot {verb} an action that is {action.status}.", code=f"action_{action.status}"
+    )
+
+
+def _vote(*, actor, action_id, decision, comment, params_hash, context):
+    context = context or AuditContext.system()
+    comment = (comment or "").strip() if isinstance(comment, str) else ""
+    if len(comment) > MAX_TEXT:
+        raise ValidationFailed("Comment too long.", errors={"comment": ["At most 1000 chars."]})
+    if decision == Decision.REJECT and not comment:
+        raise ValidationFailed("A rejection needs a reason.", errors={"reason": ["Required."]})
+    verb = "approve" if decision == Decision.APPROVE else "reject"
+    expired = False
+    with transaction.atomic():
+        action = _lock(action_id)
+        now = timezone.now()
+        scope = policy.parse_target(action.target)
+        _refuse(policy.can_approve(actor, action.action_type, scope), verb)
+        if actor.pk == action.requested_by_id:
+            # Superusers included: maker-checker has no bypass.
+            raise NotAllowed("The requester cannot vote on their own action.", code="self_approval")
+        expired = _expire_if_due(action, now, context)
+        if not expired:
+            if action.status != ActionStatus.PENDING_APPROVAL:
+                raise _wrong_state(action, verb)
+            _check_integrity(action)
+            if params_hash and params_hash != action.params_hash:
+                raise Conflict(
+                    "The parameters you reviewed are not the action's parameters.",
+                    code="params_hash_mismatch",
+                )
+            if action.approvals.filter(approver=actor).exists():
+                raise Conflict("You have already voted on this action.", code="already_voted")
+            before = _snapshot(action)
+            try:
+                with transaction.atomic():
+                    OpsApproval.objects.create(
+                        action=action,
+                        approver=actor,
+                        approver_role=actor.role,
+                        decision=decision,
+                        comment=comment,
+                        params_hash=action.params_hash,
+                        created_at=now,
+                    )
+            except IntegrityError:
+                raise Conflict("You have already voted on this action.", code="already_voted")
+            vote = {"decision": decision, "comment": comment, "params_hash": action.params_hash}
+            audit_append(
+                event=AuditEvent.APPROVAL,
+                actor=actor,
+                action_id=action.pk,
+                before=before,
+                after={**_snapshot(action), "vote": vote},
+                context=context,
+            )
+            if decision == Decision.REJECT:
+                # Veto: one eligible rejection ends it.
+                action.closed_at, action.closed_reason = now, comment
+                _transition(
+                    action,
+                    ActionStatus.REJECTED,
+                    actor=actor,
+                    event=AuditEvent.REJECTED,
+                    context=context,
+                    now=now,
+                    before=before,
+                    fields=("closed_at", "closed_reason"),
+                )
+            elif _quorum_reached(action):
+                action.approved_at = now
+                _transition(
+                    action,
+                    ActionStatus.APPROVED,
+                    actor=actor,
+                    event=AuditEvent.APPROVED,
+                    context=context,
+                    now=now,
+                    before=before,
+                    fields=("approved_at",),
+                )
+    if expired:
+        raise Conflict("The action expired before this vote.", code="action_expired")
+    return action
+
+
+def _quorum_reached(action):
+    votes = list(
+        action.approvals.filter(
+            decision=Decision.APPROVE, params_hash=action.params_hash
+        ).values_list("approver_role", flat=True)
+    )
+    if len(votes) < action.required_approvals:
+        return False
+    return not action.required_role or action.required_role in votes
+
+
+def action_approve(*, actor, action_id, comment="", params_hash=None, context=None):
+    """Approve: one vote per eligible approver (never the requester); flips to approved at
+    quorum (and with the required role among the approvers for high/critical risk)."""
+    return _vote(
+        actor=actor,
+        action_id=action_id,
+        decision=Decision.APPROVE,
+        comment=comment,
+        params_hash=params_hash,
+        context=context,
+    )
+
+
+def action_reject(*, actor, action_id, reason, context=None):
+    """Reject (veto): a single eligible rejection rejects the action."""
+    return _vote(
+        actor=actor,
+        action_id=action_id,
+        decision=Decision.REJECT,
+        comment=reason,
+        params_hash=None,
+        context=context,
+    )
+
+
+def action_cancel(*, actor, action_id, reason="", context=None):
+    """Cancel: only the requester, only before execution."""
+    context = context or AuditContext.system()
+    with transaction.atomic():
+        action = _lock(action_id)
+        now = timezone.now()
+        if action.requested_by_id != getattr(actor, "pk", None):
+            raise NotAllowed("Only the requester may cancel an action.", code="not_requester")
+        if action.status not in (
+            ActionStatus.PENDING_APPROVAL,
+            ActionStatus.APPROVED,
+            ActionStatus.REQUESTED,
+        ):
+            raise _wrong_state(action, "cancel")
+        before = _snapshot(action)
+        action.closed_at, action.closed_reason = now, (reason or "")[:MAX_TEXT]
+        _transition(
+            action,
+            ActionStatus.CANCELLED,
+            actor=actor,
+            event=AuditEvent.CANCELLED,
+            context=context,
+            now=now,
+            before=before,
+            fields=("closed_at", "closed_reason"),
+        )
+    return action
+
+
+def action_execute(*, actor, action_id, context=None):
+    """Execute an approved action, once: the effect and its outbox command commit together;
+    a failing executor leaves no effect and marks the action failed with the error."""
+    context = context or AuditContext.system()
+    with transaction.atomic():
+        action = _lock(action_id)
+        now = timezone.now()
+        scope = policy.parse_target(action.target)
+        _refuse(policy.can_execute(actor, action.action_type, scope), "execute")
+        if action.status != ActionStatus.APPROVED:
+            raise _wrong_state(action, "execute")
+        _check_integrity(action)
+        if not _quorum_reached(action):
+            raise Conflict("Approvals do not reach the quorum.", code="quorum_not_reached")
+        before = _snapshot(action)
+        _transition(
+            action,
+            ActionStatus.EXECUTING,
+            actor=actor,
+            event=AuditEvent.EXECUTION_STARTED,
+            context=context,
+            now=now,
+            before=before,
+        )
+        try:
+            # Savepoint: if the executor or the outbox write fails, none of it stays.
+            with transaction.atomic():
+                effect_before, effect_after = executor_for(action.action_type).execute(action, now)
+                outbox_enqueue(
+                    action=action,
+                    phase=OutboxPhase.EXECUTE,
+                    effect={"before": effect_before, "after": effect_after},
+                    actor=actor,
+                    now=now,
+                )
+        except Exception as exc:  # noqa: BLE001 - any failure must fail the action, not 500
+            action.error = f"{type(exc).__name__}: {exc}"[:2000]
+            action.closed_at = now
+            _transition(
+                action,
+                ActionStatus.FAILED,
+                actor=actor,
+                event=AuditEvent.FAILED,
+                context=context,
+                now=now,
+                before={"status": ActionStatus.EXECUTING},
+                extra_after={"error": action.error},
+                fields=("error", "closed_at"),
+            )
+            return action
+        action.result = {"before": effect_before, "after": effect_after}
+        action.executed_at, action.executed_by = now, actor
+        if action.effect_duration:
+            action.rollback_due_at = now + action.effect_duration
+        _transition(
+            action,
+            ActionStatus.EXECUTED,
+            actor=actor,
+            event=AuditEvent.EXECUTED,
+            context=context,
+            now=now,
+            before={"status": ActionStatus.EXECUTING},
+            extra_after={"effect": action.result, "rollback_due_at": action.rollback_due_at},
+            fields=("result", "executed_at", "executed_by", "rollback_due_at"),
+        )
+    return action
+
+
+def action_rollback(*, actor, action_id, reason, context=None, automatic=False):
+    """Undo an executed action (manually, or by the system when its duration ends).
+
+    The rollback command goes through the outbox like the execution did. When the
+    effect cannot be undone (state changed since, or the type is irreversible) the
+    action stays executed, the refusal is audited, and a 409 is raised.
+    """
+    context = context or AuditContext.system("rollback")
+    reason = (reason or "").strip() if isinstance(reason, str) else ""
+    if not reason or len(reason) > MAX_TEXT:
+        raise ValidationFailed("A rollback needs a reason.", errors={"reason": ["Required."]})
+    refusal = None
+    with transaction.atomic():
+        action = _lock(action_id)
+        now = timezone.now()
+        if not automatic:
+            scope = policy.parse_target(action.target)
+            _refuse(policy.can_execute(actor, action.action_type, scope), "roll back")
+        if action.status != ActionStatus.EXECUTED:
+            raise _wrong_state(action, "roll back")
+        if not policy.POLICIES[action.action_type].reversible:
+            raise Conflict(f"{action.action_type} cannot be rolled back.", code="not_reversible")
+        before = _snapshot(action)
+        try:
+            with transaction.atomic():
+                undone_from, restored = executor_for(action.action_type).rollback(action, now)
+                outbox_enqueue(
+                    action=action,
+                    phase=OutboxPhase.ROLLBACK,
+                    effect={"before": undone_from, "after": restored},
+                    actor=actor,
+                    now=now,
+                )
+        except Exception as exc:  # noqa: BLE001 - recorded and answered as 409
+            refusal = f"{type(exc).__name__}: {exc}"[:2000]
+            action.error = refusal
+            action.rollback_due_at = None  # do not retry every minute; ops must look
+            action.updated_at = now
+            action.save(update_fields=["error", "rollback_due_at", "updated_at"])
+            audit_append(
+                event=AuditEvent.ROLLBACK_FAILED,
+                actor=actor,
+                action_id=action.pk,
+                before=before,
+                after={**_snapshot(action), "error": refusal, "reason": reason},
+                context=context,
+            )
+        else:
+            action.closed_at, action.closed_reason = now, reason
+            action.rollback_due_at = None
+            _transition(
+                action,
+                ActionStatus.ROLLED_BACK,
+                actor=actor,
+                event=AuditEvent.ROLLED_BACK,
+                context=context,
+                now=now,
+                before=before,
+                extra_after={"reason": reason, "automatic": automatic, "restored": restored},
+                fields=("closed_at", "closed_reason", "rollback_due_at"),
+            )
+    if refusal:
+        raise Conflict(f"Rollback refused: {refusal}", code="rollback_failed")
+    return action
+
+
+def actions_expire_pending(*, now=None):
+    """Expire every pending action whose time is up; returns how many."""
+    now = now or timezone.now()
+    ids = list(
+        OpsAction.objects.filter(
+            status=ActionStatus.PENDING_APPROVAL, expires_at__lte=now
+        ).values_list("pk", flat=True)
+    )
+    count = 0
+    context = AuditContext.system("expire")
+    for action_id in ids:
+        with transaction.atomic():
+            action = _lock(action_id)
+            if _expire_if_due(action, timezone.now(), context):
+                count += 1
+    return count
+
+
+def actions_rollback_due(*, now=None):
+    """Roll back every executed action whose duration has ended; returns (done, refused)."""
+    now = now or timezone.now()
+    ids = list(
+        OpsAction.objects.filter(
+            status=ActionStatus.EXECUTED, rollback_due_at__lte=now
+        ).values_list("pk", flat=True)
+    )
+    done = refused = 0
+    for action_id in ids:
+        try:
+            action_rollback(
+                actor=None,
+                action_id=action_id,
+                automatic=True,
+                reason="duration ended (expires_after)",
+                context=AuditContext.system("auto-rollback"),
+            )
+            done += 1
+        except Conflict:
+            refused += 1
+    return done, refused
