@@ -256,6 +256,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
 }
+# opsactions (issue 5): a stable enum name for ops-action statuses ("status" collides).
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})["OpsActionStatusEnum"] = (
+    "opsactions.choices.ActionStatus"
+)
 
 # ------------------------------------------------------------------ i18n, static
 LANGUAGE_CODE = "en-us"

@@ -14,7 +14,10 @@ class ActionFilter(django_filters.FilterSet):
     type = django_filters.ChoiceFilter(field_name="action_type", choices=ActionType.choices)
     risk = django_filters.ChoiceFilter(field_name="risk_level", choices=RiskLevel.choices)
     target = django_filters.CharFilter(method="filter_target", help_text="Scope syntax.")
-    awaiting_my_approval = django_filters.BooleanFilter(method="filter_awaiting")
+    # A ChoiceFilter, not a BooleanFilter: "maybe" must be a 400, not silently ignored.
+    awaiting_my_approval = django_filters.ChoiceFilter(
+        choices=[("true", "true"), ("false", "false")], method="filter_awaiting"
+    )
 
     class Meta:
         model = OpsAction
@@ -28,6 +31,6 @@ class ActionFilter(django_filters.FilterSet):
         return queryset.filter(target=str(scope))
 
     def filter_awaiting(self, queryset, name, value):
-        if not value:
+        if value != "true":
             return queryset
         return actions_awaiting_approval(self.request.user, queryset)

@@ -4,7 +4,8 @@ from rest_framework.routers import SimpleRouter
 
 from opsactions.api.views import OpsActionViewSet
 
-router = SimpleRouter(trailing_slash="/?")
+# No trailing slash, like every other endpoint of the project (contract paths).
+router = SimpleRouter(trailing_slash="")
 router.register("ops/actions", OpsActionViewSet, basename="ops-action")
 
 urlpatterns = router.urls
