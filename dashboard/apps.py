@@ -4,3 +4,24 @@ from django.apps import AppConfig
 class DashboardConfig(AppConfig):
     name = "dashboard"
     verbose_name = "Dashboard: ingestion, aggregates, snapshots"
+
+    def ready(self):
+        from prometheus_client import REGISTRY
+
+        from dashboard.health import register_check
+        from dashboard.snapshots.health import SnapshotAgeCollector, snapshot_health
+
+        register_check("snapshots", snapshot_health)
+        if not getattr(DashboardConfig, "_collector_registered", False):
+            REGISTRY.register(SnapshotAgeCollector())
+            DashboardConfig._collector_registered = True
+
+    def seed_demo(self):
+        """Demo FX rates (into XOF) for today and the last 60 days' start."""
+        from datetime import UTC, datetime, timedelta
+
+        from dashboard.snapshots.fx import fx_rates_seed_demo
+
+        today = datetime.now(UTC).date()
+        fx_rates_seed_demo(day=today - timedelta(days=400))
+        fx_rates_seed_demo(day=today)

@@ -1,10 +1,32 @@
+import json
+import time
+
+from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import serializers
 from rest_framework.decorators import api_view, authentication_classes, permission_classes
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.exceptions import InvalidToken
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
 
+from accounts.scope import resolve_scope
+from common.errors import DomainError
 from dashboard.health import run_checks
+from dashboard.snapshots.choices import SnapshotPeriod
+from dashboard.snapshots.overview import overview_body
+from dashboard.snapshots.timeseries import METRICS, parse_series_query, series_csv, series_payload
 
 _PING_BODY = b'{"status":"ok","service":"molam-dashboard"}'
 
@@ -44,3 +66,187 @@ def health(request):
         "checks": checks,
     }
     return JsonResponse(body, status=200 if ok else 503)
+
+
+# ------------------------------------------------------------------ overview
+
+_jwt = JWTAuthentication()
+# user id -> (expires monotonic, user with its permission cache warm). The
+# overview is the hot read: a few seconds of authorization caching per worker
+# process saves three queries per request. A deactivated user or a changed
+# scope takes effect within OVERVIEW_AUTH_CACHE_S seconds on this endpoint.
+_users = {}
+_MAX_CACHED_USERS = 10000
+
+
+def _error(status, detail, code, errors=None, headers=None):
+    body = {"detail": detail, "code": code}
+    if errors:
+        body["errors"] = errors
+    response = JsonResponse(body, status=status)
+    for k, v in (headers or {}).items():
+        response[k] = v
+    return response
+
+
+def _jwt_user(request):
+    """The JWT bearer's user (None without a bearer header); raises on a bad token."""
+    header = _jwt.get_header(request)
+    if header is None:
+        return None
+    raw = _jwt.get_raw_token(header)
+    if raw is None:
+        return None
+    token = _jwt.get_validated_token(raw)
+    ttl = settings.OVERVIEW_AUTH_CACHE_S
+    uid = token.get(jwt_settings.USER_ID_CLAIM)
+    now = time.monotonic()
+    hit = _users.get(uid) if ttl else None
+    if hit and hit[0] > now:
+        return hit[1]
+    user = _jwt.get_user(token)
+    user.has_perm("accounts.view_platform")  # fills the user's permission cache
+    if ttl:
+        if len(_users) > _MAX_CACHED_USERS:
+            _users.clear()
+        _users[uid] = (now + ttl, user)
+    return user
+
+
+def overview_response(request):
+    """The whole overview request, kept off the DRF stack: it must cost about as much as ping."""
+    if request.method not in ("GET", "HEAD"):
+        return _error(405, f'Method "{request.method}" not allowed.', "method_not_allowed")
+    try:
+        user = _jwt_user(request)
+    except (InvalidToken, AuthenticationFailed) as exc:
+        detail = (
+            exc.detail.get("detail", "Invalid token.")
+            if isinstance(exc.detail, dict)
+            else exc.detail
+        )
+        return _error(
+            401, str(detail), "token_not_valid", headers={"WWW-Authenticate": 'Bearer realm="api"'}
+        )
+    if user is None:
+        user = getattr(request, "user", None)  # the session of the server-rendered pages
+        if not (user and user.is_authenticated):
+            return _error(
+                401,
+                "Authentication credentials were not provided.",
+                "not_authenticated",
+                headers={"WWW-Authenticate": 'Bearer realm="api"'},
+            )
+    period = request.GET.get("period") or SnapshotPeriod.H24
+    if period not in SnapshotPeriod.values:
+        message = f"Unknown period {period!r}: use today, 24h, 7d or 30d."
+        return _error(400, "Invalid input.", "invalid_period", {"period": [message]})
+    try:
+        scope = resolve_scope(user, request.GET.get("scope"))
+    except DomainError as exc:
+        return _error(exc.status_code, exc.detail, exc.code, exc.errors)
+    return HttpResponse(overview_body(scope, period), content_type="application/json")
+
+
+_scope_param = OpenApiParameter(
+    "scope",
+    str,
+    description="platform, merchant:ID, agent:ID, bank:ID or region:CC. Merchant and agent "
+    "users always get their own scope; asking for another is 403.",
+)
+
+
+class OverviewView(APIView):
+    """Overview of a scope and period (see ../shared/contracts/api.md).
+
+    Declared as an APIView for the OpenAPI schema and the JWT security
+    declaration; `dispatch` serves the request without the DRF pipeline
+    (pre-serialized bytes from Redis), so the endpoint costs about a ping.
+    """
+
+    authentication_classes = [JWTAuthentication]
+
+    @extend_schema(
+        operation_id="dashboard_overview",
+        summary="Precomputed overview of a scope (figures, float, rates, top lists, sparkline)",
+        parameters=[
+            _scope_param,
+            OpenApiParameter("period", str, enum=SnapshotPeriod.values, default="24h"),
+        ],
+        responses={
+            200: OpenApiResponse(OpenApiTypes.OBJECT, description="the overview document"),
+            400: OpenApiResponse(description="bad scope or period"),
+            401: OpenApiResponse(description="no or bad token"),
+            403: OpenApiResponse(description="scope not allowed"),
+        },
+    )
+    def get(self, request):  # pragma: no cover - dispatch answers
+        return overview_response(request)
+
+    def dispatch(self, request, *args, **kwargs):
+        return overview_response(request)
+
+
+# ------------------------------------------------------------------ time series
+
+
+class CSVRenderer(BaseRenderer):
+    """Lets DRF accept `?format=csv` (its format override); the view builds the CSV itself."""
+
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        if isinstance(data, str | bytes):
+            return data
+        return json.dumps(data)  # an error document
+
+
+class TimeseriesView(APIView):
+    """Zero-filled time series of one metric for one scope, hourly or daily; CSV on request."""
+
+    renderer_classes = [JSONRenderer, CSVRenderer]
+
+    @extend_schema(
+        operation_id="dashboard_metric_timeseries",
+        summary="Time series of a metric (counts, money per currency, derived rates)",
+        parameters=[
+            OpenApiParameter("metric", str, OpenApiParameter.PATH, enum=sorted(METRICS)),
+            _scope_param,
+            OpenApiParameter("from", OpenApiTypes.DATETIME, description="RFC 3339, inclusive"),
+            OpenApiParameter("to", OpenApiTypes.DATETIME, description="RFC 3339, exclusive"),
+            OpenApiParameter("granularity", str, enum=["hour", "day"], default="hour"),
+            OpenApiParameter("currency", str, description="required for money metrics"),
+            OpenApiParameter("country", str),
+            OpenApiParameter("region", str),
+            OpenApiParameter("city", str),
+            OpenApiParameter("source", str, enum=["wallet", "connect"]),
+            OpenApiParameter("format", str, enum=["json", "csv"]),
+        ],
+        responses={
+            200: inline_serializer(
+                "Timeseries",
+                {
+                    "metric": serializers.CharField(),
+                    "scope": serializers.CharField(),
+                    "granularity": serializers.CharField(),
+                    "currency": serializers.CharField(allow_null=True),
+                    "from": serializers.DateTimeField(),
+                    "to": serializers.DateTimeField(),
+                    "points": serializers.ListField(child=serializers.DictField()),
+                },
+            ),
+            400: OpenApiResponse(description="bad parameter, with field errors"),
+            403: OpenApiResponse(description="scope not allowed"),
+        },
+    )
+    def get(self, request, metric):
+        scope = resolve_scope(request.user, request.query_params.get("scope"))
+        query = parse_series_query(metric=metric, scope=scope, params=request.query_params)
+        if request.query_params.get("format") == "csv":
+            response = HttpResponse(series_csv(query), content_type="text/csv; charset=utf-8")
+            name = f"{metric}-{str(scope).replace(':', '_')}-{query.granularity}.csv"
+            response["Content-Disposition"] = f'attachment; filename="{name}"'
+            return response
+        return Response(series_payload(query))

@@ -1,0 +1,132 @@
+"""FX rates: conversion of per-currency amounts into the reporting currency."""
+
+import bisect
+import csv
+from collections import defaultdict
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+from django.db import transaction
+
+from common.errors import ValidationFailed
+from dashboard.models import FxRate
+
+FOUR_PLACES = Decimal("0.0001")
+
+
+def reporting_currency():
+    return settings.REPORTING_CURRENCY
+
+
+class RateBook:
+    """Rates into one quote currency, looked up as "the latest rate on or before a day"."""
+
+    def __init__(self, quote, rates):
+        self.quote = quote
+        self._dates = defaultdict(list)
+        self._rates = defaultdict(list)
+        for currency, rate_date, rate in sorted(rates):
+            self._dates[currency].append(rate_date)
+            self._rates[currency].append(rate)
+
+    @classmethod
+    def load(cls, currencies, *, until, quote=None):
+        """Every rate of `currencies` into `quote` dated on or before `until`."""
+        quote = quote or reporting_currency()
+        wanted = {c for c in currencies if c and c != quote}
+        rows = FxRate.objects.filter(
+            currency__in=wanted, quote_currency=quote, rate_date__lte=until
+        ).values_list("currency", "rate_date", "rate")
+        return cls(quote, rows)
+
+    def rate(self, currency, day):
+        """Decimal rate for `currency` on `day` (a date), or None when there is none yet."""
+        if currency == self.quote:
+            return Decimal(1)
+        dates = self._dates.get(currency)
+        if not dates:
+            return None
+        i = bisect.bisect_right(dates, day)
+        return self._rates[currency][i - 1] if i else None
+
+    def convert(self, currency, day, amount):
+        """`amount` in the quote currency (4 decimals), or None when the rate is missing."""
+        rate = self.rate(currency, day)
+        if rate is None:
+            return None
+        return (amount * rate).quantize(FOUR_PLACES)
+
+
+def _parse_rate(currency, quote, rate_date, rate, *, line=None):
+    where = f"line {line}: " if line else ""
+    errors = {}
+    currency = (currency or "").strip().upper()
+    quote = (quote or "").strip().upper()
+    if len(currency) != 3 or not currency.isalpha():
+        errors["currency"] = [f"{where}currency must be an ISO 4217 code, got {currency!r}"]
+    if len(quote) != 3 or not quote.isalpha():
+        errors["quote_currency"] = [f"{where}quote currency must be ISO 4217, got {quote!r}"]
+    if isinstance(rate_date, str):
+        try:
+            rate_date = date.fromisoformat(rate_date.strip())
+        except ValueError:
+            errors["rate_date"] = [f"{where}date must be YYYY-MM-DD, got {rate_date!r}"]
+    try:
+        rate = Decimal(str(rate).strip())
+        if not rate.is_finite() or rate <= 0:
+            raise InvalidOperation
+    except (InvalidOperation, ValueError):
+        errors["rate"] = [f"{where}rate must be a positive decimal, got {rate!r}"]
+    if errors:
+        raise ValidationFailed("Invalid FX rate.", errors=errors, code="invalid_fx_rate")
+    return currency, quote, rate_date, rate
+
+
+def fx_rates_load(*, rows, source=""):
+    """Insert or update FX rates from (currency, quote_currency, rate_date, rate) rows, all or none.
+
+    Returns the number of rates written. Bad rows raise ValidationFailed naming
+    the line; nothing is written then.
+    """
+    parsed = [_parse_rate(*row, line=i) for i, row in enumerate(rows, start=1)]
+    with transaction.atomic():
+        for currency, quote, rate_date, rate in parsed:
+            FxRate.objects.update_or_create(
+                currency=currency,
+                quote_currency=quote,
+                rate_date=rate_date,
+                defaults={"rate": rate, "source": source},
+            )
+    return len(parsed)
+
+
+def read_rates_csv(handle):
+    """Rows of a CSV with header currency,quote_currency,rate_date,rate."""
+    reader = csv.DictReader(handle)
+    missing = {"currency", "rate_date", "rate"} - set(reader.fieldnames or [])
+    if missing:
+        raise ValidationFailed(
+            f"CSV header lacks {', '.join(sorted(missing))}", code="invalid_fx_rate"
+        )
+    return [
+        (r["currency"], r.get("quote_currency") or reporting_currency(), r["rate_date"], r["rate"])
+        for r in reader
+    ]
+
+
+# Demo rates into XOF (BCEAO: EUR is pegged at 655.957 XOF).
+DEMO_RATES_XOF = {
+    "EUR": "655.957",
+    "USD": "605.50",
+    "GHS": "39.80",
+    "NGN": "0.3950",
+    "XAF": "1",
+    "GNF": "0.0700",
+}
+
+
+def fx_rates_seed_demo(*, day):
+    """Load the demo rates (into XOF) dated `day`; used by `seed_demo`."""
+    rows = [(c, "XOF", day, r) for c, r in DEMO_RATES_XOF.items()]
+    return fx_rates_load(rows=rows, source="demo")

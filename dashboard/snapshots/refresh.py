@@ -1,0 +1,164 @@
+"""Snapshot refresh: services that claim dirty scopes, rewrite rollups and recompute snapshots.
+
+Concurrency: one PostgreSQL session advisory lock per scope. Whoever holds it
+claims the scope's dirty mark, rewrites its rollups and computes every period;
+a second worker skips the scope (try-lock) and leaves any newer mark for the
+next run. Idempotent: recomputing a scope yields the same payload for the
+same aggregates (only `computed_at` moves).
+"""
+
+import hashlib
+import logging
+import time
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+
+from accounts.scope import Scope
+from dashboard.models import DirtyScope, Snapshot
+from dashboard.snapshots import cache, sql
+from dashboard.snapshots.compute import compute_scope
+from dashboard.snapshots.periods import MAX_LOOKBACK
+
+logger = logging.getLogger(__name__)
+# The platform snapshot's top lists read the region and merchant rollups, so
+# the platform comes last in a run, after those rollups were rewritten.
+_KIND_ORDER = {"region": 0, "merchant": 1, "bank": 2, "agent": 3, "platform": 9}
+
+
+def _lock_key(scope):
+    digest = hashlib.blake2b(f"dashboard.snapshot:{scope}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def snapshot_refresh_scope(*, scope, wait=False, now=None):
+    """Recompute the rollups (dirty range) and every period's snapshot of `scope`.
+
+    Returns {period: (body, computed_at, window_to)}, or None when another
+    worker holds the scope (and `wait` is false).
+    """
+    key = _lock_key(scope)
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT pg_advisory_lock(%s), true" if wait else "SELECT pg_try_advisory_lock(%s)",
+            [key],
+        )
+        if not cur.fetchone()[0]:
+            return None
+        try:
+            return _refresh_locked(cur, scope, now)
+        finally:
+            cur.execute("SELECT pg_advisory_unlock(%s)", [key])
+
+
+def _refresh_locked(cur, scope, now):
+    # Claim and rollup rewrite in one short transaction: the dirty mark goes
+    # away exactly when the rollup becomes exact, and ingestion (which upserts
+    # the same mark) waits only for this scope's rollup rewrite.
+    with transaction.atomic():
+        claimed = sql.claim_dirty(cur, scope.kind, scope.id)
+        if claimed:
+            sql.rollup_refresh(cur, scope.kind, scope.id, claimed[0], claimed[1])
+    try:
+        previous = (
+            Snapshot.objects.filter(scope_kind=scope.kind, scope_id=scope.id)
+            .exclude(as_of=None)
+            .order_by("-as_of")
+            .values_list("as_of", flat=True)
+            .first()
+        )
+        as_of = max(filter(None, [previous, claimed[2] if claimed else None]), default=None)
+        result, computed_at, as_of = compute_scope(cur, scope, now=now, as_of=as_of)
+        with transaction.atomic():
+            Snapshot.objects.bulk_create(
+                [
+                    Snapshot(
+                        scope_kind=scope.kind,
+                        scope_id=scope.id,
+                        period=period,
+                        body=body.decode(),
+                        window_to=window_to,
+                        as_of=as_of,
+                        computed_at=computed_at,
+                    )
+                    for period, (body, window_to) in result.items()
+                ],
+                update_conflicts=True,
+                unique_fields=["scope_kind", "scope_id", "period"],
+                update_fields=["body", "window_to", "as_of", "computed_at"],
+            )
+    except Exception:
+        if claimed:
+            # The rollup is exact, but the snapshot is not: mark the scope
+            # again so the next run retries it.
+            _remark(cur, scope, claimed)
+        raise
+    entries = {p: (body, computed_at, window_to) for p, (body, window_to) in result.items()}
+    cache.store(str(scope), entries)
+    return entries
+
+
+def _remark(cur, scope, claimed):
+    with transaction.atomic():
+        cur.execute(
+            "INSERT INTO dashboard_dirtyscope (scope_kind, scope_id, min_bucket, max_bucket, "
+            "marked_at) VALUES (%s, %s, %s, %s, %s) ON CONFLICT (scope_kind, scope_id) DO UPDATE "
+            "SET min_bucket = least(dashboard_dirtyscope.min_bucket, excluded.min_bucket), "
+            "max_bucket = greatest(dashboard_dirtyscope.max_bucket, excluded.max_bucket), "
+            "marked_at = greatest(dashboard_dirtyscope.marked_at, excluded.marked_at)",
+            [scope.kind, scope.id, *claimed],
+        )
+
+
+def _ordered(pairs):
+    return sorted(set(pairs), key=lambda p: (_KIND_ORDER.get(p[0], 9), p[1]))
+
+
+def _run(pairs, *, budget_s=None, now=None):
+    """Refresh each scope; advance the freshness tick only when every scope was done."""
+    started = datetime.now(UTC)
+    t0 = time.monotonic()
+    stats = {"refreshed": 0, "skipped_locked": 0, "failed": 0, "deferred": 0}
+    for kind, ident in pairs:
+        if budget_s is not None and time.monotonic() - t0 > budget_s and kind != "platform":
+            # Over budget: the rest waits for the next run, except the
+            # platform (last in the list), which every dashboard opens first.
+            stats["deferred"] += 1
+            continue
+        try:
+            done = snapshot_refresh_scope(scope=Scope(kind, ident), now=now)
+        except Exception:
+            logger.exception("snapshot refresh of %s:%s failed", kind, ident)
+            stats["failed"] += 1
+            continue
+        stats["refreshed" if done is not None else "skipped_locked"] += 1
+    if not (stats["failed"] or stats["deferred"] or stats["skipped_locked"]):
+        cache.set_tick(started)
+    stats["seconds"] = round(time.monotonic() - t0, 3)
+    return stats
+
+
+def snapshots_refresh_dirty(*, now=None):
+    """Recompute the scopes ingestion marked dirty and the snapshots whose hour window ended."""
+    now = now or datetime.now(UTC)
+    dirty = DirtyScope.objects.values_list("scope_kind", "scope_id")
+    expired = Snapshot.objects.filter(window_to__lte=now).values_list("scope_kind", "scope_id")
+    budget = max(0.8 * settings.SNAPSHOT_REFRESH_INTERVAL_S, 1.0)
+    return _run(_ordered([*dirty, *expired]), budget_s=budget, now=now)
+
+
+def snapshots_refresh_all(*, now=None):
+    """Recompute every active scope (data in the last 60 days, or a snapshot) and the platform."""
+    now = now or datetime.now(UTC)
+    with connection.cursor() as cur:
+        active = sql.active_scopes(cur, now - MAX_LOOKBACK - timedelta(days=1))
+    known = Snapshot.objects.values_list("scope_kind", "scope_id")
+    dirty = DirtyScope.objects.values_list("scope_kind", "scope_id")
+    return _run(_ordered([("platform", ""), *active, *known, *dirty]), now=now)
+
+
+def rollups_rebuild(*, since, until):
+    """Rebuild every rollup row for hours [since, until] from the aggregates (after bulk loads)."""
+    with transaction.atomic(), connection.cursor() as cur:
+        sql.rollup_rebuild_all(cur, since, until)

@@ -1,0 +1,271 @@
+"""Raw SQL of the snapshot area: rollup maintenance and the time-series reads.
+
+Why raw SQL: these are the hot paths of the dashboard (the time series must
+answer in a few milliseconds over 10M+ aggregate rows, the refresh rewrites
+rollup ranges with INSERT ... SELECT ... GROUP BY). The ORM cannot express
+the partition-pruned UNION with the dirty-range correction below.
+
+Exactness: a rollup row may lag the aggregates only inside a range still
+marked in dashboard_dirtyscope (ingestion marks it in the same transaction
+that changes the aggregates; `rollup_refresh` deletes the mark in the same
+transaction that rewrites the rollup). Every read below therefore takes the
+rollup outside the dirty range and the raw aggregates inside it, in ONE
+statement (one MVCC snapshot), so it always equals the raw aggregates.
+"""
+
+from dashboard.choices import COUNT_FIGURES, MONEY_FIGURES
+
+FIGURES = COUNT_FIGURES + MONEY_FIGURES
+_COLS = ", ".join(FIGURES)
+# sum(bigint) is numeric in PostgreSQL: counts are cast back to bigint (Python int).
+_SUMS = ", ".join(f"sum({c})::bigint" if c in COUNT_FIGURES else f"sum({c})" for c in FIGURES)
+
+HOURLY = "dashboard_scope_hourly"
+DAILY = "dashboard_scope_daily"
+RAW = "dashboard_hourly_aggregate"
+
+
+def raw_scope_filter(kind, ident, alias="a"):
+    """SQL + params selecting the raw aggregate rows of a scope (region = platform rows of CC)."""
+    if kind == "region":
+        return (
+            f"{alias}.scope_kind = 'platform' AND {alias}.scope_id = '' AND {alias}.country = %s",
+            [ident],
+        )
+    return f"{alias}.scope_kind = %s AND {alias}.scope_id = %s", [kind, ident]
+
+
+# ------------------------------------------------------------------ maintenance
+
+
+def claim_dirty(cursor, kind, ident):
+    """Delete the dirty mark of one scope; returns (min_bucket, max_bucket, marked_at) or None.
+
+    Called inside the transaction that rewrites the rollups, under the scope's
+    advisory lock: the mark disappears exactly when the rollup becomes exact.
+    """
+    cursor.execute(
+        "DELETE FROM dashboard_dirtyscope WHERE scope_kind = %s AND scope_id = %s "
+        "RETURNING min_bucket, max_bucket, marked_at",
+        [kind, ident],
+    )
+    return cursor.fetchone()
+
+
+def rollup_refresh(cursor, kind, ident, lo, hi):
+    """Recompute the hourly and daily rollups of one scope for hours [lo, hi] (inclusive)."""
+    where, params = raw_scope_filter(kind, ident)
+    cursor.execute(
+        f"DELETE FROM {HOURLY} WHERE scope_kind = %s AND scope_id = %s "
+        "AND bucket >= %s AND bucket <= %s",
+        [kind, ident, lo, hi],
+    )
+    cursor.execute(
+        f"INSERT INTO {HOURLY} (scope_kind, scope_id, bucket, currency, source, {_COLS}) "
+        f"SELECT %s, %s, a.bucket, a.currency, a.source, {_SUMS} FROM {RAW} a "
+        f"WHERE {where} AND a.bucket >= %s AND a.bucket <= %s "
+        "GROUP BY a.bucket, a.currency, a.source",
+        [kind, ident, *params, lo, hi],
+    )
+    cursor.execute(
+        f"DELETE FROM {DAILY} WHERE scope_kind = %s AND scope_id = %s "
+        "AND bucket >= date_trunc('day', %s::timestamptz, 'UTC') AND bucket <= %s",
+        [kind, ident, lo, hi],
+    )
+    cursor.execute(
+        f"INSERT INTO {DAILY} (scope_kind, scope_id, bucket, currency, source, {_COLS}) "
+        f"SELECT scope_kind, scope_id, date_trunc('day', bucket, 'UTC') AS day, currency, source, "
+        f"{_SUMS} FROM {HOURLY} WHERE scope_kind = %s AND scope_id = %s "
+        "AND bucket >= date_trunc('day', %s::timestamptz, 'UTC') "
+        "AND bucket < date_trunc('day', %s::timestamptz, 'UTC') + interval '1 day' "
+        "GROUP BY scope_kind, scope_id, day, currency, source",
+        [kind, ident, lo, hi],
+    )
+
+
+def rollup_rebuild_all(cursor, lo, hi):
+    """Rebuild every rollup row for hours [lo, hi] from the aggregates (bulk loads, repair)."""
+    cursor.execute(f"DELETE FROM {HOURLY} WHERE bucket >= %s AND bucket <= %s", [lo, hi])
+    cursor.execute(
+        f"INSERT INTO {HOURLY} (scope_kind, scope_id, bucket, currency, source, {_COLS}) "
+        f"SELECT scope_kind, scope_id, bucket, currency, source, {_SUMS} FROM {RAW} "
+        "WHERE bucket >= %s AND bucket <= %s "
+        "GROUP BY scope_kind, scope_id, bucket, currency, source",
+        [lo, hi],
+    )
+    cursor.execute(
+        f"INSERT INTO {HOURLY} (scope_kind, scope_id, bucket, currency, source, {_COLS}) "
+        f"SELECT 'region', country, bucket, currency, source, {_SUMS} FROM {RAW} "
+        "WHERE scope_kind = 'platform' AND bucket >= %s AND bucket <= %s "
+        "GROUP BY country, bucket, currency, source",
+        [lo, hi],
+    )
+    cursor.execute(
+        f"DELETE FROM {DAILY} WHERE bucket >= date_trunc('day', %s::timestamptz, 'UTC') "
+        "AND bucket <= %s",
+        [lo, hi],
+    )
+    cursor.execute(
+        f"INSERT INTO {DAILY} (scope_kind, scope_id, bucket, currency, source, {_COLS}) "
+        f"SELECT scope_kind, scope_id, date_trunc('day', bucket, 'UTC') AS day, currency, source, "
+        f"{_SUMS} FROM {HOURLY} WHERE bucket >= date_trunc('day', %s::timestamptz, 'UTC') "
+        "AND bucket < date_trunc('day', %s::timestamptz, 'UTC') + interval '1 day' "
+        "GROUP BY scope_kind, scope_id, day, currency, source",
+        [lo, hi],
+    )
+
+
+# ------------------------------------------------------------------ reads
+
+_ROW = f"bucket, currency, source, {_COLS}"
+_DIRTY = "(SELECT {f} FROM dashboard_dirtyscope d WHERE d.scope_kind = %s AND d.scope_id = %s)"
+
+
+def _exact_hours(kind, ident, frm, to, extra="", extra_params=()):
+    """Rows (bucket, currency, source, figures...) of a scope's hours in [frm, to), exact.
+
+    The hourly rollup outside the scope's dirty range, the raw aggregates
+    inside it. The dirty bounds are scalar sub-selects (init plans), so the
+    raw table's partitions are pruned at run time.
+    """
+    raw_where, raw_params = raw_scope_filter(kind, ident)
+    lo, hi = _DIRTY.format(f="min_bucket"), _DIRTY.format(f="max_bucket")
+    sql = (
+        f"SELECT {_ROW} FROM {HOURLY} r "
+        "WHERE r.scope_kind = %s AND r.scope_id = %s AND r.bucket >= %s AND r.bucket < %s"
+        f"{extra.format(a='r')} AND NOT coalesce(r.bucket BETWEEN {lo} AND {hi}, false) "
+        f"UNION ALL SELECT a.bucket, a.currency, a.source, {_COLS} FROM {RAW} a "
+        f"WHERE {raw_where} AND a.bucket >= greatest(%s, {lo}) AND a.bucket <= {hi} "
+        f"AND a.bucket < %s{extra.format(a='a')}"
+    )
+    scope = [kind, ident]
+    params = [
+        *scope, frm, to, *extra_params, *scope, *scope,
+        *raw_params, frm, *scope, *scope, to, *extra_params,
+    ]  # fmt: skip
+    return sql, params
+
+
+def _exact_days(kind, ident, frm, to, extra="", extra_params=()):
+    """Rows like `_exact_hours` for whole UTC days [frm, to) (both day-aligned).
+
+    Days without a dirty hour come from the daily rollup; the days the dirty
+    range touches are summed from the exact hourly rows.
+    """
+    dlo = _DIRTY.format(f="date_trunc('day', min_bucket, 'UTC')")
+    dhi = _DIRTY.format(f="date_trunc('day', max_bucket, 'UTC')")
+    hours, hour_params = _exact_hours(kind, ident, frm, to, extra, extra_params)
+    sql = (
+        f"SELECT {_ROW} FROM {DAILY} r "
+        "WHERE r.scope_kind = %s AND r.scope_id = %s AND r.bucket >= %s AND r.bucket < %s"
+        f"{extra.format(a='r')} AND NOT coalesce(r.bucket BETWEEN {dlo} AND {dhi}, false) "
+        f"UNION ALL SELECT * FROM ({hours}) h "
+        f"WHERE h.bucket >= {dlo} AND h.bucket < {dhi} + interval '1 day'"
+    )
+    scope = [kind, ident]
+    params = [
+        *scope, frm, to, *extra_params, *scope, *scope, *hour_params, *scope, *scope,
+    ]  # fmt: skip
+    return sql, params
+
+
+def scope_hourly_rows(cursor, kind, ident, frm, to):
+    """Every figure of one scope per (hour, currency, source) over [frm, to), exact."""
+    body, params = _exact_hours(kind, ident, frm, to)
+    cursor.execute(
+        f"SELECT bucket, currency, source, {_SUMS} FROM ({body}) x "
+        "GROUP BY bucket, currency, source ORDER BY bucket",
+        params,
+    )
+    return cursor.fetchall()
+
+
+def series(cursor, *, kind, ident, frm, to, day, exprs, currency=None, source=None, geo=None):
+    """Per-bucket values of `exprs` (SQL aggregates over the figure columns) for [frm, to).
+
+    `geo` (country/region/city equality filters) reads the raw aggregates: the
+    rollups have no geography. Otherwise the exact rollup unions above.
+    """
+    extra, extra_params = "", []
+    if currency is not None:
+        extra += " AND {a}.currency = %s"
+        extra_params.append(currency)
+    if source is not None:
+        extra += " AND {a}.source = %s"
+        extra_params.append(source)
+    select = ", ".join(exprs)
+    if geo:
+        where, params = raw_scope_filter(kind, ident)
+        trunc = "date_trunc('day', a.bucket, 'UTC')" if day else "a.bucket"
+        geo_sql = "".join(f" AND a.{k} = %s" for k in geo)
+        cursor.execute(
+            f"SELECT {trunc} AS t, {select} FROM {RAW} a "
+            f"WHERE {where} AND a.bucket >= %s AND a.bucket < %s{geo_sql}{extra.format(a='a')} "
+            "GROUP BY t",
+            [*params, frm, to, *geo.values(), *extra_params],
+        )
+        return cursor.fetchall()
+    if day:
+        body, params = _exact_days(kind, ident, frm, to, extra, extra_params)
+        trunc = "date_trunc('day', bucket, 'UTC')"
+    else:
+        body, params = _exact_hours(kind, ident, frm, to, extra, extra_params)
+        trunc = "bucket"
+    cursor.execute(f"SELECT {trunc} AS t, {select} FROM ({body}) x GROUP BY t", params)
+    return cursor.fetchall()
+
+
+def ranked_groups(cursor, *, group_kind, frm, to, within=None):
+    """Per (scope_id, UTC day, currency): gmv of every scope of `group_kind` over [frm, to).
+
+    Used for the top merchants (group_kind="merchant") and the platform's top
+    countries (group_kind="region"). Whole days from the daily rollup, the
+    partial days at the edges from the hourly rollup. Rollups may lag inside
+    dirty ranges by up to one refresh: the refresh rewrites every dirty
+    rollup range before computing any snapshot.
+    """
+    cursor.execute(
+        "SELECT scope_id, date_trunc('day', bucket, 'UTC') AS day, currency, sum(gmv) FROM ("
+        f"SELECT scope_id, bucket, currency, gmv FROM {DAILY} WHERE scope_kind = %(k)s "
+        "AND bucket >= %(dfrom)s AND bucket < %(dto)s "
+        f"UNION ALL SELECT scope_id, bucket, currency, gmv FROM {HOURLY} WHERE scope_kind = %(k)s "
+        "AND ((bucket >= %(frm)s AND bucket < least(%(dfrom)s, %(to)s)) "
+        "OR (bucket >= greatest(%(dto)s, %(frm)s) AND bucket < %(to)s))"
+        ") x GROUP BY 1, 2, 3 HAVING sum(gmv) <> 0",
+        {"k": group_kind, "frm": frm, "to": to, **_whole_days(frm, to)},
+    )
+    return cursor.fetchall()
+
+
+def raw_country_groups(cursor, *, kind, ident, frm, to):
+    """Per (country, UTC day, currency): gmv of one scope over [frm, to) from the aggregates."""
+    where, params = raw_scope_filter(kind, ident)
+    cursor.execute(
+        "SELECT a.country, date_trunc('day', a.bucket, 'UTC') AS day, a.currency, sum(a.gmv) "
+        f"FROM {RAW} a WHERE {where} AND a.bucket >= %s AND a.bucket < %s "
+        "GROUP BY 1, 2, 3 HAVING sum(a.gmv) <> 0",
+        [*params, frm, to],
+    )
+    return cursor.fetchall()
+
+
+def active_scopes(cursor, since):
+    """Every (scope_kind, scope_id) with rollup rows since `since`."""
+    cursor.execute(
+        f"SELECT DISTINCT scope_kind, scope_id FROM {DAILY} WHERE bucket >= "
+        "date_trunc('day', %s::timestamptz, 'UTC')",
+        [since],
+    )
+    return cursor.fetchall()
+
+
+def _whole_days(frm, to):
+    from datetime import timedelta
+
+    dfrom = frm.replace(hour=0, minute=0, second=0, microsecond=0)
+    if dfrom < frm:
+        dfrom += timedelta(days=1)
+    dto = to.replace(hour=0, minute=0, second=0, microsecond=0)
+    if dto < dfrom:
+        dto = dfrom
+    return {"dfrom": dfrom, "dto": dto}
