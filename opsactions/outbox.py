@@ -70,6 +70,16 @@ def _producer():
         return _producers[servers]
 
 
+def _produce(producer, row, on_delivery):
+    producer.produce(
+        row.topic,
+        key=row.key.encode(),
+        value=json.dumps(row.payload, sort_keys=True, separators=(",", ":")).encode(),
+        headers=[("phase", row.phase.encode()), ("action_id", str(row.action_id).encode())],
+        on_delivery=lambda err, msg, row_id=row.id: on_delivery(err, msg, row_id),
+    )
+
+
 def outbox_relay(*, batch=None, flush_timeout=15.0):
     """Publish up to `batch` unsent commands; returns (sent, failed) counts.
 
@@ -93,13 +103,10 @@ def outbox_relay(*, batch=None, flush_timeout=15.0):
             outcome[row_id] = err
 
         for row in rows:
-            producer.produce(
-                row.topic,
-                key=row.key.encode(),
-                value=json.dumps(row.payload, sort_keys=True, separators=(",", ":")).encode(),
-                headers=[("phase", row.phase.encode()), ("action_id", str(row.action_id).encode())],
-                on_delivery=lambda err, msg, row_id=row.id: on_delivery(err, msg, row_id),
-            )
+            try:
+                _produce(producer, row, on_delivery)
+            except Exception as exc:  # noqa: BLE001 - e.g. BufferError: retried next tick
+                outcome[row.id] = exc
         producer.flush(flush_timeout)
         now = timezone.now()
         for row in rows:
