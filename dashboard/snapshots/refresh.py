@@ -40,12 +40,12 @@ def snapshot_refresh_scope(*, scope, wait=False, now=None):
     """
     key = _lock_key(scope)
     with connection.cursor() as cur:
-        cur.execute(
-            "SELECT pg_advisory_lock(%s), true" if wait else "SELECT pg_try_advisory_lock(%s)",
-            [key],
-        )
-        if not cur.fetchone()[0]:
-            return None
+        if wait:
+            cur.execute("SELECT pg_advisory_lock(%s)", [key])
+        else:
+            cur.execute("SELECT pg_try_advisory_lock(%s)", [key])
+            if not cur.fetchone()[0]:
+                return None
         try:
             return _refresh_locked(cur, scope, now)
         finally:

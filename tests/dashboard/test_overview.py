@@ -1,0 +1,158 @@
+"""GET /api/dashboard/overview: tenant isolation, cache layers, staleness, errors."""
+
+from datetime import UTC, datetime, timedelta
+
+import orjson
+import pytest
+from django.test import override_settings
+
+from accounts.scope import Scope
+from dashboard.models import Snapshot
+from dashboard.snapshots import cache
+from dashboard.snapshots.refresh import snapshot_refresh_scope
+from tests.dashboard.test_snapshots_support import (
+    clean_overview_cache,  # noqa: F401
+    hours_ago,
+    insert_event_rows,
+)
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clean_overview_cache")]
+URL = "/api/dashboard/overview"
+
+
+def get(client, **params):
+    return client.get(URL, params)
+
+
+def test_staff_may_view_any_scope(client_for, ops_admin):
+    insert_event_rows(hours_ago(1), merchant="m_2", gmv="700", success_count=1)
+    response = get(client_for(ops_admin), scope="merchant:m_2", period="24h")
+    assert response.status_code == 200
+    body = orjson.loads(response.content)
+    assert body["scope"] == "merchant:m_2" and body["period"] == "24h"
+    assert body["amounts"]["XOF"]["gmv"] == "700"
+    assert response["Content-Type"] == "application/json"
+
+
+def test_staff_default_to_platform_and_24h(client_for, finance_ops):
+    body = orjson.loads(get(client_for(finance_ops)).content)
+    assert body["scope"] == "platform" and body["period"] == "24h"
+
+
+def test_merchant_user_gets_own_scope_and_never_another(client_for, merchant_admin_m1):
+    insert_event_rows(hours_ago(1), merchant="m_1", gmv="100")
+    insert_event_rows(hours_ago(1), merchant="m_2", gmv="999")
+    client = client_for(merchant_admin_m1)
+    own = orjson.loads(get(client).content)
+    assert own["scope"] == "merchant:m_1"
+    assert own["amounts"]["XOF"]["gmv"] == "100"
+    assert get(client, scope="merchant:m_1").status_code == 200
+    for other in ("merchant:m_2", "platform", "region:SN", "bank:b_1"):
+        response = get(client, scope=other)
+        assert response.status_code == 403, other
+        assert response.json()["code"] == "scope_forbidden"
+        assert b"999" not in response.content
+
+
+def test_agent_user_gets_own_scope(client_for, agent_user):
+    assert orjson.loads(get(client_for(agent_user)).content)["scope"] == "agent:a_1"
+    assert get(client_for(agent_user), scope="agent:a_2").status_code == 403
+
+
+def test_unauthenticated_and_bad_token_are_401(api_client):
+    response = api_client.get(URL)
+    assert response.status_code == 401
+    assert response.json()["code"] == "not_authenticated"
+    api_client.credentials(HTTP_AUTHORIZATION="Bearer not.a.token")
+    response = api_client.get(URL)
+    assert response.status_code == 401
+    assert response.json()["code"] == "token_not_valid"
+
+
+def test_bad_period_and_bad_scope_are_400(client_for, ops_admin):
+    client = client_for(ops_admin)
+    response = get(client, period="1y")
+    assert response.status_code == 400
+    assert response.json()["errors"]["period"]
+    response = get(client, scope="galaxy:1")
+    assert response.status_code == 400
+    assert response.json() == {
+        "detail": response.json()["detail"],
+        "code": "invalid_scope",
+        "errors": {"scope": [response.json()["detail"]]},
+    }
+
+
+def test_post_is_405(client_for, ops_admin):
+    assert client_for(ops_admin).post(URL).status_code == 405
+
+
+def test_a_cache_hit_serves_the_redis_bytes_as_they_are(client_for, ops_admin):
+    now = datetime.now(UTC)
+    marker = b'{"stale":false,"scope":"merchant:m_5","marker":42}'
+    cache.store("merchant:m_5", {"7d": (marker, now, now + timedelta(hours=1))})
+    response = get(client_for(ops_admin), scope="merchant:m_5", period="7d")
+    assert response.content == marker
+
+
+def test_a_cache_miss_falls_back_to_the_table_and_recaches(client_for, ops_admin):
+    insert_event_rows(hours_ago(1), merchant="m_1", gmv="100")
+    snapshot_refresh_scope(scope=Scope.parse("merchant:m_1"))
+    cache.client().delete(cache.overview_key("merchant:m_1", "24h"))
+    Snapshot.objects.filter(scope_id="m_1", period="24h").update(
+        body='{"stale":false,"from_table":true}'
+    )
+    response = get(client_for(ops_admin), scope="merchant:m_1", period="24h")
+    assert orjson.loads(response.content) == {"stale": False, "from_table": True}
+    assert cache.fetch("merchant:m_1", "24h")[0] is not None
+
+
+def test_a_scope_never_computed_is_computed_on_the_miss(client_for, ops_admin):
+    insert_event_rows(hours_ago(2), merchant="m_7", gmv="55.5")
+    assert not Snapshot.objects.filter(scope_id="m_7").exists()
+    body = orjson.loads(get(client_for(ops_admin), scope="merchant:m_7").content)
+    assert body["amounts"]["XOF"]["gmv"] == "55.5"
+    assert Snapshot.objects.filter(scope_id="m_7").count() == 4
+
+
+@override_settings(SNAPSHOT_REFRESH_INTERVAL_S=60)
+def test_stale_when_older_than_two_refresh_intervals(client_for, ops_admin):
+    client = client_for(ops_admin)
+    old = datetime.now(UTC) - timedelta(seconds=121)
+    body = b'{"stale":false,"scope":"merchant:m_6"}'
+    window_to = datetime.now(UTC) + timedelta(minutes=30)
+    cache.store("merchant:m_6", {"24h": (body, old, window_to)})
+    assert orjson.loads(get(client, scope="merchant:m_6").content)["stale"] is True
+    # A refresh run that completed after it, with the scope not dirty, vouches for it...
+    cache.set_tick(datetime.now(UTC) - timedelta(seconds=5))
+    assert orjson.loads(get(client, scope="merchant:m_6").content)["stale"] is False
+    # ...but not once the snapshot's hour window has ended.
+    cache.store("merchant:m_6", {"24h": (body, old, datetime.now(UTC) - timedelta(seconds=1))})
+    assert orjson.loads(get(client, scope="merchant:m_6").content)["stale"] is True
+
+
+def test_overview_is_in_the_openapi_schema(client_for, ops_admin):
+    schema = client_for(ops_admin).get("/api/schema/", {"format": "json"}).json()
+    assert "/api/dashboard/overview" in schema["paths"]
+    params = {p["name"] for p in schema["paths"]["/api/dashboard/overview"]["get"]["parameters"]}
+    assert {"scope", "period"} <= params
+    assert "/api/dashboard/metrics/{metric}/timeseries" in schema["paths"]
+
+
+def test_ping_stays_constant_and_unauthenticated(api_client):
+    response = api_client.get("/api/ping")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "service": "molam-dashboard"}
+
+
+def test_health_reports_snapshot_age(api_client):
+    snapshot_refresh_scope(scope=Scope.platform())
+    checks = api_client.get("/api/dashboard/health").json()["checks"]
+    assert checks["snapshots"]["ok"] is True
+    assert 0 <= checks["snapshots"]["age_s"] < 5
+
+
+def test_snapshot_age_is_exported_to_prometheus(api_client):
+    snapshot_refresh_scope(scope=Scope.platform())
+    text = api_client.get("/metrics").content.decode()
+    assert 'molam_snapshot_age_seconds{which="platform"}' in text
