@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -29,8 +30,7 @@ ZERO = Decimal(0)
 N_FIGURES = len(FIGURES)
 
 
-@dataclass(frozen=True)
-class Origin:
+class Origin(NamedTuple):
     """Where a message came from in Kafka (None for events given to the service API)."""
 
     topic: str

@@ -1,0 +1,355 @@
+"""The Kafka consumer loop: poll a batch, ingest it in one DB transaction, then commit offsets.
+
+Order of a batch, and why it is crash safe (docs/ingestion.md):
+
+1. `consume(num_messages=...)` a batch (auto commit and auto offset store off);
+2. `ingest_records` in ONE database transaction (aggregates + seen ids + dead
+   letters + dirty scopes + agents); on any failure it is retried with
+   backoff, the same messages, until it succeeds or we are told to stop;
+3. dead letters are published to the DLQ topic (after the DB commit);
+4. the offsets (last + 1 per partition) are committed synchronously.
+
+A crash after 2 and before 4 redelivers the batch: the seen-id store drops every
+event of it, so nothing is counted twice; a crash before 2 commits nothing.
+"""
+
+import json
+import logging
+import signal
+import time
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
+from django.db import close_old_connections, connection
+
+from dashboard.ingest import metrics
+from dashboard.ingest.services import Origin, ingest_records
+
+log = logging.getLogger("dashboard.ingest.consumer")
+
+# Commit errors meaning "these partitions are no longer ours": give the
+# offsets up, the new owner re-reads them and the seen-id store drops them.
+_LOST_OWNERSHIP = {
+    KafkaError.REBALANCE_IN_PROGRESS,
+    KafkaError.ILLEGAL_GENERATION,
+    KafkaError.UNKNOWN_MEMBER_ID,
+    KafkaError._ASSIGNMENT_LOST,
+}
+
+
+class EventConsumer:
+    """A member of the ingestion consumer group (one per process)."""
+
+    def __init__(
+        self,
+        *,
+        bootstrap_servers,
+        topics,
+        group_id,
+        dlq_topic,
+        batch_size=5000,
+        until_idle=None,
+        max_messages=None,
+        poll_timeout=0.5,
+        session_timeout_ms=45000,
+        heartbeat_interval_ms=3000,
+        max_poll_interval_ms=300000,
+        max_backoff=30.0,
+    ):
+        self.topics = list(topics)
+        self.dlq_topic = dlq_topic
+        self.batch_size = batch_size
+        self.until_idle = until_idle
+        self.max_messages = max_messages
+        self.poll_timeout = poll_timeout
+        self.max_backoff = max_backoff
+        self._stop = False
+        self._assigned = set()
+        self._ever_assigned = False
+        self._joined_at = None
+        self._pending = {}  # (topic, partition) -> next offset, DB-committed, not yet in Kafka
+        self.stats = {
+            "messages": 0,
+            "counted": 0,
+            "duplicates": 0,
+            "dead_letters": 0,
+            "batches": 0,
+            "db_retries": 0,
+            "first_message_at": None,
+            "last_commit_at": None,
+        }
+        self.consumer = Consumer(
+            {
+                "bootstrap.servers": bootstrap_servers,
+                "group.id": group_id,
+                "enable.auto.commit": False,
+                "enable.auto.offset.store": False,
+                "auto.offset.reset": "earliest",
+                "session.timeout.ms": session_timeout_ms,
+                "heartbeat.interval.ms": heartbeat_interval_ms,
+                "max.poll.interval.ms": max_poll_interval_ms,
+                "statistics.interval.ms": 15000,
+                "stats_cb": self._on_stats,
+                "error_cb": self._on_error,
+                "queued.max.messages.kbytes": 262144,
+                "fetch.max.bytes": 52428800,
+                "client.id": f"dashboard-ingest-{group_id}",
+            }
+        )
+        self.dlq = Producer(
+            {
+                "bootstrap.servers": bootstrap_servers,
+                "enable.idempotence": True,
+                "linger.ms": 5,
+                "error_cb": self._on_error,
+            }
+        )
+
+    # ------------------------------------------------------------ lifecycle
+    def request_stop(self, *_):
+        """Finish the current batch (DB + offsets), then leave the group."""
+        if not self._stop:
+            log.info("stop requested: finishing the current batch")
+        self._stop = True
+
+    def install_signal_handlers(self):
+        signal.signal(signal.SIGTERM, self.request_stop)
+        signal.signal(signal.SIGINT, self.request_stop)
+
+    def run(self):
+        """Consume until stopped, idle (until_idle) or max_messages; returns the stats dict."""
+        log.info("consuming %s as group member (batch %s)", ",".join(self.topics), self.batch_size)
+        self.consumer.subscribe(
+            self.topics, on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost
+        )
+        started = last_activity = time.monotonic()
+        try:
+            while not self._stop:
+                limit = self.batch_size
+                if self.max_messages is not None:
+                    remaining = self.max_messages - self.stats["messages"]
+                    if remaining <= 0:
+                        break
+                    limit = min(limit, remaining)
+                messages = self.consumer.consume(num_messages=limit, timeout=self.poll_timeout)
+                batch = self._usable(messages)
+                now = time.monotonic()
+                if batch:
+                    self._handle(batch)
+                    last_activity = time.monotonic()
+                elif self._pending:
+                    self._commit_pending()
+                if self._joined_at and self._joined_at > last_activity:
+                    last_activity = self._joined_at
+                if self.until_idle is not None:
+                    grace = self.until_idle if self._ever_assigned else max(self.until_idle, 30)
+                    if now - (last_activity if self._ever_assigned else started) >= grace:
+                        log.info("idle for %.1fs: stopping", self.until_idle)
+                        break
+        finally:
+            self.close()
+        return self.stats
+
+    def close(self):
+        """Commit what is pending, leave the group cleanly, flush the DLQ producer."""
+        if not self._ever_assigned:
+            # Tansu can wedge a group if a member leaves mid-join: wait for it.
+            deadline = time.monotonic() + 15
+            while not self._ever_assigned and time.monotonic() < deadline:
+                self.consumer.consume(num_messages=1, timeout=0.2)  # not committed: re-read later
+        self._commit_pending()
+        try:
+            self.consumer.close()
+        except KafkaException as exc:
+            log.warning("consumer close: %s", exc)
+        self.dlq.flush(10)
+        log.info("stopped: %s", json.dumps(self.stats, default=str))
+
+    # ------------------------------------------------------------ batch
+    def _usable(self, messages):
+        batch = []
+        for m in messages:
+            err = m.error()
+            if err is not None:
+                if err.code() == KafkaError._PARTITION_EOF:
+                    continue
+                if err.fatal():
+                    raise KafkaException(err)
+                log.warning("consume error: %s", err)
+                continue
+            # A message fetched before a revoke, of a partition no longer ours:
+            # the new owner reads it; counting it here would be harmless (dedupe)
+            # but committing its offset would move someone else's position.
+            if (m.topic(), m.partition()) in self._assigned:
+                batch.append(m)
+        return batch
+
+    def _handle(self, messages):
+        started = time.monotonic()
+        if self.stats["first_message_at"] is None:
+            self.stats["first_message_at"] = time.time()
+        records = [
+            (m.value() or b"", Origin(m.topic(), m.partition(), m.offset(), m.key()))
+            for m in messages
+        ]
+        result = self._ingest_with_retry(records)
+        if result is None:
+            return  # stopping: nothing committed, the batch is re-read next time
+        self._publish_dead_letters(result.dead_letters)
+        for m in messages:
+            tp = (m.topic(), m.partition())
+            nxt = m.offset() + 1
+            if nxt > self._pending.get(tp, -1):
+                self._pending[tp] = nxt
+        self._commit_pending()
+        elapsed = time.monotonic() - started
+        s = self.stats
+        s["messages"] += len(messages)
+        s["counted"] += result.counted
+        s["duplicates"] += result.duplicates
+        s["dead_letters"] += len(result.dead_letters)
+        s["batches"] += 1
+        metrics.BATCH_SIZE.observe(len(messages))
+        metrics.BATCH_SECONDS.observe(elapsed)
+        metrics.COUNTED.inc(result.counted)
+        if result.duplicates:
+            metrics.DUPLICATES.inc(result.duplicates)
+        for (topic, etype), n in result.by_topic_type.items():
+            metrics.EVENTS.labels(topic, etype).inc(n)
+        for d in result.dead_letters:
+            metrics.DEAD_LETTERS.labels(d.reason).inc()
+        log.debug(
+            "batch of %d: counted %d, duplicates %d, dead letters %d in %.3fs",
+            len(messages),
+            result.counted,
+            result.duplicates,
+            len(result.dead_letters),
+            elapsed,
+        )
+
+    def _ingest_with_retry(self, records):
+        delay = 0.5
+        while True:
+            try:
+                return ingest_records(records)
+            except Exception as exc:
+                # Database down, deadlock, bug: the transaction rolled back,
+                # so the same batch can be retried as is.
+                self.stats["db_retries"] += 1
+                metrics.DB_RETRIES.inc()
+                log.warning("batch of %d failed (%s); retrying in %.1fs", len(records), exc, delay)
+                if self.stats["db_retries"] == 1 or delay >= self.max_backoff:
+                    log.exception("ingest failure")
+                try:
+                    connection.close()
+                except Exception:  # already broken: nothing left to close
+                    log.debug("closing the broken connection", exc_info=True)
+                if not self._sleep(delay):
+                    return None
+                close_old_connections()
+                delay = min(delay * 2, self.max_backoff)
+
+    def _sleep(self, seconds):
+        """Sleep unless asked to stop; False when stopping."""
+        deadline = time.monotonic() + seconds
+        while not self._stop and time.monotonic() < deadline:
+            time.sleep(min(0.1, deadline - time.monotonic()))
+        return not self._stop
+
+    def _publish_dead_letters(self, dead_letters):
+        if not dead_letters:
+            return
+        for d in dead_letters:
+            headers = [
+                ("reason", d.reason.encode()),
+                ("detail", d.detail[:500].encode("utf-8", "replace")),
+                ("event_id", (d.event_id or "").encode("utf-8", "replace")),
+            ]
+            if d.origin is not None:
+                headers += [
+                    ("source_topic", d.origin.topic.encode()),
+                    ("source_partition", str(d.origin.partition).encode()),
+                    ("source_offset", str(d.origin.offset).encode()),
+                ]
+            key = d.origin.key if d.origin is not None else None
+            while True:
+                try:
+                    self.dlq.produce(self.dlq_topic, value=d.payload, key=key, headers=headers)
+                    break
+                except BufferError:
+                    self.dlq.poll(0.1)
+        # The rows are already in the DB table; the topic copy must be out before
+        # the offsets move, so a crash here re-publishes (at least once) instead of losing it.
+        delay = 0.5
+        while self.dlq.flush(10) > 0:
+            log.warning("dead-letter topic not reachable; retrying in %.1fs", delay)
+            if not self._sleep(delay):
+                return
+            delay = min(delay * 2, self.max_backoff)
+
+    # ------------------------------------------------------------ offsets
+    def _commit_pending(self, only=None):
+        if not self._pending:
+            return True
+        items = [(tp, off) for tp, off in self._pending.items() if only is None or tp in only]
+        if not items:
+            return True
+        offsets = [TopicPartition(t, p, off) for (t, p), off in items]
+        try:
+            done = self.consumer.commit(offsets=offsets, asynchronous=False)
+        except KafkaException as exc:
+            err = exc.args[0]
+            metrics.COMMIT_FAILURES.inc()
+            if err.code() in _LOST_OWNERSHIP:
+                log.warning("offset commit refused (%s): partitions moved, giving them up", err)
+                for tp, _ in items:
+                    self._pending.pop(tp, None)
+            else:
+                log.warning("offset commit failed (%s): will retry", err)
+            return False
+        failed = [tp for tp in done or [] if tp.error is not None]
+        for tp, off in items:
+            if self._pending.get(tp) == off:
+                del self._pending[tp]
+        if failed:
+            metrics.COMMIT_FAILURES.inc(len(failed))
+            log.warning("offset commit failed for %s", failed)
+        self.stats["last_commit_at"] = time.time()
+        return True
+
+    # ------------------------------------------------------------ callbacks
+    def _on_assign(self, consumer, partitions):
+        self._assigned |= {(p.topic, p.partition) for p in partitions}
+        self._ever_assigned = True
+        self._joined_at = time.monotonic()
+        log.info("assigned %s", sorted(self._assigned))
+
+    def _on_revoke(self, consumer, partitions):
+        revoked = {(p.topic, p.partition) for p in partitions}
+        # Every fetched batch is fully ingested before the next poll, so only
+        # offsets whose commit failed can be pending: commit them before we let go.
+        self._commit_pending(only=revoked)
+        self._assigned -= revoked
+        for tp in revoked:
+            self._pending.pop(tp, None)
+        log.info("revoked %s", sorted(revoked))
+
+    def _on_lost(self, consumer, partitions):
+        lost = {(p.topic, p.partition) for p in partitions}
+        self._assigned -= lost
+        for tp in lost:
+            self._pending.pop(tp, None)
+        log.warning("lost %s (the new owner re-reads them; duplicates are dropped)", sorted(lost))
+
+    def _on_error(self, err):
+        log.warning("kafka: %s", err)
+
+    def _on_stats(self, raw):
+        try:
+            stats = json.loads(raw)
+            for topic, t in stats.get("topics", {}).items():
+                for pid, p in t.get("partitions", {}).items():
+                    if pid == "-1" or (topic, int(pid)) not in self._assigned:
+                        continue
+                    metrics.CONSUMER_LAG.labels(topic, pid).set(p.get("consumer_lag", -1))
+        except Exception:  # metrics must never break consumption
+            log.debug("bad stats payload", exc_info=True)

@@ -1,0 +1,234 @@
+"""The Kafka consumer against the real broker and database: offsets, crashes, groups, DLQ."""
+
+import signal
+import threading
+import uuid
+from decimal import Decimal
+from io import StringIO
+
+import orjson
+import pytest
+from confluent_kafka import Consumer, Producer
+from django.conf import settings
+from django.core.management import call_command
+from django.db import connection, connections
+
+from dashboard.ingest import consumer as consumer_module
+from dashboard.ingest.consumer import EventConsumer
+from dashboard.models import DeadLetter
+
+pytestmark = [pytest.mark.timeout(120)]
+
+
+def _produce(topic, events):
+    producer = Producer({"bootstrap.servers": settings.KAFKA_BOOTSTRAP_SERVERS, "linger.ms": 5})
+    for e in events:
+        payload = e if isinstance(e, bytes) else orjson.dumps(e)
+        key = e.get("merchant_id", "k").encode() if isinstance(e, dict) else b"bad"
+        producer.produce(topic, value=payload, key=key)
+    assert producer.flush(10) == 0
+
+
+def _consumer(topics, group, dlq, **kw):
+    kw.setdefault("until_idle", 2)
+    return EventConsumer(
+        bootstrap_servers=settings.KAFKA_BOOTSTRAP_SERVERS,
+        topics=topics,
+        group_id=group,
+        dlq_topic=dlq,
+        session_timeout_ms=6000,
+        heartbeat_interval_ms=1000,
+        max_poll_interval_ms=30000,
+        **kw,
+    )
+
+
+def _read_all(topic, expected, timeout=20):
+    c = Consumer(
+        {
+            "bootstrap.servers": settings.KAFKA_BOOTSTRAP_SERVERS,
+            "group.id": f"reader-{uuid.uuid4().hex[:8]}",
+            "auto.offset.reset": "earliest",
+            "session.timeout.ms": 6000,
+            "heartbeat.interval.ms": 1000,
+        }
+    )
+    c.subscribe([topic])
+    out = []
+    import time
+
+    deadline = time.monotonic() + timeout
+    while len(out) < expected and time.monotonic() < deadline:
+        for m in c.consume(num_messages=100, timeout=0.5):
+            if m.error() is None:
+                out.append(m)
+    c.close()
+    return out
+
+
+def _group_committed(topic, group, partitions=4):
+    from confluent_kafka import TopicPartition
+
+    c = Consumer({"bootstrap.servers": settings.KAFKA_BOOTSTRAP_SERVERS, "group.id": group})
+    got = c.committed([TopicPartition(topic, p) for p in range(partitions)], timeout=10)
+    c.close()
+    return sum(tp.offset for tp in got if tp.offset >= 0)
+
+
+def test_consumer_counts_once_dead_letters_with_headers_and_commits_offsets(
+    ingest_clean, ingest_event, ingest_rows, make_topic
+):
+    topic, dlq = make_topic("ev"), make_topic("dlq")
+    good = [ingest_event("payment.succeeded", merchant_id="m_c1", amount="10") for _ in range(30)]
+    bad = ingest_event("payment.succeeded", merchant_id="m_c1", currency="EURO")
+    _produce(topic, good[:10] + [b"not json", bad] + good[10:] + good[:5])
+    stats = _consumer([topic], f"g-{uuid.uuid4().hex[:8]}", dlq).run()
+    assert stats["messages"] == 37
+    assert (stats["counted"], stats["duplicates"], stats["dead_letters"]) == (30, 5, 2)
+    totals = ingest_rows("merchant", "m_c1")
+    assert (totals["success_count"], totals["gmv"]) == (30, Decimal(300))
+    letters = {d.reason: d for d in DeadLetter.objects.all()}
+    assert set(letters) == {"invalid_json", "invalid_currency"}
+    assert bytes(letters["invalid_json"].payload) == b"not json"
+    assert letters["invalid_json"].topic == topic and letters["invalid_json"].offset is not None
+    published = _read_all(dlq, 2)
+    assert sorted(dict(m.headers())["reason"] for m in published) == [
+        b"invalid_currency",
+        b"invalid_json",
+    ]
+    assert b"not json" in [m.value() for m in published]
+
+
+def test_crash_between_db_commit_and_offset_commit_does_not_double_count(
+    ingest_clean, ingest_event, ingest_rows, make_topic, monkeypatch
+):
+    topic, dlq = make_topic("ev"), make_topic("dlq")
+    group = f"g-{uuid.uuid4().hex[:8]}"
+    events = [ingest_event("payment.initiated", merchant_id="m_crash") for _ in range(200)]
+    _produce(topic, events)
+
+    class Crash(BaseException):
+        pass
+
+    class CrashingConsumer(EventConsumer):
+        """Dies like kill -9 right after the DB commit: offsets never reach Kafka."""
+
+        def _commit_pending(self, only=None):
+            if self._pending:
+                raise Crash()
+            return True
+
+        def close(self):
+            self._pending.clear()  # lost with the process
+            self.consumer.close()
+
+    crashing = CrashingConsumer(
+        bootstrap_servers=settings.KAFKA_BOOTSTRAP_SERVERS,
+        topics=[topic],
+        group_id=group,
+        dlq_topic=dlq,
+        batch_size=500,
+        session_timeout_ms=6000,
+        heartbeat_interval_ms=1000,
+        max_poll_interval_ms=30000,
+    )
+    with pytest.raises(Crash):
+        crashing.run()
+    assert crashing.stats["messages"] == 0  # died inside the first batch
+    assert ingest_rows("merchant", "m_crash")["attempts"] > 0  # ... after its DB commit
+    assert _group_committed(topic, group) == 0
+
+    stats = _consumer([topic], group, dlq).run()
+    assert stats["messages"] == 200  # everything redelivered
+    assert stats["duplicates"] + stats["counted"] == 200 and stats["duplicates"] > 0
+    assert ingest_rows("merchant", "m_crash")["attempts"] == 200
+    assert _group_committed(topic, group) == 200
+
+
+def test_two_consumers_in_one_group_give_the_exact_totals_of_one(
+    ingest_clean, ingest_event, ingest_rows, make_topic
+):
+    topic, dlq = make_topic("ev", partitions=4), make_topic("dlq")
+    group = f"g-{uuid.uuid4().hex[:8]}"
+    events = []
+    for n in range(400):
+        events.append(
+            ingest_event(
+                "payment.succeeded",
+                merchant_id=f"m_g{n % 8}",
+                bank_id="b_sgbs",
+                amount=f"{n}.25",
+                fee="1.5",
+            )
+        )
+    _produce(topic, events + events[:50])  # 50 redeliveries
+    results = []
+
+    def member():
+        try:
+            results.append(_consumer([topic], group, dlq, batch_size=37, until_idle=3).run())
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=member) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(90)
+    assert len(results) == 2
+    assert sum(r["counted"] for r in results) == 400
+    bank = ingest_rows("bank", "b_sgbs")
+    assert bank["success_count"] == 400
+    assert bank["gmv"] == sum(Decimal(f"{n}.25") for n in range(400))
+    assert bank["fees"] == Decimal("600.0")
+    assert ingest_rows("platform")["success_count"] == 400
+
+
+def test_database_outage_mid_batch_is_retried_without_loss(
+    ingest_clean, ingest_event, ingest_rows, make_topic, monkeypatch
+):
+    topic, dlq = make_topic("ev"), make_topic("dlq")
+    _produce(topic, [ingest_event("payout.failed", merchant_id="m_out") for _ in range(50)])
+    real = consumer_module.ingest_records
+    calls = {"n": 0}
+
+    def flaky(records):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            # Kill our own server connection, as a database restart would.
+            pid = connection.cursor().connection.info.backend_pid
+            other = connections.create_connection("default")
+            with other.cursor() as cur:
+                cur.execute("SELECT pg_terminate_backend(%s)", [pid])
+            other.close()
+        return real(records)
+
+    monkeypatch.setattr(consumer_module, "ingest_records", flaky)
+    stats = _consumer([topic], f"g-{uuid.uuid4().hex[:8]}", dlq).run()
+    assert stats["db_retries"] >= 1
+    assert ingest_rows("merchant", "m_out")["payouts_failed_count"] == 50
+
+
+def test_consume_events_command_stops_after_max_messages(
+    ingest_clean, ingest_event, ingest_rows, make_topic
+):
+    topic = make_topic("ev")
+    _produce(topic, [ingest_event("payment.failed", merchant_id="m_cmd") for _ in range(25)])
+    out = StringIO()
+    saved = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    try:
+        call_command(
+            "consume_events",
+            "--topics", topic,
+            "--group-id", f"g-{uuid.uuid4().hex[:8]}",
+            "--max-messages", "20",
+            "--batch-size", "7",
+            "--stats-json",
+            stdout=out,
+        )  # fmt: skip
+    finally:
+        signal.signal(signal.SIGINT, saved[0])
+        signal.signal(signal.SIGTERM, saved[1])
+    stats = orjson.loads(out.getvalue().strip().splitlines()[-1])
+    assert stats["messages"] == 20
+    assert ingest_rows("merchant", "m_cmd")["failed_count"] == 20
