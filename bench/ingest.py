@@ -1,0 +1,381 @@
+"""Ingestion benchmark against the DEV stack (scripts/stack.sh up dev; manage.py migrate).
+
+Throughput mode (default): produce N valid demo events into two fresh topics
+(not timed), time `manage.py consume_events` draining them (from its first
+message to its last offset commit), and in the same run time a plain COPY of
+the same N rows into an unlogged table as this machine's baseline. Then check
+every figure of every merchant of the run against an independent computation.
+
+Steady mode (--rate R): a consumer runs; events are produced at R/s for
+--duration seconds; the delay from produce to "visible in the aggregates" is
+measured by polling the aggregates, and its p50/p95 reported.
+
+The last output line is one JSON object. Exit status 2 when the dev stack is
+not running, 1 when the check finds a difference.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import defaultdict
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+# The dev stack's broker (Tansu) needs short group timeouts (scripts/stack.sh env dev).
+for _k, _v in (
+    ("KAFKA_SESSION_TIMEOUT_MS", "6000"),
+    ("KAFKA_HEARTBEAT_INTERVAL_MS", "1000"),
+    ("KAFKA_MAX_POLL_INTERVAL_MS", "30000"),
+):
+    os.environ.setdefault(_k, _v)
+
+COUNTS = ("attempts", "success_count", "failed_count", "refunds_count", "disputes_count",
+          "payouts_count", "payouts_failed_count", "fraud_count")  # fmt: skip
+MONEY = ("gmv", "fees", "revenue", "refunds_amount", "disputes_amount", "payouts_amount",
+         "fraud_amount", "cash_in_amount", "cash_out_amount")  # fmt: skip
+
+
+def log(msg):
+    print(f"[bench] {msg}", file=sys.stderr, flush=True)
+
+
+def fail_stack(reason):
+    log(f"the dev stack is not running or not migrated: {reason}")
+    log("start it with: bash scripts/stack.sh up dev && .venv/bin/python manage.py migrate")
+    print(json.dumps({"error": "dev stack not running", "detail": str(reason)}))
+    sys.exit(2)
+
+
+def expected_figures(event):
+    """Independent reading of the contract table: {figure: value} one event adds."""
+    t, amt = event["type"], Decimal(event.get("amount", "0"))
+    fee, cost = Decimal(event.get("fee", "0")), Decimal(event.get("cost", "0"))
+    fig = {
+        "payment.initiated": {"attempts": 1},
+        "payment.succeeded": {"gmv": amt, "success_count": 1, "fees": fee, "revenue": fee - cost},
+        "payment.failed": {"failed_count": 1},
+        "refund.succeeded": {"refunds_amount": amt, "refunds_count": 1},
+        "dispute.opened": {"disputes_amount": amt, "disputes_count": 1},
+        "payout.completed": {"payouts_amount": amt, "payouts_count": 1},
+        "payout.failed": {"payouts_failed_count": 1},
+        "fraud.flagged": {"fraud_amount": amt, "fraud_count": 1},
+        "transfer.completed": {"gmv": amt, "success_count": 1, "fees": fee, "revenue": fee - cost},
+        "cash_in.completed": {"cash_in_amount": amt, "fees": fee, "revenue": fee - cost},
+        "cash_out.completed": {"cash_out_amount": amt, "fees": fee, "revenue": fee - cost},
+        "agent.float_updated": {},
+    }
+    return fig[t]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--events", type=int, default=300000)
+    ap.add_argument("--rate", type=float, default=0, help="steady mode: events/s")
+    ap.add_argument("--duration", type=float, default=30, help="steady mode: seconds")
+    ap.add_argument("--batch-size", type=int, default=None)
+    ap.add_argument("--partitions", type=int, default=4)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--keep", action="store_true", help="keep the run's merchant rows")
+    args = ap.parse_args()
+
+    import django
+
+    try:
+        django.setup()
+    except Exception as exc:
+        fail_stack(exc)
+    from confluent_kafka import Producer
+    from confluent_kafka.admin import AdminClient, NewTopic
+    from django.conf import settings
+    from django.db import connection
+
+    from dashboard.ingest.demo import DemoWorld, message_key
+
+    try:
+        with connection.cursor() as cur:
+            cur.execute("SELECT 1 FROM dashboard_seen_event LIMIT 1")
+    except Exception as exc:
+        fail_stack(exc)
+    admin = AdminClient({"bootstrap.servers": settings.KAFKA_BOOTSTRAP_SERVERS})
+    try:
+        admin.list_topics(timeout=5)
+    except Exception as exc:
+        fail_stack(f"broker {settings.KAFKA_BOOTSTRAP_SERVERS}: {exc}")
+
+    run = uuid.uuid4().hex[:6]
+    prefix = f"m_b{run}_"
+    wallet_t, connect_t = f"bench.wallet.{run}", f"bench.connect.{run}"
+    futures = admin.create_topics(
+        [NewTopic(t, args.partitions, 1) for t in (wallet_t, connect_t)]
+    )
+    for f in futures.values():
+        f.result(timeout=10)
+    log(f"run {run}: topics {wallet_t}, {connect_t} ({args.partitions} partitions each)")
+
+    steady = args.rate > 0
+    n = int(args.rate * args.duration) if steady else args.events
+    world = DemoWorld(seed=args.seed, merchant_prefix=prefix)
+    events = []
+    for i in range(n):
+        e = world.event()
+        e["event_id"] = f"b{run}-{i}"
+        # Every event of the run carries a merchant of the run, so the check
+        # below can compare whole scopes that nothing else writes to.
+        if "merchant_id" not in e:
+            e["merchant_id"] = world.merchants[i % len(world.merchants)][0]
+        events.append(e)
+    log(f"generated {n} events")
+    producer = Producer(
+        {
+            "bootstrap.servers": settings.KAFKA_BOOTSTRAP_SERVERS,
+            "linger.ms": 20,
+            "queue.buffering.max.messages": 1000000,
+            "batch.num.messages": 10000,
+        }
+    )
+    import orjson
+
+    payloads = [
+        (wallet_t if e["source"] == "wallet" else connect_t, orjson.dumps(e), message_key(e))
+        for e in events
+    ]
+
+    def produce(items):
+        for topic, value, key in items:
+            while True:
+                try:
+                    producer.produce(topic, value=value, key=key)
+                    break
+                except BufferError:
+                    producer.poll(0.05)
+            producer.poll(0)
+
+    consumer_cmd = [
+        sys.executable, str(ROOT / "manage.py"), "consume_events",
+        "--topics", f"{wallet_t},{connect_t}",
+        "--group-id", f"bench-{run}",
+        "--stats-json",
+    ]  # fmt: skip
+    if args.batch_size:
+        consumer_cmd += ["--batch-size", str(args.batch_size)]
+    env = dict(os.environ)
+    result = {}
+    if not steady:
+        produce(payloads)
+        if producer.flush(60):
+            fail_stack("events not delivered to the broker")
+        log(f"produced {n} events (not timed)")
+        result["copy_rows_per_s"] = round(copy_baseline(connection, events, run))
+        log(f"COPY baseline: {result['copy_rows_per_s']} rows/s")
+        proc = subprocess.run(
+            consumer_cmd + ["--max-messages", str(n), "--until-idle", "60"],
+            env=env,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
+        if proc.returncode != 0:
+            log(proc.stderr[-3000:])
+            print(json.dumps({"error": "consume_events failed", "rc": proc.returncode}))
+            sys.exit(1)
+        stats = json.loads(proc.stdout.strip().splitlines()[-1])
+        drain = stats.get("drain_seconds") or float("nan")
+        result = {
+            "events": n,
+            "events_per_s": round(n / drain),
+            "copy_rows_per_s": result["copy_rows_per_s"],
+            "ratio": round(n / drain / result["copy_rows_per_s"], 3),
+            "drain_seconds": drain,
+            "wall_seconds_incl_startup_and_group_join": stats["wall_seconds"],
+            "batches": stats["batches"],
+            "db_retries": stats["db_retries"],
+        }
+    else:
+        proc = subprocess.Popen(
+            consumer_cmd + ["--until-idle", "10"], env=env, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True, cwd=ROOT,
+        )  # fmt: skip
+        result = steady_run(args, connection, producer, produce, payloads, events, prefix, world)
+        proc.wait(timeout=120)
+
+    check = verify(connection, events, prefix, run)
+    result.update(check)
+    if not args.keep:
+        with connection.cursor() as cur:
+            cur.execute(
+                "DELETE FROM dashboard_hourly_aggregate WHERE scope_kind = 'merchant' "
+                "AND scope_id LIKE %s",
+                [prefix + "%"],
+            )
+            cur.execute(
+                "DELETE FROM dashboard_dirtyscope WHERE scope_kind = 'merchant' "
+                "AND scope_id LIKE %s",
+                [prefix + "%"],
+            )
+        admin.delete_topics([wallet_t, connect_t])
+    log(json.dumps(result))
+    print(json.dumps(result))
+    sys.exit(0 if check["double_counted"] == 0 and check["missing"] == 0 else 1)
+
+
+def copy_baseline(connection, events, run):
+    """Rows/s of a plain COPY of the same events (typed columns) into an unlogged table."""
+    from datetime import datetime
+
+    rows = [
+        (
+            e["event_id"], e["type"], e["source"], datetime.fromisoformat(e["occurred_at"]),
+            e.get("merchant_id"), e.get("agent_id"), e.get("bank_id"), e["country"],
+            e["region"], e["city"], e.get("currency"), e.get("amount"), e.get("fee"),
+            e.get("cost"),
+        )
+        for e in events
+    ]  # fmt: skip
+    table = f"bench_copy_{run}"
+    with connection.cursor() as cur:
+        cur.execute(
+            f"CREATE UNLOGGED TABLE {table} (event_id text, type text, source text, "
+            "occurred_at timestamptz, merchant_id text, agent_id text, bank_id text, "
+            "country text, region text, city text, currency text, amount numeric, fee numeric, "
+            "cost numeric)"
+        )
+        raw = cur.cursor if hasattr(cur, "cursor") else cur
+        started = time.perf_counter()
+        with raw.copy(f"COPY {table} FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        elapsed = time.perf_counter() - started
+        cur.execute(f"DROP TABLE {table}")
+    return len(rows) / elapsed
+
+
+def verify(connection, events, prefix, run):
+    """Compare every figure of the run's merchants with an independent computation."""
+    expected = defaultdict(lambda: defaultdict(Decimal))
+    for e in events:
+        for fig, value in expected_figures(e).items():
+            expected[e["merchant_id"]][fig] += value
+    with connection.cursor() as cur:
+        cur.execute(
+            f"SELECT scope_id, {', '.join(f'sum({c})' for c in COUNTS + MONEY)} "
+            "FROM dashboard_hourly_aggregate WHERE scope_kind = 'merchant' AND scope_id LIKE %s "
+            "GROUP BY scope_id",
+            [prefix + "%"],
+        )
+        actual = {r[0]: dict(zip(COUNTS + MONEY, r[1:], strict=True)) for r in cur.fetchall()}
+        cur.execute(
+            "SELECT count(*) FROM dashboard_seen_event WHERE event_id LIKE %s", [f"b{run}-%"]
+        )
+        seen = cur.fetchone()[0]
+    over = under = 0
+    for merchant in set(expected) | set(actual):
+        for fig in COUNTS + MONEY:
+            want = expected.get(merchant, {}).get(fig, 0)
+            got = actual.get(merchant, {}).get(fig, 0) or 0
+            if got > want:
+                # counts: how many events too many; money: one per figure off
+                over += int(got - want) if fig in COUNTS else 1
+            elif got < want:
+                under += int(want - got) if fig in COUNTS else 1
+    return {"double_counted": over, "missing": under, "seen_ids": seen}
+
+
+def steady_run(args, connection, producer, produce, payloads, events, prefix, world):
+    """Produce at --rate for --duration; p50/p95 delay from produce to visible in aggregates."""
+    countable = [
+        i for i, e in enumerate(events) if any(k in COUNTS for k in expected_figures(e))
+    ]
+    countable_set = set(countable)
+    produced_at = {}
+    visible = []  # (time, visible countable events)
+    stop = threading.Event()
+    import psycopg
+    from django.db import connection as dj
+
+    params = dj.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+
+    def poll():
+        conn = psycopg.connect(**params, autocommit=True)
+        q = (
+            f"SELECT coalesce(sum({' + '.join(COUNTS)}), 0) FROM dashboard_hourly_aggregate "
+            "WHERE scope_kind = 'merchant' AND scope_id LIKE %s"
+        )
+        while not stop.is_set():
+            t = time.time()
+            (count,) = conn.execute(q, [prefix + "%"]).fetchone()
+            visible.append((t, int(count)))
+            time.sleep(0.02)
+        conn.close()
+
+    poller = threading.Thread(target=poll, daemon=True)
+    poller.start()
+    # Warm up: the first countable event waits for the consumer to join the group.
+    first = countable[0]
+    produce(payloads[: first + 1])
+    producer.flush(30)
+    deadline = time.time() + 60
+    while time.time() < deadline and (not visible or visible[-1][1] < 1):
+        time.sleep(0.05)
+    log("consumer is live; producing at the steady rate")
+    countable = countable[1:]
+    started = time.time()
+    rate = args.rate
+    sent = first + 1
+    total = len(payloads)
+    while sent < total:
+        due = min(total, first + 1 + int((time.time() - started) * rate) + 1)
+        if due > sent:
+            now = time.time()
+            for i in range(sent, due):
+                if i in countable_set:
+                    produced_at[i] = now
+            produce(payloads[sent:due])
+            sent = due
+        else:
+            time.sleep(0.001)
+    producer.flush(30)
+    achieved = (total - first - 1) / (time.time() - started)
+    log(f"produced {total} at {achieved:.0f}/s; waiting for the consumer")
+    deadline = time.time() + 60
+    while time.time() < deadline and (not visible or visible[-1][1] < len(countable) + 1):
+        time.sleep(0.2)
+    stop.set()
+    poller.join(5)
+    # The k-th countable event produced is taken as visible when k are visible
+    # (partitions commit independently: an approximation good to a batch).
+    delays = []
+    j = 0
+    for rank, i in enumerate(countable, start=2):
+        while j < len(visible) and visible[j][1] < rank:
+            j += 1
+        if j == len(visible):
+            break
+        delays.append(max(0.0, visible[j][0] - produced_at[i]))
+    delays.sort()
+
+    def pct(p):
+        return round(delays[min(len(delays) - 1, int(p * len(delays)))] * 1000) if delays else None
+
+    return {
+        "mode": "steady",
+        "events": total,
+        "rate": rate,
+        "achieved_rate": round(achieved),
+        "p50_delay_ms": pct(0.50),
+        "p95_delay_ms": pct(0.95),
+        "max_delay_ms": round(delays[-1] * 1000) if delays else None,
+    }
+
+
+if __name__ == "__main__":
+    main()
