@@ -12,7 +12,7 @@ Row-order note: every upsert feeds rows ordered by agent_id so that two
 concurrent batches lock the same agents in the same order (no deadlock).
 """
 
-from django.db import connection
+from django.db import connection, transaction
 
 # The float of an agent changes only when the incoming update is newer: later
 # occurred_at, ties broken by the higher event_id (a deterministic order
@@ -169,32 +169,39 @@ WHERE a.agent_id = t.agent_id AND a.sales_24h IS DISTINCT FROM coalesce(r.total,
 # the same figure as `<->` so filter, order and reported distance agree, and
 # the same as a haversine check; within 0.5 % of the WGS84 ellipsoid.
 AGENT_COLUMNS = """
-    a.agent_id, a.location, a.country, a.region, a.city, a.status, a.currency,
-    a.float_balance, a.float_updated_at, a.float_event_id, a.location_updated_at,
-    a.location_event_id, a.float_limit, a.low_float_threshold, a.last_seen_at,
-    a.sales_24h, a.created_at
+    a.agent_id, ST_X(a.location::geometry) AS lon, ST_Y(a.location::geometry) AS lat,
+    a.country, a.region, a.city, a.status, a.currency,
+    a.float_balance, a.float_updated_at, a.float_limit, a.low_float_threshold,
+    a.last_seen_at, a.sales_24h
 """
 
 # ST_DWithin inlines to `location && _ST_Expand(point, r)`; together with the
 # `<->` ORDER BY, PostgreSQL runs one GiST index scan that is both bounded by
 # the radius box and ordered by distance, so it stops after `limit` rows.
+_POINT = "ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)::geography"
+
+# The inner ORDER BY must be the bare `<->` (no tie-break column) for the
+# planner to use the index's ordered scan; the outer query only re-sorts the
+# `limit` rows found, adding agent_id as the tie-break.
 NEARBY_WITHIN = f"""
-SELECT {AGENT_COLUMNS}, ST_Distance(a.location, q.p, false) AS distance_m
-FROM agents_agent a,
-     (SELECT ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)::geography AS p) q
-WHERE ST_DWithin(a.location, q.p, %(radius_m)s, false) {{filters}}
-ORDER BY a.location <-> q.p, a.agent_id
-LIMIT %(limit)s
+SELECT * FROM (
+    SELECT {AGENT_COLUMNS}, ST_Distance(a.location, {_POINT}, false) AS distance_m
+    FROM agents_agent a
+    WHERE ST_DWithin(a.location, {_POINT}, %(radius_m)s, false) {{filters}}
+    ORDER BY a.location <-> {_POINT}
+    LIMIT %(limit)s
+) n ORDER BY distance_m, agent_id
 """
 
 # Nearest-k: the KNN operator alone drives the GiST index in distance order.
 NEAREST = f"""
-SELECT {AGENT_COLUMNS}, ST_Distance(a.location, q.p, false) AS distance_m
-FROM agents_agent a,
-     (SELECT ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)::geography AS p) q
-WHERE a.location IS NOT NULL {{filters}}
-ORDER BY a.location <-> q.p, a.agent_id
-LIMIT %(limit)s
+SELECT * FROM (
+    SELECT {AGENT_COLUMNS}, ST_Distance(a.location, {_POINT}, false) AS distance_m
+    FROM agents_agent a
+    WHERE a.location IS NOT NULL {{filters}}
+    ORDER BY a.location <-> {_POINT}
+    LIMIT %(limit)s
+) n ORDER BY distance_m, agent_id
 """
 
 # Individual agents in a viewport (high zoom): the geography `&&` uses the GiST
@@ -270,3 +277,36 @@ def fetchall(sql, params=None):
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
+
+
+def fetch_knn(query, params):
+    """Run a nearby/nearest query with the GiST ordered scan forced; rows as dicts.
+
+    The planner underestimates how many agents ST_DWithin matches in a dense
+    city and then prefers a bitmap scan that reads every agent in the radius
+    box (100k+ at 10 km in Dakar with a million agents) and sorts them, instead
+    of the index scan ordered by `<->` that stops after `limit` rows. Turning
+    bitmap scans (and JIT) off for this one statement, transaction-locally and
+    restored afterwards, keeps the bounded plan whatever the density.
+    """
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT current_setting('enable_bitmapscan'), current_setting('jit'),"
+            " set_config('enable_bitmapscan', 'off', true), set_config('jit', 'off', true)"
+        )
+        bitmap, jit = cursor.fetchone()[:2]
+        cursor.execute(query, params)
+        names = [c.name for c in cursor.description]
+        rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        cursor.execute(
+            "SELECT set_config('enable_bitmapscan', %s, true), set_config('jit', %s, true)",
+            [bitmap, jit],
+        )
+    return rows
+
+
+def fetch_dicts(query, params):
+    with connection.cursor() as cursor:
+        cursor.execute(query, params)
+        names = [c.name for c in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
