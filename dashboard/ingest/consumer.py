@@ -17,12 +17,13 @@ import json
 import logging
 import signal
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
-from django.db import close_old_connections, connection
+from django.db import close_old_connections, connection, connections
 
 from dashboard.ingest import metrics
-from dashboard.ingest.services import Origin, ingest_records
+from dashboard.ingest.services import Origin, apply_prepared, prepare_records
 
 log = logging.getLogger("dashboard.ingest.consumer")
 
@@ -66,6 +67,8 @@ class EventConsumer:
         self._assigned = set()
         self._ever_assigned = False
         self._joined_at = None
+        self._worker = None  # the DB thread
+        self._inflight = None  # (future, offsets, size, started) of the batch being written
         self._pending = {}  # (topic, partition) -> next offset, DB-committed, not yet in Kafka
         self.stats = {
             "messages": 0,
@@ -117,32 +120,40 @@ class EventConsumer:
 
     def run(self):
         """Consume until stopped, idle (until_idle) or max_messages; returns the stats dict."""
-        log.info("consuming %s as group member (batch %s)", ",".join(self.topics), self.batch_size)
+        log.info("consuming %s (batch %s)", ",".join(self.topics), self.batch_size)
         self.consumer.subscribe(
             self.topics, on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost
         )
         started = last_activity = time.monotonic()
+        fetched = 0
         try:
             while not self._stop:
                 limit = self.batch_size
                 if self.max_messages is not None:
-                    remaining = self.max_messages - self.stats["messages"]
+                    remaining = self.max_messages - fetched
                     if remaining <= 0:
                         break
                     limit = min(limit, remaining)
                 messages = self.consumer.consume(num_messages=limit, timeout=self.poll_timeout)
                 batch = self._usable(messages)
-                now = time.monotonic()
                 if batch:
-                    self._handle(batch)
+                    fetched += len(batch)
+                    self._submit(batch)
                     last_activity = time.monotonic()
-                elif self._pending:
+                    continue
+                # Nothing new: make sure the last batch is committed, DB and Kafka.
+                self._finish_inflight()
+                if self._pending:
                     self._commit_pending()
                 if self._joined_at and self._joined_at > last_activity:
                     last_activity = self._joined_at
                 if self.until_idle is not None:
-                    grace = self.until_idle if self._ever_assigned else max(self.until_idle, 30)
-                    if now - (last_activity if self._ever_assigned else started) >= grace:
+                    now = time.monotonic()
+                    if self._ever_assigned:
+                        idle = now - last_activity >= self.until_idle
+                    else:  # still joining the group: allow for a slow join
+                        idle = now - started >= max(self.until_idle, 30)
+                    if idle:
                         log.info("idle for %.1fs: stopping", self.until_idle)
                         break
         finally:
@@ -150,7 +161,11 @@ class EventConsumer:
         return self.stats
 
     def close(self):
-        """Commit what is pending, leave the group cleanly, flush the DLQ producer."""
+        """Finish the batch in flight, commit what is pending, leave the group, flush the DLQ."""
+        try:
+            self._finish_inflight()
+        finally:
+            self._stop_worker()
         if not self._ever_assigned:
             # Tansu can wedge a group if a member leaves mid-join: wait for it.
             deadline = time.monotonic() + 15
@@ -163,6 +178,12 @@ class EventConsumer:
             log.warning("consumer close: %s", exc)
         self.dlq.flush(10)
         log.info("stopped: %s", json.dumps(self.stats, default=str))
+
+    def _stop_worker(self):
+        if self._worker is not None:
+            self._worker.submit(connections.close_all).result()
+            self._worker.shutdown(wait=True)
+            self._worker = None
 
     # ------------------------------------------------------------ batch
     def _usable(self, messages):
@@ -183,32 +204,52 @@ class EventConsumer:
                 batch.append(m)
         return batch
 
-    def _handle(self, messages):
+    def _submit(self, messages):
+        """Prepare `messages` here (CPU) while the previous batch is written by the DB
+        thread, then hand it over. Batches are written one at a time, in order."""
         started = time.monotonic()
         if self.stats["first_message_at"] is None:
             self.stats["first_message_at"] = time.time()
-        records = [
-            (m.value() or b"", Origin(m.topic(), m.partition(), m.offset(), m.key()))
-            for m in messages
-        ]
-        result = self._ingest_with_retry(records)
-        if result is None:
-            return  # stopping: nothing committed, the batch is re-read next time
-        self._publish_dead_letters(result.dead_letters)
+        prepared = prepare_records(
+            [
+                (m.value() or b"", Origin(m.topic(), m.partition(), m.offset(), m.key()))
+                for m in messages
+            ]
+        )
+        offsets = {}
         for m in messages:
             tp = (m.topic(), m.partition())
             nxt = m.offset() + 1
+            if nxt > offsets.get(tp, -1):
+                offsets[tp] = nxt
+        self._finish_inflight()
+        if self._worker is None:
+            self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-db")
+        future = self._worker.submit(self._apply_with_retry, prepared)
+        self._inflight = (future, offsets, len(messages), started)
+
+    def _finish_inflight(self):
+        """Wait for the batch being written; then DLQ topic, then offsets (in that order)."""
+        if self._inflight is None:
+            return
+        future, offsets, size, started = self._inflight
+        self._inflight = None
+        result = future.result()
+        if result is None:
+            return  # stopping: nothing committed, the batch is re-read next time
+        self._publish_dead_letters(result.dead_letters)
+        for tp, nxt in offsets.items():
             if nxt > self._pending.get(tp, -1):
                 self._pending[tp] = nxt
         self._commit_pending()
         elapsed = time.monotonic() - started
         s = self.stats
-        s["messages"] += len(messages)
+        s["messages"] += size
         s["counted"] += result.counted
         s["duplicates"] += result.duplicates
         s["dead_letters"] += len(result.dead_letters)
         s["batches"] += 1
-        metrics.BATCH_SIZE.observe(len(messages))
+        metrics.BATCH_SIZE.observe(size)
         metrics.BATCH_SECONDS.observe(elapsed)
         metrics.COUNTED.inc(result.counted)
         if result.duplicates:
@@ -219,24 +260,27 @@ class EventConsumer:
             metrics.DEAD_LETTERS.labels(d.reason).inc()
         log.debug(
             "batch of %d: counted %d, duplicates %d, dead letters %d in %.3fs",
-            len(messages),
+            size,
             result.counted,
             result.duplicates,
             len(result.dead_letters),
             elapsed,
         )
 
-    def _ingest_with_retry(self, records):
+    def _apply_with_retry(self, prepared):
+        """(DB thread) Write the batch; on failure retry the same batch with backoff."""
         delay = 0.5
         while True:
             try:
-                return ingest_records(records)
+                return apply_prepared(prepared)
             except Exception as exc:
                 # Database down, deadlock, bug: the transaction rolled back,
                 # so the same batch can be retried as is.
                 self.stats["db_retries"] += 1
                 metrics.DB_RETRIES.inc()
-                log.warning("batch of %d failed (%s); retrying in %.1fs", len(records), exc, delay)
+                log.warning(
+                    "batch of %d failed (%s); retrying in %.1fs", prepared.received, exc, delay
+                )
                 if self.stats["db_retries"] == 1 or delay >= self.max_backoff:
                     log.exception("ingest failure")
                 try:
@@ -325,8 +369,9 @@ class EventConsumer:
 
     def _on_revoke(self, consumer, partitions):
         revoked = {(p.topic, p.partition) for p in partitions}
-        # Every fetched batch is fully ingested before the next poll, so only
-        # offsets whose commit failed can be pending: commit them before we let go.
+        # Write the batch in flight and commit its offsets (and any whose commit
+        # failed) before we let the partitions go.
+        self._finish_inflight()
         self._commit_pending(only=revoked)
         self._assigned -= revoked
         for tp in revoked:

@@ -100,16 +100,42 @@ def aggregate_events_batch(events):
 def ingest_records(records, *, now=None):
     """records: [(payload, Origin | None)] -> IngestResult. One transaction; raises on DB errors
     (nothing of the batch is then written: the caller retries the same batch)."""
+    return apply_prepared(prepare_records(records, now=now))
+
+
+@dataclass
+class PreparedBatch:
+    """A batch validated and pre-aggregated in memory, not yet written (no DB access).
+
+    Aggregation is linear, so it is done over every in-batch-unique event before
+    the seen-id check; the (rare) already-seen ones are subtracted afterwards.
+    Immutable once built: a failed transaction is retried with the same object."""
+
+    now: datetime
+    received: int
+    dead_letters: list
+    by_topic_type: Counter
+    in_batch_duplicates: int
+    events: dict  # event_id -> Event
+    acc: dict  # aggregate key -> figure vector
+    spans: dict
+    floats: list
+    sales: list
+
+
+def prepare_records(records, *, now=None):
+    """Parse, validate, drop in-batch duplicates and pre-aggregate (pure Python)."""
     now = now or datetime.now(UTC)
-    result = IngestResult(received=len(records))
+    dead_letters = []
     by_id = {}
-    origins_seen = Counter()
+    duplicates = 0
+    by_topic_type = Counter()
     for payload, origin in records:
         topic = origin.topic if origin else ""
         try:
             event = parse(payload, now)
         except Invalid as exc:
-            result.dead_letters.append(
+            dead_letters.append(
                 DeadLetterInfo(
                     payload=_as_bytes(payload),
                     reason=exc.reason,
@@ -118,37 +144,70 @@ def ingest_records(records, *, now=None):
                     origin=origin,
                 )
             )
-            origins_seen[(topic, "invalid")] += 1
+            by_topic_type[(topic, "invalid")] += 1
             continue
-        origins_seen[(topic, event.type)] += 1
+        by_topic_type[(topic, event.type)] += 1
         if event.event_id in by_id:
-            result.duplicates += 1
+            duplicates += 1
             continue
         by_id[event.event_id] = event
-    result.by_topic_type = origins_seen
+    acc, spans, floats, sales = _pre_aggregate(by_id.values())
+    return PreparedBatch(
+        now=now,
+        received=len(records),
+        dead_letters=dead_letters,
+        by_topic_type=by_topic_type,
+        in_batch_duplicates=duplicates,
+        events=by_id,
+        acc=acc,
+        spans=spans,
+        floats=floats,
+        sales=sales,
+    )
 
+
+def apply_prepared(batch):
+    """Write a prepared batch in ONE transaction: seen ids, aggregates, agents, dirty
+    scopes, dead letters. Returns an IngestResult; raises (and writes nothing) on failure."""
+    result = IngestResult(
+        received=batch.received,
+        duplicates=batch.in_batch_duplicates,
+        dead_letters=batch.dead_letters,
+        by_topic_type=batch.by_topic_type,
+    )
+    events = batch.events
     with transaction.atomic():
         cursor = _raw_cursor()
         fresh_ids = set()
-        if by_id:
-            days = {e.bucket.date() for e in by_id.values()}
-            _ensure_seen_partitions(cursor, days, now)
-            fresh_ids = sql.seen_insert(cursor, [(i, e.bucket.date()) for i, e in by_id.items()])
-        result.duplicates += len(by_id) - len(fresh_ids)
-        fresh = [by_id[i] for i in fresh_ids]
-        result.counted = len(fresh)
+        if events:
+            days = {e.bucket.date() for e in events.values()}
+            _ensure_seen_partitions(cursor, days, batch.now)
+            fresh_ids = sql.seen_insert(cursor, [(i, e.bucket.date()) for i, e in events.items()])
+        result.duplicates += len(events) - len(fresh_ids)
+        result.counted = len(fresh_ids)
         result.counted_ids = fresh_ids
-        if fresh:
-            rows, spans, floats, sales = _pre_aggregate(fresh)
+        if fresh_ids:
+            acc, floats, sales = batch.acc, batch.floats, batch.sales
+            if len(fresh_ids) < len(events):
+                # Some were counted by an earlier batch: take them back out.
+                seen = [e for i, e in events.items() if i not in fresh_ids]
+                acc = _subtract(acc, seen)
+                floats = [f for f in floats if f["event_id"] in fresh_ids]
+                if any(e.type in _SALES_TYPES for e in seen):
+                    sales = _pre_aggregate(events[i] for i in fresh_ids)[3]
+            rows = [key + tuple(acc[key]) for key in sorted(acc) if any(acc[key])]
             sql.aggregates_upsert(cursor, rows)
             if floats:
                 agent_services.agent_floats_apply(floats)
             if sales:
                 agent_services.agent_sales_apply(sales)
-            sql.dirty_scopes_mark(cursor, spans)
+            sql.dirty_scopes_mark(cursor, batch.spans)
         if result.dead_letters:
-            _dead_letters_store(result.dead_letters, now)
+            _dead_letters_store(result.dead_letters, batch.now)
     return result
+
+
+_SALES_TYPES = ("cash_in.completed", "cash_out.completed")
 
 
 def _raw_cursor():
@@ -157,22 +216,53 @@ def _raw_cursor():
     return connection.connection.cursor()
 
 
+def _delta(e):
+    """[(figure index, value)] one event adds (the contract's table, see validation.RULES)."""
+    delta = []
+    if e.count_ix is not None:
+        delta.append((e.count_ix, 1))
+    if e.amount_ix is not None:
+        delta.append((e.amount_ix, e.amount))
+    if e.counts_fee:
+        fee = e.fee if e.fee is not None else ZERO
+        delta.append((FEES_IX, fee))
+        delta.append((REVENUE_IX, fee - (e.cost if e.cost is not None else ZERO)))
+    return delta
+
+
+def _scope_keys(e):
+    tail = (e.bucket, e.country, e.region, e.city, e.currency, e.source)
+    keys = [("platform", "") + tail]
+    if e.merchant_id is not None:
+        keys.append(("merchant", e.merchant_id) + tail)
+    if e.agent_id is not None:
+        keys.append(("agent", e.agent_id) + tail)
+    if e.bank_id is not None:
+        keys.append(("bank", e.bank_id) + tail)
+    return keys
+
+
+def _subtract(acc, events):
+    """A copy of `acc` without the contribution of `events` (vectors copied on write)."""
+    out = dict(acc)
+    for e in events:
+        if e.type == "agent.float_updated":
+            continue
+        delta = _delta(e)
+        for key in _scope_keys(e):
+            vec = out[key] = list(out[key])
+            for ix, value in delta:
+                vec[ix] -= value
+    return out
+
+
 def _pre_aggregate(events):
-    """Fresh events -> (aggregate rows sorted by key, dirty spans, float updates, sales rows)."""
+    """Events -> (aggregate vectors by key, dirty spans, float updates, sales rows)."""
     acc = {}
     spans = {}
     floats = []
     sales = {}
     for e in events:
-        delta = []
-        if e.count_ix is not None:
-            delta.append((e.count_ix, 1))
-        if e.amount_ix is not None:
-            delta.append((e.amount_ix, e.amount))
-        if e.counts_fee:
-            fee = e.fee if e.fee is not None else ZERO
-            delta.append((FEES_IX, fee))
-            delta.append((REVENUE_IX, fee - (e.cost if e.cost is not None else ZERO)))
         agent_id = e.agent_id
         if e.type == "agent.float_updated":
             floats.append(
@@ -192,7 +282,7 @@ def _pre_aggregate(events):
             for scope in (("platform", ""), ("agent", agent_id), ("region", e.country)):
                 _widen(spans, scope, e.bucket)
             continue
-        if agent_id is not None and e.type in ("cash_in.completed", "cash_out.completed"):
+        if agent_id is not None and e.type in _SALES_TYPES:
             skey = (agent_id, e.bucket, e.currency)
             row = sales.get(skey)
             if row is None:
@@ -214,30 +304,19 @@ def _pre_aggregate(events):
             if e.occurred_at >= row["last_seen"]:
                 row["last_seen"] = e.occurred_at
                 row["country"], row["region"], row["city"] = e.country, e.region, e.city
-        tail = (e.bucket, e.country, e.region, e.city, e.currency, e.source)
-        scopes = [("platform", "")]
-        if e.merchant_id is not None:
-            scopes.append(("merchant", e.merchant_id))
-        if agent_id is not None:
-            scopes.append(("agent", agent_id))
-        if e.bank_id is not None:
-            scopes.append(("bank", e.bank_id))
-        for scope in scopes:
-            key = scope + tail
+        delta = _delta(e)
+        for key in _scope_keys(e):
             vec = acc.get(key)
             if vec is None:
                 vec = acc[key] = [0] * N_FIGURES
             for ix, value in delta:
                 vec[ix] += value
-    rows = []
-    for key in sorted(acc):
-        rows.append(key + tuple(acc[key]))
-        scope = key[:2]
+    for key in acc:
         bucket = key[2]
-        _widen(spans, scope, bucket)
-        if scope[0] == "platform":
+        _widen(spans, key[:2], bucket)
+        if key[0] == "platform":
             _widen(spans, ("region", key[3]), bucket)
-    return rows, spans, floats, list(sales.values())
+    return acc, spans, floats, list(sales.values())
 
 
 def _widen(spans, scope, bucket):

@@ -119,6 +119,8 @@ def test_crash_between_db_commit_and_offset_commit_does_not_double_count(
             return True
 
         def close(self):
+            self._inflight = None
+            self._stop_worker()
             self._pending.clear()  # lost with the process
             self.consumer.close()
 
@@ -189,7 +191,7 @@ def test_database_outage_mid_batch_is_retried_without_loss(
 ):
     topic, dlq = make_topic("ev"), make_topic("dlq")
     _produce(topic, [ingest_event("payout.failed", merchant_id="m_out") for _ in range(50)])
-    real = consumer_module.ingest_records
+    real = consumer_module.apply_prepared
     calls = {"n": 0}
 
     def flaky(records):
@@ -203,7 +205,7 @@ def test_database_outage_mid_batch_is_retried_without_loss(
             other.close()
         return real(records)
 
-    monkeypatch.setattr(consumer_module, "ingest_records", flaky)
+    monkeypatch.setattr(consumer_module, "apply_prepared", flaky)
     stats = _consumer([topic], f"g-{uuid.uuid4().hex[:8]}", dlq).run()
     assert stats["db_retries"] >= 1
     assert ingest_rows("merchant", "m_out")["payouts_failed_count"] == 50
