@@ -16,10 +16,11 @@ Reading guide:
   maker-checker rules. The role's group must also carry the matching
   accounts permission (request/approve/execute_ops_action): removing the
   permission from a group disables the role here without a code change.
-- Region-scoped staff (scope region:CC) may act only on `region:CC` targets of
-  their own country. The country of a merchant, agent or bank is not known to
-  this app, so such targets are refused for them (fail closed; 403
-  `target_out_of_scope`). Staff with any other non-platform scope may not act.
+- Region-scoped staff (scope region:CC) may act only on targets known to be in
+  their country: `region:CC`, and agents registered in CC (agents app). The
+  country of a merchant or bank is not known to this product, so such targets
+  (and `platform`) are refused for them (fail closed; 403 `target_out_of_scope`).
+  Staff with any other non-platform scope (bank-scoped finance_ops) may not act.
 """
 
 from dataclasses import dataclass, field
@@ -209,17 +210,27 @@ def required_approver_role(action_type, risk):
 
 
 def target_country(target):
-    """The country an action's target belongs to, when this app knows it."""
-    return target.id if target.kind == R else ""
+    """The country an action's target belongs to, when it is known: a region target's
+    own code, an agent's registered country (agents app); "" otherwise."""
+    if target.kind == R:
+        return target.id
+    if target.kind == A:
+        from agents.models import Agent  # lower layer; one indexed primary-key read
+
+        country = Agent.objects.filter(agent_id=target.id).values_list("country", flat=True)
+        country = country.first()
+        return country if country and country != "ZZ" else ""
+    return ""
 
 
 def _in_reach(user, target):
-    """Scope rule: platform staff reach every target; region staff only their region."""
+    """Scope rule: platform staff reach every target; region staff only targets known to be
+    in their country (region:CC, or an agent registered in CC)."""
     own = user_scope(user)
     if own.is_platform:
         return True
     if own.kind == R:
-        return target.kind == R and target.id == own.id
+        return target_country(target) == own.id
     return False
 
 
