@@ -1,0 +1,35 @@
+"""Agents in the Django admin: browse and search; float and history are read-only
+(they come from events), status and limits change through ops actions."""
+
+from django.contrib import admin
+from django.contrib.gis.admin import GISModelAdmin
+
+from agents.models import Agent
+
+
+@admin.register(Agent)
+class AgentAdmin(GISModelAdmin):
+    list_display = (
+        "agent_id",
+        "country",
+        "city",
+        "status",
+        "currency",
+        "float_balance",
+        "float_updated_at",
+        "sales_24h",
+        "last_seen_at",
+    )
+    list_filter = ("status", "country")
+    search_fields = ("agent_id", "city", "region")
+    show_full_result_count = False  # a million agents: no COUNT(*) per page
+    readonly_fields = [f.name for f in Agent._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
