@@ -92,3 +92,31 @@ def test_beat_task_names_are_registered():
     assert rollback_due_actions.name == "opsactions.tasks.rollback_due_actions"
     scheduled = {entry["task"] for entry in django_settings.CELERY_BEAT_SCHEDULE.values()}
     assert {relay_outbox.name, expire_pending_actions.name, rollback_due_actions.name} <= scheduled
+
+
+def test_beat_tasks_expire_and_roll_back_through_celery(
+    ops_admin, approver_b, pay_admin, request_action
+):
+    from django.db import connection
+
+    pending = request_action(ops_admin, target="merchant:m_exp")
+    timed = request_action(ops_admin, "PAUSE_PAYOUT", target="merchant:m_tmp", expires_after="PT1H")
+    services.action_approve(actor=approver_b, action_id=timed.pk)
+    services.action_approve(actor=pay_admin, action_id=timed.pk)
+    services.action_execute(actor=pay_admin, action_id=timed.pk)
+    with connection.cursor() as cur:
+        cur.execute(
+            "UPDATE opsactions_opsaction SET expires_at = now() - interval '1 s' WHERE id = %s",
+            [pending.pk],
+        )
+        cur.execute(
+            "UPDATE opsactions_opsaction SET rollback_due_at = now() - interval '1 s' "
+            "WHERE id = %s",
+            [timed.pk],
+        )
+    # apply() runs the registered task through Celery's own machinery, in-process.
+    assert expire_pending_actions.apply().get() == 1
+    assert rollback_due_actions.apply().get() == {"rolled_back": 1, "refused": 0}
+    pending.refresh_from_db()
+    timed.refresh_from_db()
+    assert (pending.status, timed.status) == ("expired", "rolled_back")
