@@ -30,7 +30,10 @@ def action_queryset(user):
 def action_get(user, action_id):
     """One visible action or NotFound (an invisible action looks like a missing one)."""
     try:
-        return action_queryset(user).get(pk=int(action_id))
+        pk = int(action_id)
+        if not 0 < pk < 2**63:  # beyond bigint the database would raise, not answer
+            raise ValueError
+        return action_queryset(user).get(pk=pk)
     except (OpsAction.DoesNotExist, ValueError, TypeError):
         raise NotFound(f"Ops action {action_id} not found.", code="action_not_found")
 

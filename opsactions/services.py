@@ -66,7 +66,10 @@ def _snapshot(action):
 
 def _lock(action_id):
     try:
-        return OpsAction.objects.select_for_update().get(pk=action_id)
+        pk = int(action_id)
+        if not 0 < pk < 2**63:  # beyond bigint the database would raise, not answer
+            raise ValueError
+        return OpsAction.objects.select_for_update().get(pk=pk)
     except (OpsAction.DoesNotExist, ValueError, TypeError):
         raise NotFound(f"Ops action {action_id} not found.", code="action_not_found")
 
@@ -104,7 +107,8 @@ def _transition(action, status, *, actor, event, context, now, before, extra_aft
 def _parse_effect_duration(value, action_type):
     if value in (None, ""):
         return None
-    duration = parse_duration(value) if isinstance(value, str) else None
+    # ISO 8601 only ("PT6H"): parse_duration would also take "5" as five seconds.
+    duration = parse_duration(value) if isinstance(value, str) and value[:1] == "P" else None
     errors = None
     if duration is None:
         errors = ["Use an ISO 8601 duration such as PT6H."]

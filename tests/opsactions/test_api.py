@@ -191,3 +191,35 @@ def test_region_staff_see_only_their_country(client_for, ops_admin, region_sn):
     rows = client_for(region_sn).get(URL).json()["results"]
     assert [r["id"] for r in rows] == [sn_id]
     assert client_for(region_sn).get(f"{URL}/{ci_id}").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "change,field",
+    [
+        ({"params": [1]}, "params"),
+        ({"params": "x"}, "params"),
+        ({"target": 123}, "target"),
+        ({"expires_after": 5}, "expires_after"),
+        ({"reason": "x" * 1001}, "reason"),
+    ],
+)
+def test_ill_typed_input_is_400_never_500(client_for, ops_admin, change, field):
+    response = create(client_for(ops_admin), {**FREEZE, **change})
+    assert response.status_code == 400, response.content
+    assert field in response.json()["errors"]
+
+
+def test_huge_or_odd_ids_are_404(client_for, ops_admin):
+    client = client_for(ops_admin)
+    assert client.get(f"{URL}/99999999999999999999").status_code == 404
+    response = client.post(f"{URL}/99999999999999999999/approve", {}, format="json")
+    assert response.status_code == 404 and response.json()["code"] == "action_not_found"
+
+
+def test_approve_with_ill_typed_body_is_400(client_for, ops_admin, approver_b):
+    action_id = create(client_for(ops_admin)).json()["id"]
+    client = client_for(approver_b)
+    response = client.post(f"{URL}/{action_id}/approve", {"params_hash": "nothex"}, format="json")
+    assert response.status_code == 400 and "params_hash" in response.json()["errors"]
+    response = client.post(f"{URL}/{action_id}/approve", {"comment": "c" * 1001}, format="json")
+    assert response.status_code == 400
