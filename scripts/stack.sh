@@ -174,8 +174,12 @@ kill_pidfile() {  # pidfile name
   if kill -0 "$pid" 2>/dev/null; then
     log "stopping $2 (pid $pid)"
     kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    for ((i = 0; i < 150; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
+  fi
+  # Application parts run in their own process group: take any child left behind.
+  if [ "$(ps -o pgid= -p "$pid" 2>/dev/null | tr -d ' ')" = "$pid" ] || pgrep -g "$pid" >/dev/null 2>&1; then
+    kill -KILL -- "-$pid" 2>/dev/null || true
   fi
   rm -f "$f"
 }
@@ -188,12 +192,16 @@ start_part() {  # name command...
   mkdir -p "$RUN/app"
   pid_alive "$RUN/app/$name.pid" && return 0
   log "starting $name"
-  (cd "$ROOT" && setsid nohup "$@" >"$RUN/app/$name.log" 2>&1 & echo $! >"$RUN/app/$name.pid")
+  # setsid: its own session and process group (pid == pgid), so `down` can stop
+  # the whole group; without a wrapping subshell, $! is the program's own pid.
+  setsid nohup "$@" >"$RUN/app/$name.log" 2>&1 </dev/null &
+  echo $! >"$RUN/app/$name.pid"
 }
 
 app_up() {
   cd "$ROOT"
   export PROMETHEUS_MULTIPROC_DIR="$RUN/app/prometheus"
+  pid_alive "$RUN/app/web.pid" || rm -rf "$PROMETHEUS_MULTIPROC_DIR"
   mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
   "$PY" manage.py migrate --noinput -v 0
   "$PY" manage.py collectstatic --noinput -v 0
