@@ -260,25 +260,24 @@ def _pre_aggregate(events):
     """Events -> (aggregate vectors by key, dirty spans, float updates, sales rows)."""
     acc = {}
     spans = {}
-    floats = []
+    floats = {}
+    located = {}
     sales = {}
     for e in events:
         agent_id = e.agent_id
         if e.type == "agent.float_updated":
-            floats.append(
-                {
-                    "agent_id": agent_id,
-                    "balance": e.balance,
-                    "currency": e.currency or settings.REPORTING_CURRENCY,
-                    "occurred_at": e.occurred_at,
-                    "country": e.country,
-                    "region": e.region,
-                    "city": e.city,
-                    "lat": e.lat,
-                    "lon": e.lon,
-                    "event_id": e.event_id,
-                }
-            )
+            # Only the last update of each agent and hour can matter to the
+            # agents' gauge (latest wins, plus the last value per hour), and the
+            # last one carrying a location for the position: send just those.
+            rank = (e.occurred_at, e.event_id)
+            hkey = (agent_id, e.bucket)
+            kept = floats.get(hkey)
+            if kept is None or rank > kept[0]:
+                floats[hkey] = (rank, e)
+            if e.lat is not None:
+                kept = located.get(agent_id)
+                if kept is None or rank > kept[0]:
+                    located[agent_id] = (rank, e)
             for scope in (("platform", ""), ("agent", agent_id), ("region", e.country)):
                 _widen(spans, scope, e.bucket)
             continue
@@ -316,7 +315,25 @@ def _pre_aggregate(events):
         _widen(spans, key[:2], bucket)
         if key[0] == "platform":
             _widen(spans, ("region", key[3]), bucket)
-    return acc, spans, floats, list(sales.values())
+    chosen = {id(e): e for _, e in floats.values()}
+    chosen.update((id(e), e) for _, e in located.values())
+    float_updates = [_float_update(e) for e in chosen.values()]
+    return acc, spans, float_updates, list(sales.values())
+
+
+def _float_update(e):
+    return {
+        "agent_id": e.agent_id,
+        "balance": e.balance,
+        "currency": e.currency or settings.REPORTING_CURRENCY,
+        "occurred_at": e.occurred_at,
+        "country": e.country,
+        "region": e.region,
+        "city": e.city,
+        "lat": e.lat,
+        "lon": e.lon,
+        "event_id": e.event_id,
+    }
 
 
 def _widen(spans, scope, bucket):

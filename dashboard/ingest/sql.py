@@ -47,7 +47,8 @@ _AGG_STAGE_DDL = (
     + ")"
 )
 _SEEN_STAGE_DDL = (
-    "CREATE TEMP TABLE IF NOT EXISTS ingest_seen_stage (event_id varchar(64), occurred_day date)"
+    "CREATE TEMP TABLE IF NOT EXISTS ingest_seen_stage "
+    '(event_id varchar(64) COLLATE "C", occurred_day date)'
 )
 _AGG_UPSERT = (
     f"INSERT INTO {AGG_TABLE} ({', '.join(AGG_COLUMNS)}) "

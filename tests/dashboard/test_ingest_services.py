@@ -224,3 +224,47 @@ def test_cash_in_and_out_feed_agent_sales_once(ingest_event, ingest_hour):
     aggregate_events_batch([cash_out])
     sales = AgentSalesHour.objects.get(agent__agent_id="a_0007", bucket=ingest_hour)
     assert (sales.cash_in_amount, sales.cash_out_amount) == (D(5000), D("2000.25"))
+
+
+def test_batch_mixing_new_and_already_counted_events_counts_only_the_new(
+    ingest_event, ingest_rows, ingest_hour
+):
+    old_pay = ingest_event("payment.succeeded", merchant_id="m_mix", agent_id="a_mix", amount="7")
+    old_cash = ingest_event("cash_in.completed", agent_id="a_mix", amount="100", fee="1")
+    at40 = (ingest_hour + timedelta(minutes=40)).isoformat()
+    old_float = ingest_event(
+        "agent.float_updated", agent_id="a_mix", balance="50", occurred_at=at40
+    )
+    aggregate_events_batch([old_pay, old_cash, old_float])
+    new_pay = ingest_event("payment.succeeded", merchant_id="m_mix", agent_id="a_mix", amount="5")
+    new_cash = ingest_event("cash_in.completed", agent_id="a_mix", amount="30", fee="2")
+    at5 = (ingest_hour + timedelta(minutes=5)).isoformat()
+    older_float = ingest_event(
+        "agent.float_updated", agent_id="a_mix", balance="9", occurred_at=at5
+    )
+    result = aggregate_events_batch([old_pay, new_pay, old_cash, new_cash, old_float, older_float])
+    assert (result.counted, result.duplicates) == (3, 3)
+    agent = ingest_rows("agent", "a_mix")
+    assert (agent["gmv"], agent["success_count"]) == (D(12), 2)
+    assert (agent["cash_in_amount"], agent["fees"]) == (D(130), D(3))
+    assert ingest_rows("merchant", "m_mix")["gmv"] == D(12)
+    sales = AgentSalesHour.objects.get(agent__agent_id="a_mix", bucket=ingest_hour)
+    assert sales.cash_in_amount == D(130)
+    assert Agent.objects.get(agent_id="a_mix").float_balance == D(50)
+
+
+def test_only_the_last_float_update_per_agent_and_hour_reaches_the_agents_app(
+    ingest_event, ingest_hour
+):
+    from dashboard.ingest.services import prepare_records
+
+    def at(minute, balance, **kw):
+        ts = (ingest_hour + timedelta(minutes=minute)).isoformat()
+        return ingest_event("agent.float_updated", agent_id="a_r", balance=balance,
+                            occurred_at=ts, **kw)  # fmt: skip
+
+    located = at(10, "1", location={"lat": 14.7, "lon": -17.4})
+    batch = prepare_records([(e, None) for e in (at(50, "3"), located, at(30, "2"), at(70, "4"))])
+    assert sorted(f["balance"] for f in batch.floats) == [D(1), D(3), D(4)]
+    aggregate_events_batch([at(50, "3"), located, at(30, "2"), at(70, "4")])
+    assert Agent.objects.get(agent_id="a_r").float_balance == D(4)
