@@ -142,6 +142,7 @@ pg_up() {
   log "starting PostgreSQL on 127.0.0.1:$PG_PORT"
   pgrun "$PG_BIN/pg_ctl" -D "$data" -l "$pgroot/postgres.log" -w -t 30 \
     -o "-p $PG_PORT -k $sock -c listen_addresses=127.0.0.1 $extra" start >/dev/null
+  export PGOPTIONS="-c client_min_messages=warning"
   local psql=("$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -v ON_ERROR_STOP=1 -qAt)
   if [ "$("${psql[@]}" -c "select 1 from pg_roles where rolname='molam'")" != 1 ]; then
     "${psql[@]}" -c "create role molam login superuser password 'molam'"
