@@ -12,7 +12,7 @@ Row-order note: every upsert feeds rows ordered by agent_id so that two
 concurrent batches lock the same agents in the same order (no deadlock).
 """
 
-from django.db import connection, transaction
+from django.db import connection
 
 # The float of an agent changes only when the incoming update is newer: later
 # occurred_at, ties broken by the higher event_id (a deterministic order
@@ -285,24 +285,24 @@ def fetch_knn(query, params):
     The planner underestimates how many agents ST_DWithin matches in a dense
     city and then prefers a bitmap scan that reads every agent in the radius
     box (100k+ at 10 km in Dakar with a million agents) and sorts them, instead
-    of the index scan ordered by `<->` that stops after `limit` rows. Turning
-    bitmap scans (and JIT) off for this one statement, transaction-locally and
-    restored afterwards, keeps the bounded plan whatever the density.
+    of the index scan ordered by `<->` that stops after `limit` rows. Bitmap
+    scans (and JIT) are turned off for this one statement: SET LOCAL, query and
+    RESET go in one round trip (Django's client-side binding cursor sends them
+    as one simple query). In autocommit that string is its own implicit
+    transaction, so SET LOCAL ends with it; inside the caller's transaction the
+    RESETs restore the settings (and a rollback would too). Nothing leaks.
     """
-    with transaction.atomic(), connection.cursor() as cursor:
+    with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT current_setting('enable_bitmapscan'), current_setting('jit'),"
-            " set_config('enable_bitmapscan', 'off', true), set_config('jit', 'off', true)"
+            "SET LOCAL enable_bitmapscan = off; SET LOCAL jit = off; "
+            + query
+            + "; RESET enable_bitmapscan; RESET jit",
+            params,
         )
-        bitmap, jit = cursor.fetchone()[:2]
-        cursor.execute(query, params)
+        cursor.nextset()
+        cursor.nextset()
         names = [c.name for c in cursor.description]
-        rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-        cursor.execute(
-            "SELECT set_config('enable_bitmapscan', %s, true), set_config('jit', %s, true)",
-            [bitmap, jit],
-        )
-    return rows
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def fetch_dicts(query, params):

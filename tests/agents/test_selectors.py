@@ -174,3 +174,29 @@ def test_a_huge_bbox_at_high_zoom_is_answered_at_a_coarser_bounded_level():
     bbox = BBox(-180, -90, 180, 90)
     level = grid_level_for(bbox, GRID_MAX_LEVEL)
     assert 360 / (360 / (1 << (level + 2))) <= 48
+
+
+def test_nearby_planner_settings_do_not_leak_into_the_callers_transaction():
+    from django.db import connection, transaction
+
+    place("a_1", *DAKAR)
+    with transaction.atomic(), connection.cursor() as cursor:
+        agents_nearby(lat=DAKAR[0], lon=DAKAR[1], radius_m=1000, limit=5)
+        cursor.execute("SELECT current_setting('enable_bitmapscan'), current_setting('jit')")
+        inside = cursor.fetchone()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('enable_bitmapscan')")
+        after = cursor.fetchone()[0]
+    assert inside[0] == "on" and after == "on"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_nearby_planner_settings_do_not_leak_in_autocommit():
+    from django.db import connection
+
+    place("a_1", *DAKAR)
+    assert connection.get_autocommit()
+    assert [a.agent_id for a in agents_nearby(lat=DAKAR[0], lon=DAKAR[1], radius_m=10)] == ["a_1"]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('enable_bitmapscan'), current_setting('jit')")
+        assert cursor.fetchone()[0] == "on"
