@@ -24,6 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+# Production-like: with DEBUG on, Django also records every query it runs.
+os.environ.setdefault("DEBUG", "false")
 
 COUNTRIES = {  # country -> (currency, cities)
     "SN": ("XOF", ["Dakar", "Thies", "Saint-Louis"]),

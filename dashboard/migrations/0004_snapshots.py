@@ -94,6 +94,11 @@ class Migration(migrations.Migration):
                 _rollup("dashboard_scope_daily"),
                 # The full refresh lists the scopes active in the last weeks.
                 "CREATE INDEX dashboard_scope_daily_bucket ON dashboard_scope_daily (bucket)",
+                # Top merchants / countries: every scope of one kind over a time range.
+                "CREATE INDEX dashboard_scope_hourly_kind_bucket "
+                "ON dashboard_scope_hourly (scope_kind, bucket)",
+                "CREATE INDEX dashboard_scope_daily_kind_bucket "
+                "ON dashboard_scope_daily (scope_kind, bucket)",
             ],
             reverse_sql=[
                 "DROP TABLE dashboard_scope_daily",

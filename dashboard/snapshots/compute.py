@@ -1,6 +1,7 @@
 """Computation of the overview payload of one scope, every period, from the rollups."""
 
 import bisect
+import functools
 from collections import defaultdict
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -25,7 +26,17 @@ def money(value):
 
 
 def iso(t):
-    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if t else None
+    if t is None:
+        return None
+    if t.minute == 0 and t.second == 0 and t.microsecond == 0:
+        return _iso_hour(t)
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@functools.lru_cache(maxsize=65536)
+def _iso_hour(t):
+    # Charts print the same hour buckets again and again: format each once.
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def ratio(num, den, places=4):

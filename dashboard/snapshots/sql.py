@@ -84,7 +84,13 @@ def rollup_refresh(cursor, kind, ident, lo, hi):
 
 
 def rollup_rebuild_all(cursor, lo, hi):
-    """Rebuild every rollup row for hours [lo, hi] from the aggregates (bulk loads, repair)."""
+    """Rebuild every rollup row for hours [lo, hi] from the aggregates (bulk loads, repair).
+
+    Locks both rollup tables against writers until commit: a concurrent
+    per-scope refresh would otherwise re-insert rows this rebuild also inserts.
+    Maintenance only: scope refreshes (and the ingestion of their marks) wait.
+    """
+    cursor.execute(f"LOCK TABLE {HOURLY}, {DAILY} IN EXCLUSIVE MODE")
     cursor.execute(f"DELETE FROM {HOURLY} WHERE bucket >= %s AND bucket <= %s", [lo, hi])
     cursor.execute(
         f"INSERT INTO {HOURLY} (scope_kind, scope_id, bucket, currency, source, {_COLS}) "
@@ -121,32 +127,34 @@ _ROW = f"bucket, currency, source, {_COLS}"
 _DIRTY = "(SELECT {f} FROM dashboard_dirtyscope d WHERE d.scope_kind = %s AND d.scope_id = %s)"
 
 
-def _exact_hours(kind, ident, frm, to, extra="", extra_params=()):
-    """Rows (bucket, currency, source, figures...) of a scope's hours in [frm, to), exact.
+def _exact_hours(kind, ident, frm, to, extra="", extra_params=(), cols=_ROW):
+    """Rows (`cols`, bucket first) of a scope's hours in [frm, to), exact.
 
     The hourly rollup outside the scope's dirty range, the raw aggregates
-    inside it. The dirty bounds are scalar sub-selects (init plans), so the
-    raw table's partitions are pruned at run time.
+    inside it. The literal [frm, to) bounds on the raw table prune its
+    partitions when planning; the dirty bounds are scalar sub-selects (init
+    plans), which prune the rest at run time.
     """
     raw_where, raw_params = raw_scope_filter(kind, ident)
     lo, hi = _DIRTY.format(f="min_bucket"), _DIRTY.format(f="max_bucket")
+    raw_cols = ", ".join(f"a.{c.strip()}" for c in cols.split(","))
     sql = (
-        f"SELECT {_ROW} FROM {HOURLY} r "
+        f"SELECT {cols} FROM {HOURLY} r "
         "WHERE r.scope_kind = %s AND r.scope_id = %s AND r.bucket >= %s AND r.bucket < %s"
         f"{extra.format(a='r')} AND NOT coalesce(r.bucket BETWEEN {lo} AND {hi}, false) "
-        f"UNION ALL SELECT a.bucket, a.currency, a.source, {_COLS} FROM {RAW} a "
-        f"WHERE {raw_where} AND a.bucket >= greatest(%s, {lo}) AND a.bucket <= {hi} "
-        f"AND a.bucket < %s{extra.format(a='a')}"
+        f"UNION ALL SELECT {raw_cols} FROM {RAW} a "
+        f"WHERE {raw_where} AND a.bucket >= %s AND a.bucket < %s "
+        f"AND a.bucket >= {lo} AND a.bucket <= {hi}{extra.format(a='a')}"
     )
     scope = [kind, ident]
     params = [
         *scope, frm, to, *extra_params, *scope, *scope,
-        *raw_params, frm, *scope, *scope, to, *extra_params,
+        *raw_params, frm, to, *scope, *scope, *extra_params,
     ]  # fmt: skip
     return sql, params
 
 
-def _exact_days(kind, ident, frm, to, extra="", extra_params=()):
+def _exact_days(kind, ident, frm, to, extra="", extra_params=(), cols=_ROW):
     """Rows like `_exact_hours` for whole UTC days [frm, to) (both day-aligned).
 
     Days without a dirty hour come from the daily rollup; the days the dirty
@@ -154,9 +162,9 @@ def _exact_days(kind, ident, frm, to, extra="", extra_params=()):
     """
     dlo = _DIRTY.format(f="date_trunc('day', min_bucket, 'UTC')")
     dhi = _DIRTY.format(f="date_trunc('day', max_bucket, 'UTC')")
-    hours, hour_params = _exact_hours(kind, ident, frm, to, extra, extra_params)
+    hours, hour_params = _exact_hours(kind, ident, frm, to, extra, extra_params, cols)
     sql = (
-        f"SELECT {_ROW} FROM {DAILY} r "
+        f"SELECT {cols} FROM {DAILY} r "
         "WHERE r.scope_kind = %s AND r.scope_id = %s AND r.bucket >= %s AND r.bucket < %s"
         f"{extra.format(a='r')} AND NOT coalesce(r.bucket BETWEEN {dlo} AND {dhi}, false) "
         f"UNION ALL SELECT * FROM ({hours}) h "
@@ -167,6 +175,13 @@ def _exact_days(kind, ident, frm, to, extra="", extra_params=()):
         *scope, frm, to, *extra_params, *scope, *scope, *hour_params, *scope, *scope,
     ]  # fmt: skip
     return sql, params
+
+
+def columns_of(exprs):
+    """The row columns `exprs` need: bucket first, then the figures and `source` they name."""
+    text = " ".join(exprs)
+    needed = [c for c in (*FIGURES, "source") if c in text]
+    return ", ".join(["bucket", *needed])
 
 
 def scope_hourly_rows(cursor, kind, ident, frm, to):
@@ -205,11 +220,12 @@ def series(cursor, *, kind, ident, frm, to, day, exprs, currency=None, source=No
             [*params, frm, to, *geo.values(), *extra_params],
         )
         return cursor.fetchall()
+    cols = columns_of(exprs)
     if day:
-        body, params = _exact_days(kind, ident, frm, to, extra, extra_params)
+        body, params = _exact_days(kind, ident, frm, to, extra, extra_params, cols)
         trunc = "date_trunc('day', bucket, 'UTC')"
     else:
-        body, params = _exact_hours(kind, ident, frm, to, extra, extra_params)
+        body, params = _exact_hours(kind, ident, frm, to, extra, extra_params, cols)
         trunc = "bucket"
     cursor.execute(f"SELECT {trunc} AS t, {select} FROM ({body}) x GROUP BY t", params)
     return cursor.fetchall()
@@ -229,8 +245,9 @@ def ranked_groups(cursor, *, group_kind, frm, to, within=None):
         f"SELECT scope_id, bucket, currency, gmv FROM {DAILY} WHERE scope_kind = %(k)s "
         "AND bucket >= %(dfrom)s AND bucket < %(dto)s "
         f"UNION ALL SELECT scope_id, bucket, currency, gmv FROM {HOURLY} WHERE scope_kind = %(k)s "
-        "AND ((bucket >= %(frm)s AND bucket < least(%(dfrom)s, %(to)s)) "
-        "OR (bucket >= greatest(%(dto)s, %(frm)s) AND bucket < %(to)s))"
+        "AND bucket >= %(frm)s AND bucket < least(%(dfrom)s, %(to)s) "
+        f"UNION ALL SELECT scope_id, bucket, currency, gmv FROM {HOURLY} WHERE scope_kind = %(k)s "
+        "AND bucket >= greatest(%(dto)s, %(frm)s) AND bucket < %(to)s"
         ") x GROUP BY 1, 2, 3 HAVING sum(gmv) <> 0",
         {"k": group_kind, "frm": frm, "to": to, **_whole_days(frm, to)},
     )
