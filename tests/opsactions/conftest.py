@@ -10,8 +10,9 @@ from tests.factories import make_user
 @pytest.fixture(autouse=True)
 def _role_groups_after_flush(request):
     """Transactional tests end with a TRUNCATE that also empties the role groups the
-    accounts migration created (serialized rollback does not restore them with
-    live_server); recreate them, idempotently, before the users are made."""
+    accounts migration created; recreate them, idempotently, before the users are made.
+    (serialized_rollback is not used: mixed with other apps' transactional tests its
+    reload collides with content types recreated by post_migrate.)"""
     marker = request.node.get_closest_marker("django_db")
     if not (marker and marker.kwargs.get("transaction")):
         return

@@ -112,7 +112,7 @@ def test_rows_carry_actor_role_request_id_and_ip(db, ops_admin):
     assert audit_verify().ok
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_audit_append_outside_a_transaction_is_refused(ops_admin):
     with pytest.raises(RuntimeError, match="inside transaction"):
         audit_append(event="x", actor=ops_admin)

@@ -9,7 +9,7 @@ from opsactions.models import OpsAction
 
 
 @pytest.mark.browser
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_two_approvers_approve_in_the_admin(live_server, browser, ops_admin, approver_b, pay_admin):
     action = services.action_create(
         actor=ops_admin,

@@ -17,7 +17,7 @@ from opsactions.choices import ActionStatus, AuditEvent
 from opsactions.models import AuditEntry, MerchantControl, OpsAction, OpsApproval, OutboxMessage
 from tests.factories import make_user
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def race(calls):

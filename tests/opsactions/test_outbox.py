@@ -120,3 +120,26 @@ def test_beat_tasks_expire_and_roll_back_through_celery(
     pending.refresh_from_db()
     timed.refresh_from_db()
     assert (pending.status, timed.status) == ("expired", "rolled_back")
+
+
+def test_outbox_health_turns_red_when_commands_wait_too_long(ops_admin, approver_b, request_action):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from opsactions.health import outbox_health
+
+    assert outbox_health() == (True, {"pending": 0, "oldest_age_s": 0.0})
+    action = request_action(
+        ops_admin, "FREEZE_AGENT", target="agent:a_h", params={"reason_code": "other"}
+    )
+    OutboxMessage.objects.create(
+        topic="t",
+        key="k",
+        payload={},
+        action=action,
+        phase="execute",
+        created_at=timezone.now() - timedelta(minutes=30),
+    )
+    ok, info = outbox_health()
+    assert not ok and info["pending"] == 1 and info["oldest_age_s"] >= 1800
