@@ -113,9 +113,7 @@ def main():
     run = uuid.uuid4().hex[:6]
     prefix = f"m_b{run}_"
     wallet_t, connect_t = f"bench.wallet.{run}", f"bench.connect.{run}"
-    futures = admin.create_topics(
-        [NewTopic(t, args.partitions, 1) for t in (wallet_t, connect_t)]
-    )
+    futures = admin.create_topics([NewTopic(t, args.partitions, 1) for t in (wallet_t, connect_t)])
     for f in futures.values():
         f.result(timeout=10)
     log(f"run {run}: topics {wallet_t}, {connect_t} ({args.partitions} partitions each)")
@@ -196,6 +194,7 @@ def main():
             "drain_seconds": drain,
             "wall_seconds_incl_startup_and_group_join": stats["wall_seconds"],
             "batches": stats["batches"],
+            "seconds_by_step": stats.get("seconds"),
             "db_retries": stats["db_retries"],
         }
     else:
@@ -290,9 +289,7 @@ def verify(connection, events, prefix, run):
 
 def steady_run(args, connection, producer, produce, payloads, events, prefix, world):
     """Produce at --rate for --duration; p50/p95 delay from produce to visible in aggregates."""
-    countable = [
-        i for i, e in enumerate(events) if any(k in COUNTS for k in expected_figures(e))
-    ]
+    countable = [i for i, e in enumerate(events) if any(k in COUNTS for k in expected_figures(e))]
     countable_set = set(countable)
     produced_at = {}
     visible = []  # (time, visible countable events)

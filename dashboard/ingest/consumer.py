@@ -77,6 +77,7 @@ class EventConsumer:
             "dead_letters": 0,
             "batches": 0,
             "db_retries": 0,
+            "seconds": {},  # time per step: prepare (main thread), wait, apply steps (DB thread)
             "first_message_at": None,
             "last_commit_at": None,
         }
@@ -216,6 +217,7 @@ class EventConsumer:
                 for m in messages
             ]
         )
+        self._add_seconds("prepare", time.monotonic() - started)
         offsets = {}
         for m in messages:
             tp = (m.topic(), m.partition())
@@ -234,7 +236,9 @@ class EventConsumer:
             return
         future, offsets, size, started = self._inflight
         self._inflight = None
+        waited = time.monotonic()
         result = future.result()
+        self._add_seconds("wait", time.monotonic() - waited)
         if result is None:
             return  # stopping: nothing committed, the batch is re-read next time
         self._publish_dead_letters(result.dead_letters)
@@ -249,6 +253,8 @@ class EventConsumer:
         s["duplicates"] += result.duplicates
         s["dead_letters"] += len(result.dead_letters)
         s["batches"] += 1
+        for step, seconds in result.timings.items():
+            self._add_seconds(step, seconds)
         metrics.BATCH_SIZE.observe(size)
         metrics.BATCH_SECONDS.observe(elapsed)
         metrics.COUNTED.inc(result.counted)
@@ -266,6 +272,10 @@ class EventConsumer:
             len(result.dead_letters),
             elapsed,
         )
+
+    def _add_seconds(self, step, seconds):
+        bucket = self.stats["seconds"]
+        bucket[step] = round(bucket.get(step, 0.0) + seconds, 4)
 
     def _apply_with_retry(self, prepared):
         """(DB thread) Write the batch; on failure retry the same batch with backoff."""

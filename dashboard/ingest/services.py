@@ -9,6 +9,7 @@ nothing is: a retry after any failure cannot double count.
 """
 
 import logging
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -20,6 +21,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from agents import services as agent_services
+from dashboard.choices import COUNT_FIGURES
 from dashboard.ingest import sql
 from dashboard.ingest.choices import DeadLetterStatus
 from dashboard.ingest.validation import FEES_IX, FIGURES, REVENUE_IX, Invalid, event_id_of, parse
@@ -28,6 +30,8 @@ log = logging.getLogger("dashboard.ingest")
 
 ZERO = Decimal(0)
 N_FIGURES = len(FIGURES)
+# Counts are ints, money Decimals: typed columns for the binary arrays.
+_EMPTY = [0 if name in COUNT_FIGURES else ZERO for name in FIGURES]
 
 
 class Origin(NamedTuple):
@@ -60,6 +64,7 @@ class IngestResult:
     dead_letters: list = field(default_factory=list)
     by_topic_type: Counter = field(default_factory=Counter)
     counted_ids: set = field(default_factory=set)
+    timings: dict = field(default_factory=dict)  # step -> seconds (for logs and the bench)
 
 
 def _as_bytes(payload):
@@ -176,13 +181,17 @@ def apply_prepared(batch):
         by_topic_type=batch.by_topic_type,
     )
     events = batch.events
+    timings = result.timings
+    clock = time.perf_counter
+    t0 = clock()
     with transaction.atomic():
         cursor = _raw_cursor()
         fresh_ids = set()
         if events:
-            days = {e.bucket.date() for e in events.values()}
-            _ensure_seen_partitions(cursor, days, batch.now)
-            fresh_ids = sql.seen_insert(cursor, [(i, e.bucket.date()) for i, e in events.items()])
+            _ensure_seen_partitions(cursor, {e.day for e in events.values()}, batch.now)
+            fresh_ids = sql.seen_insert(cursor, list(events), [e.day for e in events.values()])
+        t1 = clock()
+        timings["seen"] = t1 - t0
         result.duplicates += len(events) - len(fresh_ids)
         result.counted = len(fresh_ids)
         result.counted_ids = fresh_ids
@@ -195,15 +204,22 @@ def apply_prepared(batch):
                 floats = [f for f in floats if f["event_id"] in fresh_ids]
                 if any(e.type in _SALES_TYPES for e in seen):
                     sales = _pre_aggregate(events[i] for i in fresh_ids)[3]
-            rows = [key + tuple(acc[key]) for key in sorted(acc) if any(acc[key])]
-            sql.aggregates_upsert(cursor, rows)
+            sql.aggregates_upsert(cursor, _columns(acc))
+            t2 = clock()
+            timings["aggregates"] = t2 - t1
             if floats:
                 agent_services.agent_floats_apply(floats)
             if sales:
                 agent_services.agent_sales_apply(sales)
+            t3 = clock()
+            timings["agents"] = t3 - t2
             sql.dirty_scopes_mark(cursor, batch.spans)
+            timings["dirty"] = clock() - t3
         if result.dead_letters:
             _dead_letters_store(result.dead_letters, batch.now)
+        t4 = clock()
+    timings["commit"] = clock() - t4
+    timings["apply"] = clock() - t0
     return result
 
 
@@ -211,9 +227,15 @@ _SALES_TYPES = ("cash_in.completed", "cash_out.completed")
 
 
 def _raw_cursor():
-    """The psycopg cursor of Django's connection (same transaction), for COPY."""
+    """A psycopg cursor of Django's connection (same transaction), binary parameters."""
     connection.ensure_connection()
-    return connection.connection.cursor()
+    return sql.cursor_for(connection.connection)
+
+
+def _columns(acc):
+    """Aggregate vectors -> one list per column (key columns, then figures), no empty rows."""
+    rows = [key + tuple(vec) for key, vec in acc.items() if any(vec)]
+    return [list(col) for col in zip(*rows, strict=True)] if rows else []
 
 
 def _delta(e):
@@ -307,7 +329,7 @@ def _pre_aggregate(events):
         for key in _scope_keys(e):
             vec = acc.get(key)
             if vec is None:
-                vec = acc[key] = [0] * N_FIGURES
+                vec = acc[key] = _EMPTY[:]
             for ix, value in delta:
                 vec[ix] += value
     for key in acc:

@@ -2,8 +2,10 @@
 
 Why raw SQL: one batch is thousands of events; the ORM would issue a statement
 per row (or a bulk statement without ON CONFLICT ... DO UPDATE arithmetic on a
-partitioned table). Here every step is ONE statement per batch: COPY into a
-session-temporary stage, then a set-based INSERT ... SELECT ... ON CONFLICT.
+partitioned table). Here every step is ONE statement per batch: a set-based
+INSERT ... SELECT FROM unnest(arrays) ... ON CONFLICT, the arrays sent as binary
+parameters (server-side binding), which measured faster than COPY into a temp
+stage + merge (one round trip, no temp table churn).
 Rows are always written in primary-key order so that two consumers updating the
 same hot rows (the platform scope of the current hour) take their row locks in
 the same order and wait for each other instead of deadlocking.
@@ -37,22 +39,15 @@ KEY_COLUMNS = (
 FIGURE_COLUMNS = COUNT_FIGURES + MONEY_FIGURES
 AGG_COLUMNS = KEY_COLUMNS + FIGURE_COLUMNS
 
-_AGG_STAGE_DDL = (
-    "CREATE TEMP TABLE IF NOT EXISTS ingest_agg_stage ("
-    "scope_kind varchar(8), scope_id varchar(64), bucket timestamptz, country varchar(2), "
-    "region varchar(64), city varchar(64), currency varchar(3), source varchar(8), "
-    + ", ".join(f"{c} bigint" for c in COUNT_FIGURES)
-    + ", "
-    + ", ".join(f"{m} numeric(24,4)" for m in MONEY_FIGURES)
-    + ")"
-)
-_SEEN_STAGE_DDL = (
-    "CREATE TEMP TABLE IF NOT EXISTS ingest_seen_stage "
-    '(event_id varchar(64) COLLATE "C", occurred_day date)'
+_AGG_TYPES = (
+    ("varchar", "varchar", "timestamptz", "varchar", "varchar", "varchar", "varchar", "varchar")
+    + ("bigint",) * len(COUNT_FIGURES)
+    + ("numeric",) * len(MONEY_FIGURES)
 )
 _AGG_UPSERT = (
     f"INSERT INTO {AGG_TABLE} ({', '.join(AGG_COLUMNS)}) "
-    f"SELECT {', '.join(AGG_COLUMNS)} FROM ingest_agg_stage ORDER BY {', '.join(KEY_COLUMNS)} "
+    f"SELECT * FROM unnest({', '.join(f'%s::{t}[]' for t in _AGG_TYPES)}) "
+    f"AS t({', '.join(AGG_COLUMNS)}) ORDER BY {', '.join(KEY_COLUMNS)} "
     f"ON CONFLICT ({', '.join(KEY_COLUMNS)}) DO UPDATE SET "
     + ", ".join(f"{c} = {AGG_TABLE}.{c} + EXCLUDED.{c}" for c in FIGURE_COLUMNS)
 )
@@ -62,7 +57,7 @@ _AGG_UPSERT = (
 # entry and then conflicts: RETURNING gives exactly the ids never seen before.
 _SEEN_INSERT = (
     f"INSERT INTO {SEEN_TABLE} (event_id, occurred_day) "
-    "SELECT event_id, occurred_day FROM ingest_seen_stage ORDER BY event_id "
+    'SELECT i, d FROM unnest(%s::varchar[], %s::date[]) AS t(i, d) ORDER BY i COLLATE "C" '
     "ON CONFLICT DO NOTHING RETURNING event_id"
 )
 _DIRTY_UPSERT = (
@@ -76,28 +71,25 @@ _DIRTY_UPSERT = (
 )
 
 
-def seen_insert(cursor, pairs):
-    """pairs: [(event_id, occurred_day)] (unique ids) -> set of ids never seen before."""
-    cursor.execute(_SEEN_STAGE_DDL)
-    with cursor.copy("COPY ingest_seen_stage (event_id, occurred_day) FROM STDIN") as copy:
-        for pair in pairs:
-            copy.write_row(pair)
-    cursor.execute(_SEEN_INSERT)
-    fresh = {row[0] for row in cursor.fetchall()}
-    cursor.execute("DELETE FROM ingest_seen_stage")
-    return fresh
+def cursor_for(connection):
+    """A server-side-binding cursor on Django's psycopg connection (same transaction):
+    parameters travel as binary arrays instead of being rendered into the SQL text."""
+    import psycopg
+
+    return psycopg.Cursor(connection)
 
 
-def aggregates_upsert(cursor, rows):
-    """rows: tuples in AGG_COLUMNS order; added to the hourly aggregates in one statement."""
-    if not rows:
+def seen_insert(cursor, ids, days):
+    """ids (unique) and their occurred days -> set of the ids never seen before."""
+    cursor.execute(_SEEN_INSERT, [ids, days], binary=True)
+    return {row[0] for row in cursor.fetchall()}
+
+
+def aggregates_upsert(cursor, columns):
+    """columns: one list per AGG_COLUMNS entry (money as Decimal); added in one statement."""
+    if not columns or not columns[0]:
         return
-    cursor.execute(_AGG_STAGE_DDL)
-    with cursor.copy(f"COPY ingest_agg_stage ({', '.join(AGG_COLUMNS)}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
-    cursor.execute(_AGG_UPSERT)
-    cursor.execute("DELETE FROM ingest_agg_stage")
+    cursor.execute(_AGG_UPSERT, columns, binary=True)
 
 
 def dirty_scopes_mark(cursor, spans):
@@ -113,6 +105,7 @@ def dirty_scopes_mark(cursor, spans):
             [span[0] for _, span in items],
             [span[1] for _, span in items],
         ],
+        binary=True,
     )
 
 

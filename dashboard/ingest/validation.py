@@ -69,7 +69,7 @@ class Event:
     __slots__ = (
         "event_id", "type", "source", "occurred_at", "bucket", "currency", "amount", "fee",
         "cost", "merchant_id", "agent_id", "bank_id", "country", "region", "city", "balance",
-        "lat", "lon", "count_ix", "amount_ix", "counts_fee",
+        "lat", "lon", "count_ix", "amount_ix", "counts_fee", "day",
     )  # fmt: skip
 
 
@@ -199,6 +199,7 @@ def validate(obj, now=None):
     e.source = source
     e.occurred_at = occurred_at
     e.bucket = occurred_at.replace(minute=0, second=0, microsecond=0)
+    e.day = occurred_at.date()
     e.count_ix = count_ix
     e.amount_ix = amount_ix
     e.counts_fee = counts_fee
