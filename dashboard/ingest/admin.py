@@ -1,1 +1,44 @@
 """Admin of ingestion: dead letters (browse, re-process)."""
+
+from django.contrib import admin, messages
+from django.utils.html import format_html
+
+from dashboard.ingest.services import dead_letters_reprocess
+from dashboard.models import DeadLetter
+
+
+@admin.register(DeadLetter)
+class DeadLetterAdmin(admin.ModelAdmin):
+    """Read-only log of rejected events; the only write is the re-process action (audited)."""
+
+    list_display = ("received_at", "reason", "event_id", "topic", "partition", "offset", "status")
+    list_filter = ("reason", "status", "topic")
+    search_fields = ("event_id", "detail", "topic")
+    date_hierarchy = "received_at"
+    ordering = ("-received_at", "-id")
+    list_per_page = 100
+    actions = ["reprocess_selected"]
+    fields = (
+        "received_at", "reason", "detail", "event_id", "topic", "partition", "offset",
+        "payload_display", "status", "reprocessed_at", "reprocessed_by",
+    )  # fmt: skip
+    readonly_fields = fields
+
+    @admin.display(description="Payload (original bytes)")
+    def payload_display(self, obj):
+        return format_html(
+            '<pre style="white-space: pre-wrap; max-width: 80em">{}</pre>', obj.payload_text
+        )
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # evidence of what producers sent: never deleted by hand
+
+    @admin.action(description="Re-process selected dead letters", permissions=["change"])
+    def reprocess_selected(self, request, queryset):
+        ids = list(queryset.values_list("id", flat=True))
+        outcome = dead_letters_reprocess(dead_letter_ids=ids, actor=request.user)
+        summary = ", ".join(f"{n} {status}" for status, n in sorted(outcome.items())) or "nothing"
+        self.message_user(request, f"Re-processed {len(ids)}: {summary}.", messages.INFO)

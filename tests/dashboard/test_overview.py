@@ -8,7 +8,7 @@ from django.test import override_settings
 
 from accounts.scope import Scope
 from dashboard.models import Snapshot
-from dashboard.snapshots import cache
+from dashboard.snapshots import cache, overview
 from dashboard.snapshots.refresh import snapshot_refresh_scope
 from tests.dashboard.test_snapshots_support import (
     clean_overview_cache,  # noqa: F401
@@ -123,9 +123,11 @@ def test_stale_when_older_than_two_refresh_intervals(client_for, ops_admin):
     window_to = datetime.now(UTC) + timedelta(minutes=30)
     cache.store("merchant:m_6", {"24h": (body, old, window_to)})
     assert orjson.loads(get(client, scope="merchant:m_6").content)["stale"] is True
+    overview._local.clear()  # the per-process copy lives a second
     # A refresh run that completed after it, with the scope not dirty, vouches for it...
     cache.set_tick(datetime.now(UTC) - timedelta(seconds=5))
     assert orjson.loads(get(client, scope="merchant:m_6").content)["stale"] is False
+    overview._local.clear()
     # ...but not once the snapshot's hour window has ended.
     cache.store("merchant:m_6", {"24h": (body, old, datetime.now(UTC) - timedelta(seconds=1))})
     assert orjson.loads(get(client, scope="merchant:m_6").content)["stale"] is True

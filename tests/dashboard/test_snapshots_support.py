@@ -123,6 +123,9 @@ def clean_overview_cache():
     """No overview bytes or freshness tick of this test run's prefix in Redis."""
 
     def wipe():
+        from dashboard.snapshots import overview
+
+        overview._local.clear()
         client = cache.client()
         keys = list(client.scan_iter(match=f"{cache._prefix()}:overview:*", count=1000))
         keys.append(cache.tick_key())
