@@ -19,7 +19,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken
-from rest_framework_simplejwt.settings import api_settings as jwt_settings
 
 from accounts.scope import resolve_scope
 from common.errors import DomainError
@@ -71,12 +70,13 @@ def health(request):
 # ------------------------------------------------------------------ overview
 
 _jwt = JWTAuthentication()
-# user id -> (expires monotonic, user with its permission cache warm). The
-# overview is the hot read: a few seconds of authorization caching per worker
-# process saves three queries per request. A deactivated user or a changed
-# scope takes effect within OVERVIEW_AUTH_CACHE_S seconds on this endpoint.
-_users = {}
-_MAX_CACHED_USERS = 10000
+# raw token -> (valid until, user with its permission cache warm). The overview
+# is the hot read: caching a checked token for OVERVIEW_AUTH_CACHE_S seconds
+# (never past its expiry) per worker process saves the signature check and
+# three queries per request. A deactivated user or a changed scope takes
+# effect on this endpoint within those seconds.
+_tokens = {}
+_MAX_CACHED_TOKENS = 10000
 
 
 def _error(status, detail, code, errors=None, headers=None):
@@ -97,19 +97,18 @@ def _jwt_user(request):
     raw = _jwt.get_raw_token(header)
     if raw is None:
         return None
-    token = _jwt.get_validated_token(raw)
-    ttl = settings.OVERVIEW_AUTH_CACHE_S
-    uid = token.get(jwt_settings.USER_ID_CLAIM)
-    now = time.monotonic()
-    hit = _users.get(uid) if ttl else None
-    if hit and hit[0] > now:
+    now = time.time()
+    hit = _tokens.get(raw)
+    if hit is not None and hit[0] > now:
         return hit[1]
+    token = _jwt.get_validated_token(raw)
     user = _jwt.get_user(token)
     user.has_perm("accounts.view_platform")  # fills the user's permission cache
+    ttl = settings.OVERVIEW_AUTH_CACHE_S
     if ttl:
-        if len(_users) > _MAX_CACHED_USERS:
-            _users.clear()
-        _users[uid] = (now + ttl, user)
+        if len(_tokens) > _MAX_CACHED_TOKENS:
+            _tokens.clear()
+        _tokens[raw] = (min(now + ttl, float(token["exp"])), user)
     return user
 
 

@@ -158,3 +158,13 @@ def test_snapshot_age_is_exported_to_prometheus(api_client):
     snapshot_refresh_scope(scope=Scope.platform())
     text = api_client.get("/metrics").content.decode()
     assert 'molam_snapshot_age_seconds{which="platform"}' in text
+
+
+def test_a_deactivated_user_is_refused_once_the_auth_cache_expires(client_for, ops_admin):
+    client = client_for(ops_admin)
+    with override_settings(OVERVIEW_AUTH_CACHE_S=0):
+        assert get(client).status_code == 200
+        ops_admin.is_active = False
+        ops_admin.save(update_fields=["is_active"])
+        response = get(client)
+    assert response.status_code == 401
