@@ -1,10 +1,12 @@
 """Agent map benchmark: a million agents, nearby / nearest-k / clusters latency.
 
-Runs against the DEV stack database (`bash scripts/stack.sh up dev`, migrated),
-never the test stack. WARNING: it TRUNCATES the agents tables of that database
-(agents, float history, sales history, cluster grid) and loads N synthetic
-agents by COPY, in realistic clusters around West African cities plus a sparse
-rural background. Re-run `manage.py seed_demo` afterwards for demo data.
+Runs against the DEV stack's PostgreSQL (`bash scripts/stack.sh up dev`), never
+the test stack, in a database of its own (`molam_geo_bench`, created and
+migrated on first use) unless `--database molam` names the dev database itself.
+WARNING: it TRUNCATES the agents tables of that database (agents, float
+history, sales history, cluster grid) and loads N synthetic agents by COPY, in
+realistic clusters around West African cities plus a sparse rural background
+(with `--database molam`, re-run `manage.py seed_demo` afterwards).
 
 Measures, through the same selectors the API uses (agents.selectors):
   nearby within 2 km and 10 km (limit 50), nearest-10 (KNN), clusters at
@@ -93,25 +95,36 @@ def summary(times_ms):
     }
 
 
-def check_stack():
+def prepare_database(name):
+    """Check the dev stack is up; create the bench's own database on it if missing.
+
+    Returns the DATABASE_URL to run on. Exits 2 when the dev stack is down.
+    """
     import psycopg
 
-    url = os.environ.get("DATABASE_URL", DEV_DB)
-    dsn = url.replace("postgis://", "postgresql://", 1)
+    base = os.environ.get("DATABASE_URL", DEV_DB)
+    if ":55442/" in base:
+        print("bench/geo.py refuses to run on the TEST stack (port 55442).", file=sys.stderr)
+        sys.exit(2)
+    dsn = base.replace("postgis://", "postgresql://", 1)
     try:
-        with psycopg.connect(dsn, connect_timeout=3) as conn:
+        with psycopg.connect(dsn, connect_timeout=3, autocommit=True) as conn:
             conn.execute("SELECT postgis_lib_version()")
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+            if not exists:
+                conn.execute(f'CREATE DATABASE "{name}"')
     except Exception as exc:
         print(
-            f"bench/geo.py: the DEV stack database is not reachable at {url} ({exc}).\n"
+            f"bench/geo.py: the DEV stack database is not reachable at {base} ({exc}).\n"
             "Start it with `bash scripts/stack.sh up dev` and migrate "
             '(`eval "$(bash scripts/stack.sh env dev)" && .venv/bin/python manage.py migrate`).',
             file=sys.stderr,
         )
         sys.exit(2)
-    if ":55442/" in url:
-        print("bench/geo.py refuses to run on the TEST stack (port 55442).", file=sys.stderr)
-        sys.exit(2)
+    url = base.rsplit("/", 1)[0] + "/" + name
+    with psycopg.connect(url.replace("postgis://", "postgresql://", 1), autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+    return url
 
 
 def generate(n, seed):
@@ -286,8 +299,7 @@ def timed(fn, repeat_points):
 
 def main():
     parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0]
-        + " Runs on the DEV stack and TRUNCATES its agents tables.",
+        description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--agents", type=int, default=1_000_000)
@@ -295,21 +307,31 @@ def main():
     parser.add_argument("--checks", type=int, default=40, help="queries verified per kind")
     parser.add_argument("--seed", type=int, default=20261127)
     parser.add_argument(
+        "--database",
+        default="molam_geo_bench",
+        help="database on the dev stack's PostgreSQL (created if missing; its agents tables "
+        "are TRUNCATED). Default: a database of its own, so that the dev consumer and "
+        "other benchmarks writing agents cannot disturb the checks; `--database molam` "
+        "loads into the dev stack's own database instead (and truncates its agents).",
+    )
+    parser.add_argument(
         "--reuse",
         action="store_true",
         help="skip the load when the database already holds the same generated agents",
     )
     args = parser.parse_args()
 
-    os.environ.setdefault("DATABASE_URL", DEV_DB)
+    os.environ["DATABASE_URL"] = prepare_database(args.database)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     # Measure what production runs: no per-query debug recording.
     os.environ.setdefault("DEBUG", "false")
-    check_stack()
     import django
 
     django.setup()
+    from django.core.management import call_command
     from django.db import connection
+
+    call_command("migrate", "agents", verbosity=0)
 
     from agents.models import Agent
     from agents.selectors import (
@@ -321,7 +343,13 @@ def main():
     )
     from agents.services import agent_map_grid_rebuild, agent_sales_24h_refresh
 
-    result = {"bench": "geo", "agents": args.agents, "stack": "dev", "cores": os.cpu_count()}
+    result = {
+        "bench": "geo",
+        "agents": args.agents,
+        "stack": "dev",
+        "database": args.database,
+        "cores": os.cpu_count(),
+    }
     t0 = time.monotonic()
     agents = generate(args.agents, args.seed)
     result["generate_s"] = round(time.monotonic() - t0, 1)
