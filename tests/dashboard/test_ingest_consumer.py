@@ -78,6 +78,15 @@ def _group_committed(topic, group, partitions=4):
 def test_consumer_counts_once_dead_letters_with_headers_and_commits_offsets(
     ingest_clean, ingest_event, ingest_rows, make_topic
 ):
+    from prometheus_client import REGISTRY
+
+    def metric(name, **labels):
+        return REGISTRY.get_sample_value(name, labels) or 0
+
+    before = (
+        metric("dashboard_ingest_dead_letters_total", reason="invalid_json"),
+        metric("dashboard_ingest_duplicates_total"),
+    )
     topic, dlq = make_topic("ev"), make_topic("dlq")
     good = [ingest_event("payment.succeeded", merchant_id="m_c1", amount="10") for _ in range(30)]
     bad = ingest_event("payment.succeeded", merchant_id="m_c1", currency="EURO")
@@ -97,6 +106,9 @@ def test_consumer_counts_once_dead_letters_with_headers_and_commits_offsets(
         b"invalid_json",
     ]
     assert b"not json" in [m.value() for m in published]
+    assert metric("dashboard_ingest_dead_letters_total", reason="invalid_json") == before[0] + 1
+    assert metric("dashboard_ingest_duplicates_total") == before[1] + 5
+    assert metric("dashboard_ingest_events_total", topic=topic, type="payment.succeeded") == 35
 
 
 def test_crash_between_db_commit_and_offset_commit_does_not_double_count(
@@ -234,3 +246,74 @@ def test_consume_events_command_stops_after_max_messages(
     stats = orjson.loads(out.getvalue().strip().splitlines()[-1])
     assert stats["messages"] == 20
     assert ingest_rows("merchant", "m_cmd")["failed_count"] == 20
+
+
+def test_realistic_stream_with_duplicates_late_and_invalid_matches_an_independent_count(
+    ingest_clean, ingest_rows, make_topic
+):
+    """The acceptance scenario: demo traffic with 10% redeliveries, 5% late (up to 3 days),
+    5% invalid; every merchant's figures must equal a count made without our code."""
+    import random
+
+    from dashboard.ingest.demo import DemoWorld, message_key
+    from dashboard.ingest.validation import FIGURES
+    from dashboard.models import HourlyAggregate
+
+    wallet, connect, dlq = make_topic("w"), make_topic("c"), make_topic("dlq")
+    world = DemoWorld(seed=11, merchants=12, agents=20)
+    rng = random.Random(5)
+    valid, stream, invalid = [], [], 0
+    for _ in range(1500):
+        event = world.event(late_fraction=0.05)
+        if rng.random() < 0.05:
+            payload, _ = world.spoil(event)
+            stream.append((event, payload if isinstance(payload, bytes) else orjson.dumps(payload)))
+            invalid += 1
+            continue
+        valid.append(event)
+        stream.append((event, orjson.dumps(event)))
+        if rng.random() < 0.1:
+            stream.append((event, orjson.dumps(event)))
+    rng.shuffle(stream)
+    producer = Producer({"bootstrap.servers": settings.KAFKA_BOOTSTRAP_SERVERS, "linger.ms": 5})
+    for event, payload in stream:
+        topic = wallet if event["source"] == "wallet" else connect
+        producer.produce(topic, value=payload, key=message_key(event))
+    assert producer.flush(10) == 0
+
+    stats = _consumer([wallet, connect], f"g-{uuid.uuid4().hex[:8]}", dlq, batch_size=300).run()
+    assert stats["messages"] == len(stream)
+    assert stats["dead_letters"] == invalid == DeadLetter.objects.count()
+    assert stats["counted"] == len(valid)
+
+    def contract(e):
+        amt, fee = Decimal(e.get("amount", "0")), Decimal(e.get("fee", "0"))
+        rev = fee - Decimal(e.get("cost", "0"))
+        return {
+            "payment.initiated": {"attempts": 1},
+            "payment.succeeded": {"gmv": amt, "success_count": 1, "fees": fee, "revenue": rev},
+            "payment.failed": {"failed_count": 1},
+            "refund.succeeded": {"refunds_amount": amt, "refunds_count": 1},
+            "dispute.opened": {"disputes_amount": amt, "disputes_count": 1},
+            "payout.completed": {"payouts_amount": amt, "payouts_count": 1},
+            "payout.failed": {"payouts_failed_count": 1},
+            "fraud.flagged": {"fraud_amount": amt, "fraud_count": 1},
+            "transfer.completed": {"gmv": amt, "success_count": 1, "fees": fee, "revenue": rev},
+            "cash_in.completed": {"cash_in_amount": amt, "fees": fee, "revenue": rev},
+            "cash_out.completed": {"cash_out_amount": amt, "fees": fee, "revenue": rev},
+        }.get(e["type"], {})
+
+    expected = {}
+    for e in valid:
+        for scope in ("platform", "merchant_id", "bank_id", "agent_id"):
+            sid = "" if scope == "platform" else e.get(scope)
+            if sid is None:
+                continue
+            kind = scope.removesuffix("_id")
+            totals = expected.setdefault((kind, sid), dict.fromkeys(FIGURES, 0))
+            for fig, value in contract(e).items():
+                totals[fig] += value
+    stored = set(HourlyAggregate.objects.values_list("scope_kind", "scope_id").distinct())
+    assert stored == {k for k, v in expected.items() if any(v.values())}
+    for (kind, sid), totals in expected.items():
+        assert ingest_rows(kind, sid) == totals, (kind, sid)
