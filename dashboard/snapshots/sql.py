@@ -13,6 +13,8 @@ rollup outside the dirty range and the raw aggregates inside it, in ONE
 statement (one MVCC snapshot), so it always equals the raw aggregates.
 """
 
+import orjson
+
 from dashboard.choices import COUNT_FIGURES, MONEY_FIGURES
 
 FIGURES = COUNT_FIGURES + MONEY_FIGURES
@@ -198,6 +200,11 @@ def scope_hourly_rows(cursor, kind, ident, frm, to):
 def series(cursor, *, kind, ident, frm, to, day, exprs, currency=None, source=None, geo=None):
     """Per-bucket values of `exprs` (SQL aggregates over the figure columns) for [frm, to).
 
+    Returns [[epoch seconds, "value", ...], ...] for the buckets with rows, the
+    values as exact decimal text without trailing zeros (or None). Postgres
+    builds ONE JSON text: parsing it costs far less than 720 rows of
+    timestamps and numerics through the driver.
+
     `geo` (country/region/city equality filters) reads the raw aggregates: the
     rollups have no geography. Otherwise the exact rollup unions above.
     """
@@ -208,27 +215,33 @@ def series(cursor, *, kind, ident, frm, to, day, exprs, currency=None, source=No
     if source is not None:
         extra += " AND {a}.source = %s"
         extra_params.append(source)
-    select = ", ".join(exprs)
+    values = ", ".join(f"{e} AS v{i}" for i, e in enumerate(exprs))
     if geo:
         where, params = raw_scope_filter(kind, ident)
         trunc = "date_trunc('day', a.bucket, 'UTC')" if day else "a.bucket"
         geo_sql = "".join(f" AND a.{k} = %s" for k in geo)
-        cursor.execute(
-            f"SELECT {trunc} AS t, {select} FROM {RAW} a "
+        grouped = (
+            f"SELECT {trunc} AS t, {values} FROM {RAW} a "
             f"WHERE {where} AND a.bucket >= %s AND a.bucket < %s{geo_sql}{extra.format(a='a')} "
-            "GROUP BY t",
-            [*params, frm, to, *geo.values(), *extra_params],
+            "GROUP BY t"
         )
-        return cursor.fetchall()
-    cols = columns_of(exprs)
-    if day:
-        body, params = _exact_days(kind, ident, frm, to, extra, extra_params, cols)
-        trunc = "date_trunc('day', bucket, 'UTC')"
+        params = [*params, frm, to, *geo.values(), *extra_params]
     else:
-        body, params = _exact_hours(kind, ident, frm, to, extra, extra_params, cols)
-        trunc = "bucket"
-    cursor.execute(f"SELECT {trunc} AS t, {select} FROM ({body}) x GROUP BY t", params)
-    return cursor.fetchall()
+        cols = columns_of(exprs)
+        if day:
+            body, params = _exact_days(kind, ident, frm, to, extra, extra_params, cols)
+            trunc = "date_trunc('day', bucket, 'UTC')"
+        else:
+            body, params = _exact_hours(kind, ident, frm, to, extra, extra_params, cols)
+            trunc = "bucket"
+        grouped = f"SELECT {trunc} AS t, {values} FROM ({body}) x GROUP BY t"
+    texts = ", ".join(f"trim_scale(g.v{i}::numeric)::text" for i in range(len(exprs)))
+    cursor.execute(
+        "SELECT coalesce(json_agg(json_build_array(extract(epoch FROM g.t)::bigint, "
+        f"{texts}))::text, '[]') FROM ({grouped}) g",
+        params,
+    )
+    return orjson.loads(cursor.fetchone()[0])
 
 
 def ranked_groups(cursor, *, group_kind, frm, to, within=None):

@@ -1,6 +1,8 @@
 """Time series of one metric for one scope: parameter checks, exact reads, zero fill."""
 
+import functools
 import re
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -11,7 +13,7 @@ from common.errors import ValidationFailed
 from dashboard.choices import COUNT_FIGURES, MONEY_FIGURES, Source
 from dashboard.snapshots import sql
 from dashboard.snapshots.choices import Granularity
-from dashboard.snapshots.compute import iso, money
+from dashboard.snapshots.compute import iso
 from dashboard.snapshots.periods import DAY, HOUR, ceil_to
 
 MAX_RANGE = {Granularity.HOUR: timedelta(days=31), Granularity.DAY: timedelta(days=400)}
@@ -133,21 +135,27 @@ def parse_series_query(*, metric, scope, params, now=None):
     )
 
 
-def _value(metric, row):
-    if row is None:
-        return Decimal(0) if metric.kind == "money" else (0 if metric.kind == "count" else None)
-    if metric.kind in ("ratio", "bps"):
-        num, den = row
-        if not den:
-            return None
-        return round(float(Decimal(num) / Decimal(den)), 4 if metric.kind == "ratio" else 2)
-    if row[0] is None:
-        return 0
-    return int(row[0]) if metric.kind == "count" else row[0]
+def _value(metric, found):
+    """The rendered value of one bucket from its SQL texts (None when the bucket had no row)."""
+    kind = metric.kind
+    if found is None:
+        return "0" if kind == "money" else (0 if kind == "count" else None)
+    if kind == "money":
+        return found[0] or "0"
+    if kind == "count":
+        return int(found[0] or 0)
+    num, den = found
+    if den is None or Decimal(den) == 0:
+        return None
+    return round(float(Decimal(num or 0) / Decimal(den)), 4 if kind == "ratio" else 2)
 
 
 def series_points(q):
-    """Zero-filled points [(t, value)] of a validated query, one per bucket start in [from, to)."""
+    """Zero-filled points [(t, value)] of a query, one per bucket start in [from, to).
+
+    Values are rendered: money as exact decimal strings, counts as integers,
+    ratios as floats (None for a zero denominator).
+    """
     metric = METRICS[q.metric]
     day = q.granularity == Granularity.DAY
     if q.scope.kind == "region" and "country" in q.geo and q.geo["country"] != q.scope.id:
@@ -167,20 +175,14 @@ def series_points(q):
                 geo=q.geo,
             )
         found = {r[0]: r[1:] for r in rows}
-    step = DAY if day else HOUR
-    points = []
-    t = q.frm
-    while t < q.to:
-        points.append((t, _value(metric, found.get(t))))
-        t += step
-    return points
+    step = int((DAY if day else HOUR).total_seconds())
+    start, stop = int(q.frm.timestamp()), int(q.to.timestamp())
+    return [(_epoch_iso(t), _value(metric, found.get(t))) for t in range(start, stop, step)]
 
 
-def render_value(metric_name, value):
-    kind = METRICS[metric_name].kind
-    if kind == "money":
-        return money(value)
-    return value
+@functools.lru_cache(maxsize=65536)
+def _epoch_iso(epoch):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 
 
 def series_payload(q):
@@ -192,13 +194,12 @@ def series_payload(q):
         "currency": q.currency,
         "from": iso(q.frm),
         "to": iso(q.to),
-        "points": [{"t": iso(t), "value": render_value(q.metric, v)} for t, v in series_points(q)],
+        "points": [{"t": t, "value": v} for t, v in series_points(q)],
     }
 
 
 def series_csv(q):
     lines = ["t,value"]
     for t, v in series_points(q):
-        rendered = render_value(q.metric, v)
-        lines.append(f"{iso(t)},{'' if rendered is None else rendered}")
+        lines.append(f"{t},{'' if v is None else v}")
     return "\n".join(lines) + "\n"
