@@ -101,10 +101,10 @@ class AgentRow:
     status: str
     currency: str
     float_balance: Decimal
-    float_updated_at: datetime | None
+    float_updated_at: str | None  # RFC 3339 UTC text, straight from SQL
     float_limit: Decimal | None
     low_float_threshold: Decimal
-    last_seen_at: datetime | None
+    last_seen_at: str | None
     sales_24h: Decimal
     distance_m: float | None = None
 

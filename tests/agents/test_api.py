@@ -7,7 +7,7 @@ import pytest
 
 from accounts.choices import Role
 from agents.services import agent_floats_apply, agent_map_grid_rebuild, agent_sales_apply
-from tests.agents.helpers import ABIDJAN, DAKAR, THIES, offset_north, place
+from tests.agents.helpers import ABIDJAN, DAKAR, T0, THIES, offset_north, place
 from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db
@@ -41,6 +41,8 @@ def test_nearby_returns_geojson_with_distance_in_metres(staff, agents):
     assert feature["properties"]["distance_m"] == pytest.approx(500, abs=0.5)
     assert feature["properties"]["float_balance"] == "1500.5"
     assert feature["properties"]["low_float"] is True
+    seen = datetime.fromisoformat(feature["properties"]["last_seen_at"].replace("Z", "+00:00"))
+    assert seen == T0
 
 
 def test_nearest_k_without_radius(staff, agents):
