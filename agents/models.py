@@ -125,9 +125,11 @@ class AgentGridCell(models.Model):
 
 
 class AgentGridState(models.Model):
-    """When the map grid was last rebuilt (one row), for the clusters' `as_of`."""
+    """Map upkeep state (one row): last grid rebuild (the clusters' `as_of`), sales ageing."""
 
     id = models.SmallIntegerField(primary_key=True, default=1)
     refreshed_at = models.DateTimeField()
     duration_ms = models.IntegerField()
     agent_count = models.IntegerField()
+    # Window start of the last sales_24h ageing (agents.services.agent_sales_24h_refresh).
+    sales_window_start = models.DateTimeField(null=True, blank=True)

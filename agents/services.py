@@ -158,10 +158,41 @@ def agent_set_float_limit(*, agent_id, float_limit):
     return previous
 
 
-def agent_sales_24h_refresh(*, now=None):
-    """Age sales_24h: exact sum of the window for every agent with recent or non-zero sales."""
+def agent_sales_24h_refresh(*, now=None, full=False):
+    """Age sales_24h out of the window; returns the number of agents updated.
+
+    Sales batches keep the touched agents exact; what changes without a new
+    sale is a bucket leaving the window, once per UTC hour. So a run recomputes
+    only the agents with sales in the buckets that left since the last run
+    (nothing when the window has not moved). `full=True` (hourly, and when no
+    previous run is recorded) recomputes every agent with non-zero or recent
+    sales, which also repairs agents whose currency changed.
+    """
+    from agents.models import AgentGridState
+
+    start = sales_window_start(now)
     with transaction.atomic():
-        return sql.execute(sql.SALES_24H_REFRESH, {"start": sales_window_start(now)})
+        sql.execute("SELECT pg_advisory_xact_lock(hashtext('agents.sales_24h_refresh'))")
+        state = AgentGridState.objects.select_for_update().filter(id=1).first()
+        previous = state.sales_window_start if state else None
+        if full or previous is None or start < previous:
+            updated = sql.execute(sql.SALES_24H_REFRESH, {"start": start})
+        elif start > previous:
+            updated = sql.execute(sql.SALES_24H_AGE, {"start": start, "prev": previous})
+        else:
+            updated = 0
+        if state is None:
+            AgentGridState.objects.create(
+                id=1,
+                refreshed_at=datetime.now(UTC),
+                duration_ms=0,
+                agent_count=0,
+                sales_window_start=start,
+            )
+        else:
+            state.sales_window_start = start
+            state.save(update_fields=["sales_window_start"])
+    return updated
 
 
 def agent_map_grid_rebuild():
@@ -204,9 +235,10 @@ def agent_map_refresh(*, now=None):
 
 
 def agent_history_prune(*, now=None):
-    """Delete hourly float and sales history older than AGENTS_HISTORY_RETENTION_DAYS."""
+    """Hourly upkeep: full sales_24h recompute, then drop history past the retention."""
     from agents.models import AgentFloatHour, AgentSalesHour
 
+    agent_sales_24h_refresh(now=now, full=True)
     days = getattr(settings, "AGENTS_HISTORY_RETENTION_DAYS", 90)
     cutoff = (now or datetime.now(UTC)) - timedelta(days=days)
     floats, _ = AgentFloatHour.objects.filter(hour__lt=cutoff).delete()

@@ -164,6 +164,27 @@ FROM touched t LEFT JOIN recent r USING (agent_id)
 WHERE a.agent_id = t.agent_id AND a.sales_24h IS DISTINCT FROM coalesce(r.total, 0)
 """
 
+# Incremental ageing: when the window start moved from %(prev)s to %(start)s,
+# only agents with sales in the buckets that just left the window can change;
+# the bucket index finds them without visiting the other agents.
+SALES_24H_AGE = """
+UPDATE agents_agent a SET sales_24h = t.total
+FROM (
+    SELECT a2.agent_id,
+           coalesce(sum(s.cash_in_amount + s.cash_out_amount)
+                    FILTER (WHERE s.bucket >= %(start)s), 0) AS total
+    FROM agents_agent a2
+    JOIN agents_agentsaleshour s
+      ON s.agent_id = a2.agent_id AND s.currency = a2.currency AND s.bucket >= %(prev)s
+    WHERE a2.agent_id IN (
+        SELECT agent_id FROM agents_agentsaleshour
+        WHERE bucket >= %(prev)s AND bucket < %(start)s
+    )
+    GROUP BY a2.agent_id
+) t
+WHERE a.agent_id = t.agent_id AND a.sales_24h IS DISTINCT FROM t.total
+"""
+
 # ---------------------------------------------------------------- map reads
 # Distances are on the mean-radius sphere (use_spheroid = false, R = 6371008.8 m):
 # the same figure as `<->` so filter, order and reported distance agree, and

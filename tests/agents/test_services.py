@@ -238,3 +238,22 @@ def test_float_apply_uses_callers_connection_and_rolls_back_with_it():
         assert connection.in_atomic_block
         raise RuntimeError
     assert not Agent.objects.filter(agent_id="a_1").exists()
+
+
+def test_sales_ageing_is_incremental_per_window_move_and_full_repairs_the_rest():
+    now = datetime(2026, 11, 27, 10, 30, tzinfo=UTC)
+    start = sales_window_start(now)
+    agent_sales_apply(
+        [sale("a_old", start, "100"), sale("a_new", start + timedelta(hours=5), "7")], now=now
+    )
+    assert agent_sales_24h_refresh(now=now) == 0  # first run: full, nothing stale
+    assert agent_sales_24h_refresh(now=now + timedelta(minutes=20)) == 0  # window unchanged
+    # One hour later the bucket `start` has left the window: only a_old changes.
+    assert agent_sales_24h_refresh(now=now + timedelta(hours=1)) == 1
+    assert Agent.objects.get(agent_id="a_old").sales_24h == 0
+    assert Agent.objects.get(agent_id="a_new").sales_24h == Decimal("7")
+    # A stale figure the incremental path cannot see is repaired by the full run.
+    Agent.objects.filter(agent_id="a_new").update(sales_24h=Decimal("99"))
+    assert agent_sales_24h_refresh(now=now + timedelta(hours=1, minutes=5)) == 0
+    assert agent_sales_24h_refresh(now=now + timedelta(hours=1, minutes=5), full=True) == 1
+    assert Agent.objects.get(agent_id="a_new").sales_24h == Decimal("7")
