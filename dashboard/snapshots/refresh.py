@@ -140,22 +140,67 @@ def _run(pairs, *, budget_s=None, now=None):
 
 
 def snapshots_refresh_dirty(*, now=None):
-    """Recompute the scopes ingestion marked dirty and the snapshots whose hour window ended."""
+    """Recompute the scopes ingestion marked dirty, then the snapshots whose hour window ended.
+
+    Dirty scopes (new data) go first, the platform last of them (its top lists
+    read the other scopes' rollups); ended windows fill the rest of the budget.
+    """
     now = now or datetime.now(UTC)
-    dirty = DirtyScope.objects.values_list("scope_kind", "scope_id")
-    expired = Snapshot.objects.filter(window_to__lte=now).values_list("scope_kind", "scope_id")
+    dirty = _ordered(DirtyScope.objects.values_list("scope_kind", "scope_id"))
+    platform = [p for p in dirty if p[0] == "platform"]
+    seen = set(dirty)
+    expired = [
+        p
+        for p in _ordered(
+            Snapshot.objects.filter(window_to__lte=now).values_list("scope_kind", "scope_id")
+        )
+        if p not in seen
+    ]
+    pairs = [p for p in dirty if p[0] != "platform"] + platform + expired
     budget = max(0.8 * settings.SNAPSHOT_REFRESH_INTERVAL_S, 1.0)
-    return _run(_ordered([*dirty, *expired]), budget_s=budget, now=now)
+    return _run(pairs, budget_s=budget, now=now)
 
 
-def snapshots_refresh_all(*, now=None):
-    """Recompute every active scope (data in the last 60 days, or a snapshot) and the platform."""
+FULL_REFRESH_CHUNK = 200
+
+
+def snapshots_refresh_all(*, now=None, dispatch=None):
+    """Recompute every active scope (data in the last 61 days, or a snapshot) and the platform.
+
+    The platform is done here; the other scopes in chunks of FULL_REFRESH_CHUNK
+    given to `dispatch(pairs)` (the Celery task enqueues one batch task per
+    chunk, so thousands of scopes spread over the workers and no task nears
+    the time limit), or done inline without `dispatch`.
+    """
     now = now or datetime.now(UTC)
     with connection.cursor() as cur:
         active = sql.active_scopes(cur, now - MAX_LOOKBACK - timedelta(days=1))
     known = Snapshot.objects.values_list("scope_kind", "scope_id")
     dirty = DirtyScope.objects.values_list("scope_kind", "scope_id")
-    return _run(_ordered([("platform", ""), *active, *known, *dirty]), now=now)
+    pairs = [p for p in _ordered([*active, *known, *dirty]) if p[0] != "platform"]
+    if dispatch is None:
+        return _run([*pairs, ("platform", "")], now=now)
+    for i in range(0, len(pairs), FULL_REFRESH_CHUNK):
+        dispatch(pairs[i : i + FULL_REFRESH_CHUNK])
+    stats = _run([("platform", "")], now=now)
+    stats["dispatched"] = len(pairs)
+    return stats
+
+
+def snapshots_refresh_batch(*, pairs):
+    """Recompute the given (scope_kind, scope_id) scopes (one chunk of a full refresh)."""
+    started = datetime.now(UTC)
+    stats = {"refreshed": 0, "skipped_locked": 0, "failed": 0}
+    for kind, ident in pairs:
+        try:
+            done = snapshot_refresh_scope(scope=Scope(kind, ident))
+        except Exception:
+            logger.exception("snapshot refresh of %s:%s failed", kind, ident)
+            stats["failed"] += 1
+            continue
+        stats["refreshed" if done is not None else "skipped_locked"] += 1
+    stats["seconds"] = round((datetime.now(UTC) - started).total_seconds(), 3)
+    return stats
 
 
 def rollups_rebuild(*, since, until):

@@ -281,3 +281,43 @@ def test_region_rows_only_from_platform_rows_of_the_country():
     insert_agg("platform", "", h(1), country="CI", gmv="5")
     insert_agg("merchant", "m_1", h(1), country="CI", gmv="999")
     assert refresh("region:CI")["24h"]["amounts"]["XOF"]["gmv"] == "5"
+
+
+def test_full_refresh_does_the_platform_and_hands_out_the_rest_in_chunks(monkeypatch):
+    from dashboard.snapshots import refresh as refresh_module
+
+    for i in range(5):
+        insert_event_rows(h(1), merchant=f"m_{i}", gmv="1")
+    snapshots_refresh_dirty(now=NOW)  # ingestion's marks -> rollups (the activity list)
+    Snapshot.objects.all().delete()
+    monkeypatch.setattr(refresh_module, "FULL_REFRESH_CHUNK", 2)
+    chunks = []
+    stats = refresh_module.snapshots_refresh_all(now=NOW, dispatch=chunks.append)
+    assert stats["refreshed"] == 1  # the platform, inline
+    assert Snapshot.objects.filter(scope_kind="platform").count() == 4
+    assert [len(c) for c in chunks] == [2, 2, 2]  # 5 merchants + region:SN, platform excluded
+    assert ("platform", "") not in {p for c in chunks for p in c}
+    done = refresh_module.snapshots_refresh_batch(pairs=chunks[0])
+    assert done["refreshed"] == 2 and done["failed"] == 0
+
+
+def test_dirty_scopes_come_before_ended_windows():
+    refresh("merchant:m_old")  # a snapshot whose window will have ended
+    insert_event_rows(h(0) + timedelta(hours=1), merchant="m_new", gmv="5")
+    later = NOW + timedelta(hours=1)
+    order = []
+    real = snapshot_refresh_scope
+
+    def spy(*, scope, now=None, wait=False):
+        order.append(str(scope))
+        return real(scope=scope, now=now, wait=wait)
+
+    import dashboard.snapshots.refresh as refresh_module
+
+    original = refresh_module.snapshot_refresh_scope
+    refresh_module.snapshot_refresh_scope = spy
+    try:
+        snapshots_refresh_dirty(now=later)
+    finally:
+        refresh_module.snapshot_refresh_scope = original
+    assert order.index("merchant:m_new") < order.index("platform") < order.index("merchant:m_old")
