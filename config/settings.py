@@ -193,6 +193,7 @@ OVERVIEW_AUTH_CACHE_S = env_int("OVERVIEW_AUTH_CACHE_S", 5, minimum=0)
 SEEN_EVENT_RETENTION_DAYS = env_int("SEEN_EVENT_RETENTION_DAYS", 7, minimum=1)
 OPS_ACTION_PENDING_TTL_HOURS = env_int("OPS_ACTION_PENDING_TTL_HOURS", 24, minimum=1)
 
+
 # --- opsactions (issue 5): reversal risk threshold per currency, effect duration cap, relay batch.
 def _amounts_by_currency(name, default):
     from decimal import Decimal, InvalidOperation
