@@ -16,7 +16,9 @@ event of it, so nothing is counted twice; a crash before 2 commits nothing.
 import json
 import logging
 import signal
+import threading
 import time
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
@@ -55,6 +57,7 @@ class EventConsumer:
         heartbeat_interval_ms=3000,
         max_poll_interval_ms=300000,
         max_backoff=30.0,
+        writers=2,
     ):
         self.topics = list(topics)
         self.dlq_topic = dlq_topic
@@ -63,12 +66,14 @@ class EventConsumer:
         self.max_messages = max_messages
         self.poll_timeout = poll_timeout
         self.max_backoff = max_backoff
+        self.writers = max(1, writers)
         self._stop = False
         self._assigned = set()
         self._ever_assigned = False
         self._joined_at = None
-        self._worker = None  # the DB thread
-        self._inflight = None  # (future, offsets, size, started) of the batch being written
+        self._worker = None  # the DB writer threads
+        # Batches being written, oldest first: (future, offsets, size, started).
+        self._inflight = deque()
         self._pending = {}  # (topic, partition) -> next offset, DB-committed, not yet in Kafka
         self.stats = {
             "messages": 0,
@@ -182,7 +187,18 @@ class EventConsumer:
 
     def _stop_worker(self):
         if self._worker is not None:
-            self._worker.submit(connections.close_all).result()
+            # One close per writer thread (the barrier keeps each task on its own thread).
+            barrier = threading.Barrier(self.writers, timeout=10)
+
+            def close_connections():
+                connections.close_all()
+                try:
+                    barrier.wait()
+                except threading.BrokenBarrierError:
+                    pass
+
+            for f in [self._worker.submit(close_connections) for _ in range(self.writers)]:
+                f.result()
             self._worker.shutdown(wait=True)
             self._worker = None
 
@@ -224,23 +240,36 @@ class EventConsumer:
             nxt = m.offset() + 1
             if nxt > offsets.get(tp, -1):
                 offsets[tp] = nxt
-        self._finish_inflight()
+        # Up to `writers` batches are written at once, each in its own transaction
+        # on its own connection; offsets are still committed strictly in order.
+        while len(self._inflight) >= self.writers:
+            self._finish_oldest()
         if self._worker is None:
-            self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-db")
+            self._worker = ThreadPoolExecutor(
+                max_workers=self.writers, thread_name_prefix="ingest-db"
+            )
         future = self._worker.submit(self._apply_with_retry, prepared)
-        self._inflight = (future, offsets, len(messages), started)
+        self._inflight.append((future, offsets, len(messages), started))
 
     def _finish_inflight(self):
-        """Wait for the batch being written; then DLQ topic, then offsets (in that order)."""
-        if self._inflight is None:
-            return
-        future, offsets, size, started = self._inflight
-        self._inflight = None
+        """Wait for every batch being written, committing their offsets in order."""
+        while self._inflight:
+            self._finish_oldest()
+
+    def _finish_oldest(self):
+        """Wait for the oldest batch being written; then DLQ topic, then offsets (in that order)."""
+        future, offsets, size, started = self._inflight.popleft()
         waited = time.monotonic()
         result = future.result()
         self._add_seconds("wait", time.monotonic() - waited)
         if result is None:
-            return  # stopping: nothing committed, the batch is re-read next time
+            # Stopping: this batch is not in the DB and the later ones must not
+            # move the offsets past it; all of them are re-read next time.
+            for later, *_ in self._inflight:
+                later.result()
+            self._inflight.clear()
+            self._stop = True
+            return
         self._publish_dead_letters(result.dead_letters)
         for tp, nxt in offsets.items():
             if nxt > self._pending.get(tp, -1):

@@ -131,7 +131,9 @@ def test_crash_between_db_commit_and_offset_commit_does_not_double_count(
             return True
 
         def close(self):
-            self._inflight = None
+            for future, *_ in self._inflight:
+                future.result()
+            self._inflight.clear()
             self._stop_worker()
             self._pending.clear()  # lost with the process
             self.consumer.close()
