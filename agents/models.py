@@ -8,7 +8,6 @@ from decimal import Decimal
 
 from django.contrib.gis.db import models as gis_models
 from django.db import models
-from django.db.models import Q
 from django.db.models.functions import Now
 
 from agents.choices import AgentStatus
@@ -51,13 +50,10 @@ class Agent(models.Model):
     created_at = models.DateTimeField(db_default=Now())
 
     class Meta:
-        indexes = [
-            models.Index(fields=["country"], name="agents_agent_country_idx"),
-            # The periodic sales_24h ageing visits only agents with recent sales.
-            models.Index(
-                fields=["agent_id"], condition=~Q(sales_24h=0), name="agents_agent_sales_nz_idx"
-            ),
-        ]
+        # Few indexes on purpose: float and sales updates change no indexed
+        # column, so with free space on the page (fillfactor, migration 0003)
+        # they are HOT updates that skip the GiST index entirely.
+        indexes = [models.Index(fields=["country"], name="agents_agent_country_idx")]
 
     def __str__(self):
         return self.agent_id

@@ -145,8 +145,8 @@ FROM (
 WHERE a.agent_id = t.agent_id AND a.sales_24h IS DISTINCT FROM t.total
 """
 
-# Ageing of sales_24h: every agent that has sales in the window or a non-zero
-# figure (partial index) gets its exact sum again.
+# Full recompute of sales_24h: every agent that has sales in the window or a non-zero
+# figure gets its exact sum again (hourly safety net; one sequential scan).
 SALES_24H_REFRESH = """
 WITH recent AS (
     SELECT s.agent_id, sum(s.cash_in_amount + s.cash_out_amount) AS total

@@ -491,6 +491,59 @@ def main():
         latency[name]["checked"] = checks
         log(f"{name}: {latency[name]}")
 
+    # Ingestion side, after the checks (it changes balances): one batch of
+    # 5000 float updates (half with a new position) and 5000 sales rows on
+    # existing agents, each in one transaction as the consumer runs them.
+    from django.db import transaction
+
+    from agents.services import agent_floats_apply, agent_sales_apply
+
+    now = datetime.now(UTC)
+    hour = now.replace(minute=0, second=0, microsecond=0)
+    batch_times = {"floats": [], "sales": []}
+    for run in range(5):
+        picks = rng.sample(agents, 5000)
+        updates = [
+            {
+                "agent_id": a[0],
+                "balance": a[5] + run,
+                "currency": a[4],
+                "occurred_at": now,
+                "country": a[3],
+                "region": "",
+                "city": "",
+                "lat": a[1] if k % 2 else None,
+                "lon": a[2] if k % 2 else None,
+                "event_id": f"bench-{run}-{k}",
+            }
+            for k, a in enumerate(picks)
+        ]
+        sales = [
+            {
+                "agent_id": a[0],
+                "bucket": hour,
+                "currency": a[4],
+                "cash_in_amount": Decimal(1000),
+                "cash_out_amount": Decimal(500),
+                "last_seen": now,
+                "country": a[3],
+            }
+            for a in picks
+        ]
+        t0 = time.perf_counter()
+        with transaction.atomic():
+            agent_floats_apply(updates)
+        batch_times["floats"].append((time.perf_counter() - t0) * 1000)
+        t0 = time.perf_counter()
+        with transaction.atomic():
+            agent_sales_apply(sales)
+        batch_times["sales"].append((time.perf_counter() - t0) * 1000)
+    result["ingest_batch_5000"] = {
+        "floats_apply_ms_median": round(sorted(batch_times["floats"])[2], 1),
+        "sales_apply_ms_median": round(sorted(batch_times["sales"])[2], 1),
+    }
+    log(f"ingest batches: {result['ingest_batch_5000']}")
+
     result["latency"] = latency
     result["targets"] = {"nearby_and_nearest_p95_ms": 3, "clusters_p95_ms": 50}
     nearby_ok = all(latency[k]["p95_ms"] < 3 for k in ("nearby_2km", "nearby_10km", "nearest_10"))
