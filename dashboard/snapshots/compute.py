@@ -11,7 +11,7 @@ import orjson
 from agents.selectors import agent_float_totals
 from dashboard.choices import COUNT_FIGURES, MONEY_FIGURES
 from dashboard.snapshots import sql
-from dashboard.snapshots.fx import FOUR_PLACES, RateBook
+from dashboard.snapshots.fx import FOUR_PLACES, RateBook, reporting_currency
 from dashboard.snapshots.periods import HOUR, MAX_LOOKBACK, PERIODS, hours, window
 
 TOP_N = 10
@@ -66,43 +66,49 @@ class _Rows:
 
 
 _NC = len(COUNT_FIGURES)
+_GMV = _NC + MONEY_FIGURES.index("gmv")
+_CONVERTED_AT = tuple(_NC + MONEY_FIGURES.index(n) for n in CONVERTED_FIGURES)
 
 
 def figures(rows, book):
-    """counts, amounts per currency, converted totals (per-day rates) and rates of rows."""
-    counts = dict.fromkeys(COUNT_FIGURES, 0)
+    """counts, amounts per currency, converted totals and rates of hourly rows.
+
+    Conversion: each (currency, UTC day) sum at that day's rate, rounded to 4
+    places (the same rule as the top lists, computed in SQL).
+    """
+    values = [r[3:] for r in rows]
+    columns = list(zip(*values, strict=True)) if values else [()] * (_NC + len(MONEY_FIGURES))
+    counts = {name: int(sum(columns[i])) for i, name in enumerate(COUNT_FIGURES)}
+    payment_successes = sum(r[4] for r in rows if r[2] == "connect")
+    by_currency = {}
+    by_day = {}
+    for r in rows:
+        currency = r[1]
+        by_currency.setdefault(currency, []).append(r[3 + _NC :])
+        key = (currency, r[0].date())
+        acc = by_day.get(key)
+        picked = [r[3 + i] for i in _CONVERTED_AT]
+        if acc is None:
+            by_day[key] = picked
+        else:
+            for i, v in enumerate(picked):
+                acc[i] += v
     amounts = {}
+    for currency in sorted(c for c in by_currency if c):
+        sums = [sum(col, ZERO) for col in zip(*by_currency[currency], strict=True)]
+        if any(sums):
+            amounts[currency] = {n: money(v) for n, v in zip(MONEY_FIGURES, sums, strict=True)}
     converted = dict.fromkeys(CONVERTED_FIGURES, ZERO)
     missing = set()
-    payment_successes = 0
-    for bucket, currency, source, *values in rows:
-        for name, v in zip(COUNT_FIGURES, values[:_NC], strict=True):
-            counts[name] += v
-        if source == "connect":
-            payment_successes += values[1]
-        cur = amounts.get(currency)
-        if cur is None:
-            cur = amounts[currency] = dict.fromkeys(MONEY_FIGURES, ZERO)
-        money_values = values[_NC:]
-        for name, v in zip(MONEY_FIGURES, money_values, strict=True):
-            cur[name] += v
-        day = bucket.date()
-        for name in CONVERTED_FIGURES:
-            v = money_values[MONEY_FIGURES.index(name)]
-            if not v:
-                continue
-            c = book.convert(currency, day, v)
-            if c is None:
-                missing.add(currency)
-            else:
-                converted[name] += c
-    # `amounts` lists the currencies that carried money: a count-only row
-    # (payment.initiated has no currency) adds nothing there.
-    amounts = {
-        c: {k: money(v) for k, v in a.items()}
-        for c, a in sorted(amounts.items())
-        if c and any(a.values())
-    }
+    for (currency, day), sums in by_day.items():
+        if not any(sums):
+            continue
+        rate = book.rate(currency, day)
+        if rate is None:
+            missing.add(currency)
+            continue
+        for name, v in zip(CONVERTED_FIGURES, sums, strict=True):
+            converted[name] += book.apply(rate, v)
     sc, fc = counts["success_count"], counts["failed_count"]
     rates = {
         # events.md: conversion counts payment.succeeded (source connect) over attempts.
@@ -121,13 +127,14 @@ def figures(rows, book):
 
 
 def sparkline(rows, frm, to, book):
+    """Converted GMV per hour of [frm, to), zero-filled (each hour at its day's rate)."""
     per_hour = defaultdict(lambda: ZERO)
-    for bucket, currency, _source, *values in rows:
-        gmv = values[_NC]
+    for r in rows:
+        gmv = r[3 + _GMV]
         if gmv:
-            c = book.convert(currency, bucket.date(), gmv)
+            c = book.convert(r[1], r[0].date(), gmv)
             if c is not None:
-                per_hour[bucket] += c
+                per_hour[r[0]] += c
     return {
         "metric": "gmv",
         "currency": book.quote,
@@ -135,21 +142,11 @@ def sparkline(rows, frm, to, book):
     }
 
 
-def ranked(groups, book, key_name):
-    """Top entries of (key, day, currency, gmv) groups by converted gmv."""
-    totals = defaultdict(lambda: ZERO)
-    missing = defaultdict(set)
-    for key, day, currency, gmv in groups:
-        c = book.convert(currency, day.date(), gmv)
-        if c is None:
-            missing[key].add(currency)
-            totals[key] += ZERO
-        else:
-            totals[key] += c
-    top = sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_N]
+def ranked(rows, quote, key_name):
+    """Top-list entries from (key, converted gmv, missing currencies) rows."""
     return [
-        {key_name: k, "gmv": money(v), "currency": book.quote, "missing_rates": sorted(missing[k])}
-        for k, v in top
+        {key_name: key, "gmv": money(conv), "currency": quote, "missing_rates": sorted(missing)}
+        for key, conv, missing in rows
     ]
 
 
@@ -169,22 +166,23 @@ def compute_scope(cursor, scope, *, now=None, as_of=None):
     end = max(w[1] for w in windows.values())
     start = end - MAX_LOOKBACK
     rows = _Rows(sql.scope_hourly_rows(cursor, scope.kind, scope.id, start, end))
-    currencies = {r[1] for r in rows.rows}
-    top_country_groups = {}
-    top_merchant_groups = {}
+    quote = reporting_currency()
+    book = RateBook.load({r[1] for r in rows.rows}, until=(end - HOUR).date(), quote=quote)
+    tops = {}
     for p, (frm, to, _pf, _pt) in windows.items():
         if scope.kind == "platform":
-            top_country_groups[p] = sql.ranked_groups(cursor, group_kind="region", frm=frm, to=to)
-            top_merchant_groups[p] = sql.ranked_groups(
-                cursor, group_kind="merchant", frm=frm, to=to
+            countries = sql.top_groups(
+                cursor, group_kind="region", frm=frm, to=to, quote=quote, limit=TOP_N
+            )
+            merchants = sql.top_groups(
+                cursor, group_kind="merchant", frm=frm, to=to, quote=quote, limit=TOP_N
             )
         else:
-            top_country_groups[p] = sql.raw_country_groups(
-                cursor, kind=scope.kind, ident=scope.id, frm=frm, to=to
+            countries = sql.top_countries_raw(
+                cursor, kind=scope.kind, ident=scope.id, frm=frm, to=to, quote=quote, limit=TOP_N
             )
-        for groups in (top_country_groups[p], top_merchant_groups.get(p, ())):
-            currencies.update(g[2] for g in groups)
-    book = RateBook.load(currencies, until=(end - HOUR).date())
+            merchants = []
+        tops[p] = (ranked(countries, quote, "country"), ranked(merchants, quote, "merchant_id"))
     floats = float_totals(scope)
     if as_of is None and rows.rows:
         as_of = min(now, rows.buckets[-1] + HOUR)
@@ -211,8 +209,8 @@ def compute_scope(cursor, scope, *, now=None, as_of=None):
                 "counts": {k: change(v, prev["counts"][k]) for k, v in cur["counts"].items()},
                 "converted": {k: change(cur_conv[k], prev_conv[k]) for k in CONVERTED_FIGURES},
             },
-            "top_countries": ranked(top_country_groups[p], book, "country"),
-            "top_merchants": ranked(top_merchant_groups.get(p, ()), book, "merchant_id"),
+            "top_countries": tops[p][0],
+            "top_merchants": tops[p][1],
             "sparkline": sparkline(current_rows, frm, to, book),
         }
         result[p] = (orjson.dumps(payload), to)

@@ -4,7 +4,7 @@ import bisect
 import csv
 from collections import defaultdict
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.conf import settings
 from django.db import transaction
@@ -55,7 +55,12 @@ class RateBook:
         rate = self.rate(currency, day)
         if rate is None:
             return None
-        return (amount * rate).quantize(FOUR_PLACES)
+        return self.apply(rate, amount)
+
+    @staticmethod
+    def apply(rate, amount):
+        # Half away from zero, like PostgreSQL's round() used by the top lists.
+        return (amount * rate).quantize(FOUR_PLACES, rounding=ROUND_HALF_UP)
 
 
 def _parse_rate(currency, quote, rate_date, rate, *, line=None):

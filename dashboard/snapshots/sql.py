@@ -244,37 +244,72 @@ def series(cursor, *, kind, ident, frm, to, day, exprs, currency=None, source=No
     return orjson.loads(cursor.fetchone()[0])
 
 
-def ranked_groups(cursor, *, group_kind, frm, to, within=None):
-    """Per (scope_id, UTC day, currency): gmv of every scope of `group_kind` over [frm, to).
+def _top(inner, *, quote, limit):
+    """Top `limit` keys of `inner` (rows key, day, currency, gmv) by GMV in `quote`.
+
+    Converted in SQL so thousands of merchants never travel to Python: each
+    (key, day, currency) sum at the rate in force that day (latest rate dated
+    on or before it), rounded to 4 places like dashboard.snapshots.fx.
+    Currencies without a rate are left out of the sum and listed per key.
+    """
+    return (
+        f"WITH g AS ({inner}), "
+        "pairs AS (SELECT DISTINCT currency, day FROM g), "
+        "rates AS (SELECT p.currency, p.day, CASE WHEN p.currency = %(quote)s THEN 1 ELSE ("
+        "SELECT f.rate FROM dashboard_fx_rate f WHERE f.currency = p.currency "
+        "AND f.quote_currency = %(quote)s AND f.rate_date <= (p.day AT TIME ZONE 'UTC')::date "
+        "ORDER BY f.rate_date DESC LIMIT 1) END AS rate FROM pairs p) "
+        "SELECT g.key, coalesce(sum(round(g.gmv * r.rate, 4)), 0) AS conv, "
+        "array_remove(array_agg(DISTINCT CASE WHEN r.rate IS NULL THEN g.currency END), NULL) "
+        "FROM g JOIN rates r ON r.currency = g.currency AND r.day = g.day "
+        "GROUP BY g.key ORDER BY conv DESC, g.key LIMIT %(limit)s"
+    )
+
+
+def top_groups(cursor, *, group_kind, frm, to, quote, limit):
+    """Top scopes of `group_kind` over [frm, to): [(scope_id, converted gmv, missing currencies)].
 
     Used for the top merchants (group_kind="merchant") and the platform's top
     countries (group_kind="region"). Whole days from the daily rollup, the
     partial days at the edges from the hourly rollup. Rollups may lag inside
-    dirty ranges by up to one refresh: the refresh rewrites every dirty
-    rollup range before computing any snapshot.
+    dirty ranges until their scope's refresh: a refresh run rewrites every
+    dirty rollup range before it computes the platform.
     """
-    cursor.execute(
-        "SELECT scope_id, date_trunc('day', bucket, 'UTC') AS day, currency, sum(gmv) FROM ("
+    inner = (
+        "SELECT scope_id AS key, date_trunc('day', bucket, 'UTC') AS day, currency, "
+        "sum(gmv) AS gmv FROM ("
         f"SELECT scope_id, bucket, currency, gmv FROM {DAILY} WHERE scope_kind = %(k)s "
         "AND bucket >= %(dfrom)s AND bucket < %(dto)s "
         f"UNION ALL SELECT scope_id, bucket, currency, gmv FROM {HOURLY} WHERE scope_kind = %(k)s "
         "AND bucket >= %(frm)s AND bucket < least(%(dfrom)s, %(to)s) "
         f"UNION ALL SELECT scope_id, bucket, currency, gmv FROM {HOURLY} WHERE scope_kind = %(k)s "
         "AND bucket >= greatest(%(dto)s, %(frm)s) AND bucket < %(to)s"
-        ") x GROUP BY 1, 2, 3 HAVING sum(gmv) <> 0",
-        {"k": group_kind, "frm": frm, "to": to, **_whole_days(frm, to)},
+        ") x GROUP BY 1, 2, 3 HAVING sum(gmv) <> 0"
     )
+    cursor.execute(
+        _top(inner, quote=quote, limit=limit),
+        {"k": group_kind, "frm": frm, "to": to, "quote": quote, "limit": limit,
+         **_whole_days(frm, to)},
+    )  # fmt: skip
     return cursor.fetchall()
 
 
-def raw_country_groups(cursor, *, kind, ident, frm, to):
-    """Per (country, UTC day, currency): gmv of one scope over [frm, to) from the aggregates."""
+def top_countries_raw(cursor, *, kind, ident, frm, to, quote, limit):
+    """Top countries of one scope over [frm, to) from the aggregates, like `top_groups`."""
     where, params = raw_scope_filter(kind, ident)
+    where = where.replace("%s", "%(p{})s")
+    named = {}
+    for i, value in enumerate(params):
+        where = where.replace("%(p{})s", f"%(p{i})s", 1)
+        named[f"p{i}"] = value
+    inner = (
+        "SELECT a.country AS key, date_trunc('day', a.bucket, 'UTC') AS day, a.currency, "
+        f"sum(a.gmv) AS gmv FROM {RAW} a WHERE {where} AND a.bucket >= %(frm)s "
+        "AND a.bucket < %(to)s GROUP BY 1, 2, 3 HAVING sum(a.gmv) <> 0"
+    )
     cursor.execute(
-        "SELECT a.country, date_trunc('day', a.bucket, 'UTC') AS day, a.currency, sum(a.gmv) "
-        f"FROM {RAW} a WHERE {where} AND a.bucket >= %s AND a.bucket < %s "
-        "GROUP BY 1, 2, 3 HAVING sum(a.gmv) <> 0",
-        [*params, frm, to],
+        _top(inner, quote=quote, limit=limit),
+        {**named, "frm": frm, "to": to, "quote": quote, "limit": limit},
     )
     return cursor.fetchall()
 
