@@ -7,15 +7,17 @@ Starts gunicorn the way `make up` does (config.wsgi:application, 3 gthread
 workers x 4 threads) on a free port against the dev database and Redis,
 warms the platform snapshot, then drives `/api/ping` and
 `/api/dashboard/overview?scope=platform&period=24h` (JWT of a staff user) for
-`--duration` seconds each with an asyncio load generator (raw sockets,
-HTTP/1.1 keep-alive, one request in flight per connection) running on the
-same machine. Last line: one JSON object.
+`--duration` seconds each, on the same machine, with `wrk` (Debian package
+`wrk`, C, 2 threads; used when on PATH) or else an asyncio load generator
+(raw sockets, HTTP/1.1 keep-alive, one request in flight per connection).
+Last line: one JSON object.
 """
 
 import argparse
 import asyncio
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -140,13 +142,44 @@ async def drive(port, path, headers, concurrency, duration):
     }
 
 
+WRK_SCRIPT = """
+done = function(summary, latency, requests)
+  io.write(string.format(
+    '{"requests": %d, "seconds": %.3f, "p50_ms": %.2f, "p95_ms": %.2f, "p99_ms": %.2f, '
+    .. '"errors": %d}\\n',
+    summary.requests, summary.duration / 1e6, latency:percentile(50) / 1000,
+    latency:percentile(95) / 1000, latency:percentile(99) / 1000,
+    summary.errors.status + summary.errors.connect + summary.errors.read
+      + summary.errors.write + summary.errors.timeout))
+end
+"""
+
+
+def drive_wrk(port, path, headers, concurrency, duration, script):
+    cmd = ["wrk", "-t2", f"-c{concurrency}", f"-d{max(1, round(duration))}s", "-s", script]
+    for line in headers.split("\r\n"):
+        if line:
+            cmd += ["-H", line]
+    out = subprocess.run(
+        [*cmd, f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True, check=True
+    ).stdout
+    stats = json.loads(out.strip().splitlines()[-1])
+    stats["rps"] = round(stats["requests"] / stats["seconds"], 1)
+    stats["first_error"] = "non-2xx or socket errors (wrk)" if stats["errors"] else None
+    return stats
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=20)
     parser.add_argument("--concurrency", type=int, default=100)
     parser.add_argument("--scope", default="platform")
     parser.add_argument("--period", default="24h")
+    parser.add_argument("--generator", choices=["auto", "wrk", "python"], default="auto")
     args = parser.parse_args()
+    use_wrk = args.generator == "wrk" or (args.generator == "auto" and shutil.which("wrk"))
+    if args.generator == "wrk" and not shutil.which("wrk"):
+        fail("wrk is not installed: apt-get install wrk, or --generator python")
 
     import django
 
@@ -173,14 +206,27 @@ def main():
     try:
         auth = f"Authorization: Bearer {token}\r\n"
         overview = f"/api/dashboard/overview?scope={args.scope}&period={args.period}"
+        if use_wrk:
+            script = Path(f"/tmp/molam-bench-api-{os.getpid()}.lua")
+            script.write_text(WRK_SCRIPT)
+
+            def run(path, headers, duration):
+                return drive_wrk(port, path, headers, args.concurrency, duration, str(script))
+        else:
+
+            def run(path, headers, duration):
+                return asyncio.run(drive(port, path, headers, args.concurrency, duration))
+
         # Warm every worker (imports, connections, the per-process auth cache).
-        asyncio.run(drive(port, "/api/ping", "", args.concurrency, 2))
-        asyncio.run(drive(port, overview, auth, args.concurrency, 2))
-        ping = asyncio.run(drive(port, "/api/ping", "", args.concurrency, args.duration))
-        over = asyncio.run(drive(port, overview, auth, args.concurrency, args.duration))
+        run("/api/ping", "", 2)
+        run(overview, auth, 2)
+        ping = run("/api/ping", "", args.duration)
+        over = run(overview, auth, args.duration)
     finally:
         stop_server(proc)
-    print(json.dumps({"ping": ping, "overview": over, "snapshot_warm_s": warm_s}), file=sys.stderr)
+    generator = "wrk" if use_wrk else "python-asyncio"
+    detail = {"generator": generator, "ping": ping, "overview": over, "snapshot_warm_s": warm_s}
+    print(json.dumps(detail), file=sys.stderr)
     if over["errors"] or ping["errors"]:
         fail(f"non-200 answers: ping {ping['first_error']}, overview {over['first_error']}")
     result = {

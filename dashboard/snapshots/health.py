@@ -4,6 +4,7 @@ import time
 
 from django.conf import settings
 from django.db.models import Max, Min
+from prometheus_client import Gauge
 from prometheus_client.core import GaugeMetricFamily
 
 from dashboard.models import Snapshot
@@ -65,3 +66,15 @@ class SnapshotAgeCollector:
         if ages["oldest_computed_age_s"] is not None:
             gauge.add_metric(["oldest"], ages["oldest_computed_age_s"])
         yield gauge
+
+
+# Set by whichever process computes a snapshot; "mostrecent" keeps it right
+# under PROMETHEUS_MULTIPROC_DIR (make up), where django_prometheus exports
+# only the multiprocess registry and not the collector above.
+# Age in PromQL: time() - molam_snapshot_computed_timestamp_seconds.
+SNAPSHOT_COMPUTED = Gauge(
+    "molam_snapshot_computed_timestamp_seconds",
+    "Unix time the snapshots of a scope kind were last computed",
+    ["scope_kind"],
+    multiprocess_mode="mostrecent",
+)

@@ -19,6 +19,7 @@ from accounts.scope import Scope
 from dashboard.models import DirtyScope, Snapshot
 from dashboard.snapshots import cache, sql
 from dashboard.snapshots.compute import compute_scope
+from dashboard.snapshots.health import SNAPSHOT_COMPUTED
 from dashboard.snapshots.periods import MAX_LOOKBACK
 
 logger = logging.getLogger(__name__)
@@ -96,6 +97,7 @@ def _refresh_locked(cur, scope, now):
         raise
     entries = {p: (body, computed_at, window_to) for p, (body, window_to) in result.items()}
     cache.store(str(scope), entries)
+    SNAPSHOT_COMPUTED.labels(scope.kind).set(computed_at.timestamp())
     return entries
 
 

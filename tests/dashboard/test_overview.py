@@ -158,6 +158,7 @@ def test_snapshot_age_is_exported_to_prometheus(api_client):
     snapshot_refresh_scope(scope=Scope.platform())
     text = api_client.get("/metrics").content.decode()
     assert 'molam_snapshot_age_seconds{which="platform"}' in text
+    assert 'molam_snapshot_computed_timestamp_seconds{scope_kind="platform"}' in text
 
 
 def test_a_deactivated_user_is_refused_once_the_auth_cache_expires(client_for, ops_admin):
