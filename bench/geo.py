@@ -491,7 +491,7 @@ def main():
         latency[name]["checked"] = checks
         log(f"{name}: {latency[name]}")
 
-    # Ingestion side, after the checks (it changes balances): one batch of
+    # Ingestion side, after the checks: one batch of
     # 5000 float updates (half with a new position) and 5000 sales rows on
     # existing agents, each in one transaction as the consumer runs them.
     from django.db import transaction
@@ -506,7 +506,9 @@ def main():
         updates = [
             {
                 "agent_id": a[0],
-                "balance": a[5] + run,
+                # Same balance and position as generated, so that a later
+                # --reuse run still checks against the generated agents.
+                "balance": a[5],
                 "currency": a[4],
                 "occurred_at": now,
                 "country": a[3],
