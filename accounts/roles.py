@@ -48,3 +48,17 @@ ROLE_PERMISSIONS = {
     Role.AGENT: ["view_own_tenant", "view_agents_map"],
     Role.SIRA_SERVICE: ["view_platform", "view_own_tenant", "publish_sira_recommendation"],
 }
+
+
+def sync_role_groups(group_model, permission_model):
+    """Make one group per role with exactly its permissions (idempotent).
+
+    Takes the models as arguments so the migration can pass its historical ones.
+    """
+    for role, codenames in ROLE_PERMISSIONS.items():
+        group, _ = group_model.objects.get_or_create(name=str(role))
+        group.permissions.set(
+            permission_model.objects.filter(
+                content_type__app_label="accounts", codename__in=codenames
+            )
+        )

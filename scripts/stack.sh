@@ -20,7 +20,7 @@ PY="$VENV/bin/python"
 PG_BIN="/usr/lib/postgresql/15/bin"
 
 APT_PACKAGES=(binutils libproj-dev gdal-bin libgdal32 libgeos-c1v5 postgresql-15
-  postgresql-15-postgis-3 redis-server chromium)
+  postgresql-15-postgis-3 redis-server chromium wrk)
 
 log() { printf '[stack] %s\n' "$*" >&2; }
 die() { printf '[stack] error: %s\n' "$*" >&2; exit 1; }

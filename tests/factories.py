@@ -22,7 +22,19 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 def make_user(username, role, scope="platform", **extra):
     """Create a user through the real provisioning service (group + scope rules)."""
+    from django.contrib.auth.models import Group, Permission
+
+    from accounts.roles import sync_role_groups
     from accounts.services import user_create
+
+    # Transactional tests end with a TRUNCATE of every table, role groups
+    # included (the migration that made them does not run again).
+    if not Group.objects.filter(name=str(role)).exists():
+        from django.apps import apps
+        from django.contrib.auth.management import create_permissions
+
+        create_permissions(apps.get_app_config("accounts"), verbosity=0)
+        sync_role_groups(Group, Permission)
 
     return user_create(
         username=username, password="pw-test-1234", role=role, scope=scope, update=True, **extra

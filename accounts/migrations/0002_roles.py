@@ -2,7 +2,7 @@
 
 from django.db import migrations
 
-from accounts.roles import ROLE_PERMISSIONS
+from accounts.roles import sync_role_groups
 
 
 def create_roles(apps, schema_editor):
@@ -13,13 +13,7 @@ def create_roles(apps, schema_editor):
     config.models_module = True
     create_permissions(config, apps=apps, verbosity=0)
 
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    for role, codenames in ROLE_PERMISSIONS.items():
-        group, _ = Group.objects.get_or_create(name=str(role))
-        perms = Permission.objects.filter(content_type__app_label="accounts",
-                                          codename__in=codenames)
-        group.permissions.set(perms)
+    sync_role_groups(apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"))
 
 
 class Migration(migrations.Migration):

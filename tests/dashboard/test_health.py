@@ -28,6 +28,8 @@ def celery_worker_and_beat(transactional_db, tmp_path):
         **os.environ,
         "DATABASE_URL": f"postgis://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
         "CELERY_HEARTBEAT_INTERVAL_S": "1",
+        "SNAPSHOT_REFRESH_INTERVAL_S": "2",
+        "SNAPSHOT_FULL_REFRESH_INTERVAL_S": "3",
     }
     proc = subprocess.Popen(
         [
@@ -62,6 +64,7 @@ def celery_worker_and_beat(transactional_db, tmp_path):
 
 def test_health_is_green_with_every_part_running(api_client, celery_worker_and_beat, settings):
     settings.CELERY_HEARTBEAT_INTERVAL_S = 1
+    settings.SNAPSHOT_REFRESH_INTERVAL_S = 2
     deadline = time.monotonic() + 45
     while True:
         response = api_client.get("/api/dashboard/health")
@@ -108,7 +111,13 @@ def test_health_is_503_naming_redis_when_redis_is_stopped(api_client, db, settin
     finally:
         redis.terminate()
         redis.wait(timeout=10)
-    response = api_client.get("/api/dashboard/health")
+    try:
+        response = api_client.get("/api/dashboard/health")
+    finally:
+        # Long-lived Redis clients of the app were made from the overridden URL.
+        from dashboard.snapshots import cache
+
+        cache._client = None
     assert response.status_code == 503
     body = response.json()
     assert body["status"] == "fail"

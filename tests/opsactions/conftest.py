@@ -7,30 +7,6 @@ from opsactions import services
 from tests.factories import make_user
 
 
-@pytest.fixture(autouse=True)
-def _role_groups_after_flush(request):
-    """Transactional tests end with a TRUNCATE that also empties the role groups the
-    accounts migration created; recreate them, idempotently, before the users are made.
-    (serialized_rollback is not used: mixed with other apps' transactional tests its
-    reload collides with content types recreated by post_migrate.)"""
-    marker = request.node.get_closest_marker("django_db")
-    if not (marker and marker.kwargs.get("transaction")):
-        return
-    request.getfixturevalue("transactional_db")
-    from django.apps import apps
-    from django.contrib.auth.management import create_permissions
-    from django.contrib.auth.models import Group, Permission
-
-    from accounts.roles import ROLE_PERMISSIONS
-
-    create_permissions(apps.get_app_config("accounts"), verbosity=0)
-    for role, codenames in ROLE_PERMISSIONS.items():
-        group, _ = Group.objects.get_or_create(name=str(role))
-        group.permissions.set(
-            Permission.objects.filter(content_type__app_label="accounts", codename__in=codenames)
-        )
-
-
 @pytest.fixture
 def ops_c(db):
     return make_user("ops_c", Role.OPS_ADMIN)
