@@ -89,7 +89,9 @@ def _ensure_seen_partitions(cursor, days, now):
     window_start = sql.seen_window_start(settings.SEEN_EVENT_RETENTION_DAYS, now.date())
     missing = {d for d in days if d >= window_start and d not in ready}
     if missing:
-        ready |= sql.seen_partitions_ensure(cursor, missing)
+        done = sql.seen_partitions_ensure(cursor, missing)
+        # Known only once committed: a rolled-back CREATE must be tried again.
+        transaction.on_commit(lambda: ready.update(done))
 
 
 def aggregate_event(event):

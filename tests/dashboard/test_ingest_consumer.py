@@ -53,7 +53,7 @@ def _read_all(topic, expected, timeout=20):
             "heartbeat.interval.ms": 1000,
         }
     )
-    c.subscribe([topic])
+    c.subscribe(topic if isinstance(topic, list) else [topic])
     out = []
     import time
 
@@ -319,3 +319,31 @@ def test_realistic_stream_with_duplicates_late_and_invalid_matches_an_independen
     assert stored == {k for k, v in expected.items() if any(v.values())}
     for (kind, sid), totals in expected.items():
         assert ingest_rows(kind, sid) == totals, (kind, sid)
+
+
+def test_produce_events_writes_demo_traffic_with_asked_duplicates_and_invalid(
+    ingest_clean, make_topic
+):
+    wallet, connect = make_topic("w"), make_topic("c")
+    out = StringIO()
+    call_command(
+        "produce_events",
+        "--count", "200", "--seed", "3", "--duplicates", "0.1", "--invalid", "0.1",
+        "--wallet-topic", wallet, "--connect-topic", connect,
+        stdout=out,
+    )  # fmt: skip
+    assert out.getvalue().startswith("produced 200 events")
+    events = []
+    for m in _read_all([wallet, connect], 200):
+        try:
+            events.append(orjson.loads(m.value()))
+        except orjson.JSONDecodeError:
+            continue
+    assert 150 < len(events) < 200
+    assert {e.get("source") for e in events if e.get("type", "").startswith("cash_")} <= {
+        "wallet",
+        None,  # an invalid one may lack its source
+    }
+    merchants = {e.get("merchant_id") for e in events}
+    assert "m_1042" in merchants
+    assert {e.get("country") for e in events} >= {"SN", "CI"}
