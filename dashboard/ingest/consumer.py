@@ -72,6 +72,7 @@ class EventConsumer:
         self._ever_assigned = False
         self._joined_at = None
         self._worker = None  # the DB writer threads
+        self._writer_threads = set()
         # Batches being written, oldest first: (future, offsets, size, started).
         self._inflight = deque()
         self._pending = {}  # (topic, partition) -> next offset, DB-committed, not yet in Kafka
@@ -187,8 +188,10 @@ class EventConsumer:
 
     def _stop_worker(self):
         if self._worker is not None:
-            # One close per writer thread (the barrier keeps each task on its own thread).
-            barrier = threading.Barrier(self.writers, timeout=10)
+            # One close per writer thread started (the barrier keeps each task on
+            # its own thread): Django connections are per thread.
+            parties = max(1, len(self._writer_threads))
+            barrier = threading.Barrier(parties, timeout=10)
 
             def close_connections():
                 connections.close_all()
@@ -197,10 +200,11 @@ class EventConsumer:
                 except threading.BrokenBarrierError:
                     pass
 
-            for f in [self._worker.submit(close_connections) for _ in range(self.writers)]:
+            for f in [self._worker.submit(close_connections) for _ in range(parties)]:
                 f.result()
             self._worker.shutdown(wait=True)
             self._worker = None
+            self._writer_threads.clear()
 
     # ------------------------------------------------------------ batch
     def _usable(self, messages):
@@ -246,7 +250,9 @@ class EventConsumer:
             self._finish_oldest()
         if self._worker is None:
             self._worker = ThreadPoolExecutor(
-                max_workers=self.writers, thread_name_prefix="ingest-db"
+                max_workers=self.writers,
+                thread_name_prefix="ingest-db",
+                initializer=lambda: self._writer_threads.add(threading.get_ident()),
             )
         future = self._worker.submit(self._apply_with_retry, prepared)
         self._inflight.append((future, offsets, len(messages), started))
