@@ -7,7 +7,9 @@ agents/sql.py; these models define the tables and are used everywhere else.
 from decimal import Decimal
 
 from django.contrib.gis.db import models as gis_models
+from django.contrib.postgres.indexes import GistIndex
 from django.db import models
+from django.db.models import Q
 from django.db.models.functions import Now
 
 from agents.choices import AgentStatus
@@ -20,9 +22,11 @@ class Agent(models.Model):
 
     agent_id = models.CharField(primary_key=True, max_length=64)
     # Geography (not geometry): distances and radii in metres on the sphere.
-    # spatial_index=True (the default) gives the GiST index used by ST_DWithin,
-    # the KNN `<->` ordering and the individual-agents bbox query.
-    location = gis_models.PointField(geography=True, srid=4326, null=True, blank=True)
+    # Its GiST index is the composite (country, location) in Meta, not the
+    # default single-column one (see there).
+    location = gis_models.PointField(
+        geography=True, srid=4326, null=True, blank=True, spatial_index=False
+    )
     country = models.CharField(max_length=2, db_default="ZZ", default="ZZ")
     region = models.CharField(max_length=64, blank=True, db_default="", default="")
     city = models.CharField(max_length=64, blank=True, db_default="", default="")
@@ -53,7 +57,23 @@ class Agent(models.Model):
         # Few indexes on purpose: float and sales updates change no indexed
         # column, so with free space on the page (fillfactor, migration 0003)
         # they are HOT updates that skip the GiST index entirely.
-        indexes = [models.Index(fields=["country"], name="agents_agent_country_idx")]
+        indexes = [
+            models.Index(fields=["country"], name="agents_agent_country_idx"),
+            # GiST over (country, location) (btree_gist): serves ST_DWithin, the
+            # KNN `<->` ordering and the bbox query for everyone, and a region
+            # user's nearest-k with `country = CC` as an index condition. With a
+            # location-only index that query walked every agent of the nearer
+            # country first (1.2 s from Dakar for region:CI on 1M agents); on
+            # unfiltered queries the composite measured faster too (0.5 vs 1 ms).
+            GistIndex(fields=["country", "location"], name="agents_agent_country_loc_gist"),
+            # Frozen agents are few: a `status=frozen` nearby search must not
+            # scan every active agent in the radius.
+            GistIndex(
+                fields=["location"],
+                condition=Q(status=AgentStatus.FROZEN),
+                name="agents_agent_frozen_loc_gist",
+            ),
+        ]
 
     def __str__(self):
         return self.agent_id
