@@ -5,7 +5,7 @@ import signal
 import time
 
 import orjson
-from confluent_kafka import Producer
+from confluent_kafka import KafkaException, Producer
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
@@ -42,14 +42,20 @@ class Command(BaseCommand):
         wallet = o["wallet_topic"] or next((t for t in topics if "wallet" in t), topics[0])
         connect = o["connect_topic"] or next((t for t in topics if "connect" in t), topics[-1])
         world = DemoWorld(seed=o["seed"] if o["seed"] is not None else time.time_ns())
-        producer = Producer(
-            {
-                "bootstrap.servers": settings.KAFKA_BOOTSTRAP_SERVERS,
-                "linger.ms": 20,
-                "enable.idempotence": True,
-                "queue.buffering.max.messages": 500000,
-            }
-        )
+
+        def new_producer():
+            # Not idempotent: a duplicate from a retry is exactly what the
+            # consumer must cope with anyway, and an idempotent producer dies
+            # for good when a memory-only dev broker restarts.
+            return Producer(
+                {
+                    "bootstrap.servers": settings.KAFKA_BOOTSTRAP_SERVERS,
+                    "linger.ms": 20,
+                    "queue.buffering.max.messages": 500000,
+                }
+            )
+
+        producer = new_producer()
         stop = {"flag": False}
 
         def request_stop(*_):
@@ -89,13 +95,17 @@ class Command(BaseCommand):
                     payload = spoiled if isinstance(spoiled, bytes) else orjson.dumps(spoiled)
                     bad += 1
             topic = topic_for(event, wallet, connect)
-            while True:
+            while not stop["flag"]:
                 try:
                     producer.produce(topic, value=payload, key=message_key(event))
+                    producer.poll(0)
                     break
                 except BufferError:
                     producer.poll(0.1)
-            producer.poll(0)
+                except KafkaException as exc:
+                    log.warning("producer failed (%s): starting a new one in 2s", exc)
+                    time.sleep(2)
+                    producer = new_producer()
             sent += 1
             if sent % 10000 == 0:
                 log.info("produced %d events (%d duplicates, %d invalid)", sent, dupes, bad)
