@@ -105,14 +105,13 @@ class EventConsumer:
                 "client.id": f"dashboard-ingest-{group_id}",
             }
         )
-        self.dlq = Producer(
-            {
-                "bootstrap.servers": bootstrap_servers,
-                "enable.idempotence": True,
-                "linger.ms": 5,
-                "error_cb": self._on_error,
-            }
-        )
+        self._dlq_config = {
+            "bootstrap.servers": bootstrap_servers,
+            "acks": "all",
+            "linger.ms": 5,
+            "error_cb": self._on_error,
+        }
+        self.dlq = Producer(self._dlq_config)
 
     # ------------------------------------------------------------ lifecycle
     def request_stop(self, *_):
@@ -366,6 +365,13 @@ class EventConsumer:
                     break
                 except BufferError:
                     self.dlq.poll(0.1)
+                except KafkaException as exc:
+                    # A producer in a fatal state never recovers: start a new one.
+                    # (The rows are in the table already; the topic copy is at least once.)
+                    log.warning("dead-letter producer failed (%s): recreating it", exc)
+                    if not self._sleep(1):
+                        return
+                    self.dlq = Producer(self._dlq_config)
         # The rows are already in the DB table; the topic copy must be out before
         # the offsets move, so a crash here re-publishes (at least once) instead of losing it.
         delay = 0.5
