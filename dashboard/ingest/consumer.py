@@ -267,15 +267,15 @@ class EventConsumer:
         waited = time.monotonic()
         result = future.result()
         self._add_seconds("wait", time.monotonic() - waited)
-        if result is None:
-            # Stopping: this batch is not in the DB and the later ones must not
-            # move the offsets past it; all of them are re-read next time.
+        if result is None or not self._publish_dead_letters(result.dead_letters):
+            # Stopping before this batch is fully out (DB, or the DLQ topic): its
+            # offsets, and those of the later batches, must not move; all of
+            # them are re-read next time (and deduplicated).
             for later, *_ in self._inflight:
                 later.result()
             self._inflight.clear()
             self._stop = True
             return
-        self._publish_dead_letters(result.dead_letters)
         for tp, nxt in offsets.items():
             if nxt > self._pending.get(tp, -1):
                 self._pending[tp] = nxt
@@ -344,8 +344,9 @@ class EventConsumer:
         return not self._stop
 
     def _publish_dead_letters(self, dead_letters):
+        """Publish to the DLQ topic and wait for delivery; False if stopped before that."""
         if not dead_letters:
-            return
+            return True
         for d in dead_letters:
             headers = [
                 ("reason", d.reason.encode()),
@@ -370,7 +371,7 @@ class EventConsumer:
                     # (The rows are in the table already; the topic copy is at least once.)
                     log.warning("dead-letter producer failed (%s): recreating it", exc)
                     if not self._sleep(1):
-                        return
+                        return False
                     self.dlq = Producer(self._dlq_config)
         # The rows are already in the DB table; the topic copy must be out before
         # the offsets move, so a crash here re-publishes (at least once) instead of losing it.
@@ -378,8 +379,9 @@ class EventConsumer:
         while self.dlq.flush(10) > 0:
             log.warning("dead-letter topic not reachable; retrying in %.1fs", delay)
             if not self._sleep(delay):
-                return
+                return False
             delay = min(delay * 2, self.max_backoff)
+        return True
 
     # ------------------------------------------------------------ offsets
     def _commit_pending(self, only=None):
