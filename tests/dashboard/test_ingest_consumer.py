@@ -347,3 +347,45 @@ def test_produce_events_writes_demo_traffic_with_asked_duplicates_and_invalid(
     merchants = {e.get("merchant_id") for e in events}
     assert "m_1042" in merchants
     assert {e.get("country") for e in events} >= {"SN", "CI"}
+
+
+def test_sigterm_finishes_the_batch_and_a_restart_completes_exactly(
+    ingest_clean, ingest_event, ingest_rows, make_topic
+):
+    import os
+    import subprocess
+    import sys
+    import time
+
+    topic, dlq = make_topic("ev"), make_topic("dlq")
+    group = f"g-{uuid.uuid4().hex[:8]}"
+    _produce(topic, [ingest_event("payment.initiated", merchant_id="m_term") for _ in range(4000)])
+    db = connection.settings_dict
+    env = dict(
+        os.environ,
+        DATABASE_URL=f"postgis://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        KAFKA_DLQ_TOPIC=dlq,
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "manage.py", "consume_events", "--topics", topic, "--group-id", group,
+         "--batch-size", "50", "--stats-json"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and ingest_rows("merchant", "m_term")["attempts"] == 0:
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err[-2000:]
+    stats = orjson.loads(out.strip().splitlines()[-1])
+    assert 0 < stats["messages"] < 4000  # stopped mid-stream, after whole batches
+    assert _group_committed(topic, group) == stats["messages"]
+    assert ingest_rows("merchant", "m_term")["attempts"] == stats["counted"] == stats["messages"]
+
+    rest = _consumer([topic], group, dlq).run()
+    assert rest["messages"] == 4000 - stats["messages"]
+    assert ingest_rows("merchant", "m_term")["attempts"] == 4000
