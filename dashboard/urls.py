@@ -6,4 +6,5 @@ from dashboard import views
 
 urlpatterns = [
     path("", views.index, name="dashboard-index"),
+    path("overview", views.overview_page, name="dashboard-overview"),
 ]
