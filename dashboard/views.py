@@ -24,6 +24,7 @@ def overview_page(request):
         "period": period,
         "staff": is_platform_staff(request.user),
         "asked": request.GET.get("scope", ""),
+        "scope": "",
     }
     if period not in SnapshotPeriod.values:
         context["error"] = f"Unknown period {period!r}."
