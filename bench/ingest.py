@@ -80,7 +80,12 @@ def main():
     ap.add_argument("--events", type=int, default=300000)
     ap.add_argument("--rate", type=float, default=0, help="steady mode: events/s")
     ap.add_argument("--duration", type=float, default=30, help="steady mode: seconds")
-    ap.add_argument("--batch-size", type=int, default=None)
+    ap.add_argument(
+        "--batch-size",
+        type=int,
+        default=20000,
+        help="consume_events --batch-size (max messages per batch; 0: KAFKA_BATCH_SIZE)",
+    )
     ap.add_argument("--partitions", type=int, default=4)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--keep", action="store_true", help="keep the run's merchant rows")
@@ -190,6 +195,7 @@ def main():
         result = {
             "events": n,
             "events_per_s": round(n / drain),
+            "batch_size": args.batch_size or None,
             "copy_rows_per_s": result["copy_rows_per_s"],
             "ratio": round(n / drain / result["copy_rows_per_s"], 3),
             "copy_rows_per_s_prebuilt_rows": round(prebuilt),

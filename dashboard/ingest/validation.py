@@ -51,6 +51,7 @@ _RULES = {
     )
     for t, (c, a, fee, sources) in RULES.items()
 }
+RULE_INDEX = _RULES
 FEES_IX = _IX["fees"]
 REVENUE_IX = _IX["revenue"]
 
