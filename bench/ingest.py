@@ -195,9 +195,9 @@ def main():
         result = {
             "events": n,
             "events_per_s": round(n / drain),
-            "batch_size": args.batch_size or None,
             "copy_rows_per_s": result["copy_rows_per_s"],
             "ratio": round(n / drain / result["copy_rows_per_s"], 3),
+            "batch_size": args.batch_size or None,
             "copy_rows_per_s_prebuilt_rows": round(prebuilt),
             "drain_seconds": drain,
             "wall_seconds_incl_startup_and_group_join": stats["wall_seconds"],
