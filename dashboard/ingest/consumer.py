@@ -25,7 +25,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, Topi
 from django.db import close_old_connections, connection, connections
 
 from dashboard.ingest import metrics
-from dashboard.ingest.services import Origin, apply_prepared, prepare_records
+from dashboard.ingest.services import apply_prepared, prepare_messages
 
 log = logging.getLogger("dashboard.ingest.consumer")
 
@@ -225,24 +225,13 @@ class EventConsumer:
         return batch
 
     def _submit(self, messages):
-        """Prepare `messages` here (CPU) while the previous batch is written by the DB
-        thread, then hand it over. Batches are written one at a time, in order."""
+        """Prepare `messages` here (CPU) while earlier batches are written by the DB
+        threads, then hand it over."""
         started = time.monotonic()
         if self.stats["first_message_at"] is None:
             self.stats["first_message_at"] = time.time()
-        prepared = prepare_records(
-            [
-                (m.value() or b"", Origin(m.topic(), m.partition(), m.offset(), m.key()))
-                for m in messages
-            ]
-        )
+        prepared, offsets = prepare_messages(messages)
         self._add_seconds("prepare", time.monotonic() - started)
-        offsets = {}
-        for m in messages:
-            tp = (m.topic(), m.partition())
-            nxt = m.offset() + 1
-            if nxt > offsets.get(tp, -1):
-                offsets[tp] = nxt
         # Up to `writers` batches are written at once, each in its own transaction
         # on its own connection; offsets are still committed strictly in order.
         while len(self._inflight) >= self.writers:

@@ -31,7 +31,9 @@ from dashboard.ingest.validation import (
     RULE_INDEX,
     Invalid,
     event_id_of,
+    loads,
     parse,
+    validate,
 )
 
 log = logging.getLogger("dashboard.ingest")
@@ -179,6 +181,60 @@ def prepare_records(records, *, now=None):
         floats=floats,
         sales=sales,
     )
+
+
+def prepare_messages(messages, *, now=None):
+    """prepare_records for confluent-kafka Messages, without building an Origin per message
+    (only a dead letter needs one): this loop is the consumer's main-thread hot path.
+    Returns (PreparedBatch, {(topic, partition): next offset})."""
+    now = now or datetime.now(UTC)
+    dead_letters = []
+    by_id = {}
+    duplicates = 0
+    seen_types = []
+    offsets = {}
+    _validate, _loads = validate, loads
+    for m in messages:
+        topic = m.topic()
+        tp = (topic, m.partition())
+        offset = m.offset()
+        if offset >= offsets.get(tp, -1):
+            offsets[tp] = offset + 1
+        payload = m.value() or b""
+        try:
+            event = _validate(_loads(payload), now)
+        except Invalid as exc:
+            origin = Origin(topic, tp[1], offset, m.key())
+            dead_letters.append(
+                DeadLetterInfo(
+                    payload=payload,
+                    reason=exc.reason,
+                    detail=exc.detail,
+                    event_id=exc.event_id or event_id_of(payload),
+                    origin=origin,
+                )
+            )
+            seen_types.append((topic, "invalid"))
+            continue
+        seen_types.append((topic, event.type))
+        if event.event_id in by_id:
+            duplicates += 1
+            continue
+        by_id[event.event_id] = event
+    acc, spans, floats, sales = _pre_aggregate(by_id.values())
+    batch = PreparedBatch(
+        now=now,
+        received=len(messages),
+        dead_letters=dead_letters,
+        by_topic_type=Counter(seen_types),
+        in_batch_duplicates=duplicates,
+        events=by_id,
+        acc=acc,
+        spans=spans,
+        floats=floats,
+        sales=sales,
+    )
+    return batch, offsets
 
 
 def apply_prepared(batch):
