@@ -200,3 +200,35 @@ def test_nearby_planner_settings_do_not_leak_in_autocommit():
     with connection.cursor() as cursor:
         cursor.execute("SELECT current_setting('enable_bitmapscan'), current_setting('jit')")
         assert cursor.fetchone()[0] == "on"
+
+
+def test_spatial_indexes_are_the_composite_and_the_partial_frozen_one():
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'agents_agent' "
+            "AND indexdef ILIKE '%%gist%%' ORDER BY indexname"
+        )
+        defs = dict(cursor.fetchall())
+    assert set(defs) == {"agents_agent_country_loc_gist", "agents_agent_frozen_loc_pgist"}
+    assert "(country, location)" in defs["agents_agent_country_loc_gist"]
+    assert "WHERE ((status)::text = 'frozen'::text)" in defs["agents_agent_frozen_loc_pgist"]
+
+
+def test_region_users_nearest_query_has_the_country_as_index_condition():
+    from agents import sql
+    from agents.selectors import _where
+
+    for i in range(50):
+        place(f"a_sn{i}", *offset_north(*DAKAR, 100 * i))
+        place(f"a_ci{i}", *offset_north(*ABIDJAN, 100 * i), country="CI")
+    params = {"lat": DAKAR[0], "lon": DAKAR[1], "limit": 10}
+    query = sql.NEAREST.format(filters=_where({"country": "CI"}, params))
+    from django.db import connection
+
+    with connection.cursor() as cursor:  # a few rows: keep the planner off seq scans
+        cursor.execute("SET LOCAL enable_seqscan = off")
+    plan = "\n".join(r["QUERY PLAN"] for r in sql.fetch_knn("EXPLAIN " + query, params))
+    assert "agents_agent_country_loc_gist" in plan
+    assert "Index Cond: (((country)::text = 'CI'::text)" in plan, plan
