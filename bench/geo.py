@@ -38,7 +38,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-DEV_DB = "postgis://molam:molam@127.0.0.1:55432/molam"
+DEV_DB = "postgis://molam:molam@127.0.0.1:25432/molam"
 
 # (city, country, currency, lat, lon, weight, spread in degrees)
 CITIES = [
@@ -103,8 +103,8 @@ def prepare_database(name):
     import psycopg
 
     base = os.environ.get("DATABASE_URL", DEV_DB)
-    if ":55442/" in base:
-        print("bench/geo.py refuses to run on the TEST stack (port 55442).", file=sys.stderr)
+    if ":25442/" in base:
+        print("bench/geo.py refuses to run on the TEST stack (port 25442).", file=sys.stderr)
         sys.exit(2)
     dsn = base.replace("postgis://", "postgresql://", 1)
     try:

@@ -30,9 +30,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-os.environ.setdefault("DATABASE_URL", "postgis://molam:molam@127.0.0.1:55432/molam")
-os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:56379/0")
-os.environ.setdefault("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:59092")
+os.environ.setdefault("DATABASE_URL", "postgis://molam:molam@127.0.0.1:25432/molam")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:26379/0")
+os.environ.setdefault("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:29092")
 os.environ["KAFKA_OPS_COMMANDS_TOPIC"] = "ops.commands.bench"
 
 

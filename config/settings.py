@@ -95,7 +95,7 @@ TEMPLATES = [
 
 # ------------------------------------------------------------------ database
 DATABASES = {
-    "default": database_from_url("DATABASE_URL", "postgis://molam:molam@127.0.0.1:55432/molam"),
+    "default": database_from_url("DATABASE_URL", "postgis://molam:molam@127.0.0.1:25432/molam"),
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 60, minimum=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -106,7 +106,7 @@ if _test_db_name:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # ------------------------------------------------------------------ redis / cache
-REDIS_URL = redis_url("REDIS_URL", "redis://127.0.0.1:56379/0")
+REDIS_URL = redis_url("REDIS_URL", "redis://127.0.0.1:26379/0")
 CACHES = {
     "default": {
         "BACKEND": "django_redis.cache.RedisCache",
@@ -121,7 +121,7 @@ CACHES = {
 }
 
 # ------------------------------------------------------------------ kafka
-KAFKA_BOOTSTRAP_SERVERS = env_str("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:59092")
+KAFKA_BOOTSTRAP_SERVERS = env_str("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:29092")
 KAFKA_EVENT_TOPICS = env_list("KAFKA_EVENT_TOPICS", ["wallet.events", "connect.events"])
 KAFKA_DLQ_TOPIC = env_str("KAFKA_DLQ_TOPIC", "dashboard.events.dlq")
 KAFKA_OPS_COMMANDS_TOPIC = env_str("KAFKA_OPS_COMMANDS_TOPIC", "ops.commands")
@@ -229,6 +229,14 @@ AGENTS_DEFAULT_LOW_FLOAT_THRESHOLD = env_int(
 # agents.tasks.refresh_agent_map: ages sales_24h out and rebuilds the cluster grid.
 AGENTS_MAP_REFRESH_INTERVAL_S = env_int("AGENTS_MAP_REFRESH_INTERVAL_S", 60, minimum=5)
 AGENTS_HISTORY_RETENTION_DAYS = env_int("AGENTS_HISTORY_RETENTION_DAYS", 90, minimum=2)
+CELERY_BEAT_SCHEDULE["refresh-agent-map"] = {
+    "task": "agents.tasks.refresh_agent_map",
+    "schedule": AGENTS_MAP_REFRESH_INTERVAL_S,
+}
+CELERY_BEAT_SCHEDULE["prune-agent-history"] = {
+    "task": "agents.tasks.prune_agent_history",
+    "schedule": 3600,
+}
 
 # ------------------------------------------------------------------ API
 REST_FRAMEWORK = {

@@ -27,8 +27,10 @@ die() { printf '[stack] error: %s\n' "$*" >&2; exit 1; }
 
 profile_ports() {
   case "$1" in
-    dev)  PG_PORT=55432; REDIS_PORT=56379; KAFKA_PORT=59092; WEB_PORT=${WEB_PORT:-8800} ;;
-    test) PG_PORT=55442; REDIS_PORT=56389; KAFKA_PORT=59102; WEB_PORT=${WEB_PORT:-8810} ;;
+    # Below Linux's ephemeral range (32768-60999): a port in it can be taken by
+    # an outgoing connection's local end and make a restart fail "in use".
+    dev)  PG_PORT=25432; REDIS_PORT=26379; KAFKA_PORT=29092; WEB_PORT=${WEB_PORT:-8800} ;;
+    test) PG_PORT=25442; REDIS_PORT=26389; KAFKA_PORT=29102; WEB_PORT=${WEB_PORT:-8810} ;;
     *) die "unknown profile '$1' (dev or test)" ;;
   esac
   RUN="$ROOT/.run/$1"
