@@ -218,13 +218,17 @@ class OpsActionAdmin(ReadOnlyOpsAdmin):
             )
             for e in action_audit(obj.pk)
         ]
-        header = "".join(
-            f"<th>{h}</th>"
-            for h in ("seq", "at", "actor", "role", "event", "after", "request", "ip", "hash")
+        header = format_html_join(
+            "",
+            "<th>{}</th>",
+            (
+                (h,)
+                for h in ("seq", "at", "actor", "role", "event", "after", "request", "ip", "hash")
+            ),
         )
         return format_html(
             "<table><tr>{}</tr>{}</table>",
-            format_html(header),
+            header,
             format_html_join("", "<tr>" + "<td>{}</td>" * 9 + "</tr>", rows),
         )
 
