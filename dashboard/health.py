@@ -52,7 +52,8 @@ def _broker():
 def _celery_worker():
     from config.celery import app
 
-    replies = app.control.ping(timeout=1.0)
+    # limit=1: answer as soon as one worker replies instead of waiting out the timeout.
+    replies = app.control.ping(timeout=1.0, limit=1)
     return bool(replies), {"workers": sorted(name for reply in replies for name in reply)}
 
 
