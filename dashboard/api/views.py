@@ -115,7 +115,12 @@ def _jwt_user(request):
 def overview_response(request):
     """The whole overview request, kept off the DRF stack: it must cost about as much as ping."""
     if request.method not in ("GET", "HEAD"):
-        return _error(405, f'Method "{request.method}" not allowed.', "method_not_allowed")
+        return _error(
+            405,
+            f'Method "{request.method}" not allowed.',
+            "method_not_allowed",
+            headers={"Allow": "GET, HEAD"},
+        )
     try:
         user = _jwt_user(request)
     except (InvalidToken, AuthenticationFailed) as exc:

@@ -44,8 +44,12 @@ def _metrics():
 
 
 METRICS = _metrics()
-_CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
-_COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
+_CURRENCY_RE = re.compile(r"[A-Z]{3}")  # used with fullmatch: "$" would let "XOF\n" through
+_COUNTRY_RE = re.compile(r"[A-Z]{2}")
+# Timestamps outside these bounds cannot name data and would overflow datetime
+# arithmetic (bucket rounding, the default range) into a 500.
+_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+_LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -77,7 +81,14 @@ def _parse_time(name, text, errors):
     if value.tzinfo is None:
         errors[name] = [f"Timestamp needs a UTC offset (Z or +00:00): {text!r}."]
         return None
-    return value.astimezone(UTC)
+    try:
+        value = value.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+14:00 has no UTC equivalent
+        value = None
+    if value is None or not _EARLIEST <= value <= _LATEST:
+        errors[name] = [f"Timestamp out of range (1970 to 2100): {text!r}."]
+        return None
+    return value
 
 
 def parse_series_query(*, metric, scope, params, now=None):
@@ -92,7 +103,7 @@ def parse_series_query(*, metric, scope, params, now=None):
     frm = _parse_time("from", params.get("from"), errors)
     to = _parse_time("to", params.get("to"), errors)
     currency = params.get("currency") or None
-    if currency is not None and not _CURRENCY_RE.match(currency):
+    if currency is not None and not _CURRENCY_RE.fullmatch(currency):
         errors["currency"] = [f"Not an ISO 4217 code: {currency!r}."]
     if metric in METRICS and METRICS[metric].needs_currency and not currency:
         errors.setdefault("currency", []).append(f"Money metric {metric!r} needs a currency.")
@@ -102,7 +113,7 @@ def parse_series_query(*, metric, scope, params, now=None):
     geo = {}
     country = params.get("country") or None
     if country is not None:
-        if not _COUNTRY_RE.match(country):
+        if not _COUNTRY_RE.fullmatch(country):
             errors["country"] = [f"Not an ISO 3166-1 alpha-2 code: {country!r}."]
         geo["country"] = country
     for name in ("region", "city"):
@@ -110,6 +121,8 @@ def parse_series_query(*, metric, scope, params, now=None):
         if value is not None:
             if len(value) > 64:
                 errors[name] = ["At most 64 characters."]
+            elif "\x00" in value:  # PostgreSQL text cannot hold NUL: the query would 500
+                errors[name] = ["Null characters are not allowed."]
             geo[name] = value
     if not errors.keys() & {"from", "to"}:
         now = now or datetime.now(UTC)
