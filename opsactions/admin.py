@@ -10,6 +10,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from accounts.scope import is_platform_staff
 from common.errors import DomainError, NotAllowed
 from opsactions import services
 from opsactions.audit import context_from_request
@@ -93,6 +94,23 @@ class ReadOnlyOpsAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ScopedByActionAdmin(ReadOnlyOpsAdmin):
+    """Rows tied to an action (audit, outbox, control tables): region staff see only those of
+    the actions they may see, exactly like the action list (platform staff see all)."""
+
+    action_field = "action"
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if is_platform_staff(request.user):
+            return queryset
+        try:
+            visible = action_queryset(request.user).values("pk")
+        except NotAllowed:
+            return queryset.none()
+        return queryset.filter(**{f"{self.action_field}__in": visible})
 
 
 class AwaitingMyApprovalFilter(admin.SimpleListFilter):
@@ -320,7 +338,8 @@ class OpsActionAdmin(ReadOnlyOpsAdmin):
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(ReadOnlyOpsAdmin):
+class AuditEntryAdmin(ScopedByActionAdmin):
+    action_field = "action_id"
     list_display = [
         "seq",
         "at",
@@ -341,7 +360,7 @@ class AuditEntryAdmin(ReadOnlyOpsAdmin):
 
 
 @admin.register(OutboxMessage)
-class OutboxMessageAdmin(ReadOnlyOpsAdmin):
+class OutboxMessageAdmin(ScopedByActionAdmin):
     list_display = [
         "id",
         "phase",
@@ -371,5 +390,5 @@ for _model, _cols in [
     ),
 ]:
     admin.site.register(
-        _model, type(f"{_model.__name__}Admin", (ReadOnlyOpsAdmin,), {"list_display": _cols})
+        _model, type(f"{_model.__name__}Admin", (ScopedByActionAdmin,), {"list_display": _cols})
     )

@@ -188,7 +188,13 @@ def risk_of(action_type, target, params):
         risk = _raise(risk, RiskLevel.MEDIUM)
     elif action_type == ActionType.SET_HOLD:
         big_percent = Decimal(params.get("percent", "0")) > Decimal("50")
-        if big_percent or int(params["days"]) > 30:
+        # An amount hold is as heavy as a reversal of that amount (same per-currency limit;
+        # unconfigured currency: high), else a huge fixed hold would pass at medium.
+        big_amount = False
+        if "amount" in params:
+            limit = reversal_high_risk_amount(params["currency"])
+            big_amount = limit is None or Decimal(params["amount"]) > limit
+        if big_percent or big_amount or int(params["days"]) > 30:
             risk = _raise(risk, RiskLevel.HIGH)
     elif action_type == ActionType.REVERSE_TRANSACTION:
         limit = reversal_high_risk_amount(params["currency"])

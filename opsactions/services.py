@@ -108,10 +108,16 @@ def _parse_effect_duration(value, action_type):
     if value in (None, ""):
         return None
     # ISO 8601 only ("PT6H"): parse_duration would also take "5" as five seconds.
-    duration = parse_duration(value) if isinstance(value, str) and value[:1] == "P" else None
+    try:
+        duration = parse_duration(value) if isinstance(value, str) and value[:1] == "P" else None
+    except (OverflowError, ValueError):  # "P99999999999D": beyond timedelta, not a 500
+        duration = None
     errors = None
     if duration is None:
         errors = ["Use an ISO 8601 duration such as PT6H."]
+    elif duration % timedelta(seconds=1):
+        # The hash binds whole seconds: a fraction would be an unapproved difference.
+        errors = ["Use whole seconds."]
     elif duration <= timedelta(0):
         errors = ["Must be positive."]
     elif duration > timedelta(hours=settings.OPS_ACTION_MAX_EFFECT_HOURS):
@@ -367,24 +373,29 @@ def action_cancel(*, actor, action_id, reason="", context=None):
         now = timezone.now()
         if action.requested_by_id != getattr(actor, "pk", None):
             raise NotAllowed("Only the requester may cancel an action.", code="not_requester")
-        if action.status not in (
-            ActionStatus.PENDING_APPROVAL,
-            ActionStatus.APPROVED,
-            ActionStatus.REQUESTED,
-        ):
-            raise _wrong_state(action, "cancel")
-        before = _snapshot(action)
-        action.closed_at, action.closed_reason = now, (reason or "")[:MAX_TEXT]
-        _transition(
-            action,
-            ActionStatus.CANCELLED,
-            actor=actor,
-            event=AuditEvent.CANCELLED,
-            context=context,
-            now=now,
-            before=before,
-            fields=("closed_at", "closed_reason"),
-        )
+        # Past its deadline the action expired: that is recorded (committed), then refused.
+        expired = _expire_if_due(action, now, context)
+        if not expired:
+            if action.status not in (
+                ActionStatus.PENDING_APPROVAL,
+                ActionStatus.APPROVED,
+                ActionStatus.REQUESTED,
+            ):
+                raise _wrong_state(action, "cancel")
+            before = _snapshot(action)
+            action.closed_at, action.closed_reason = now, (reason or "")[:MAX_TEXT]
+            _transition(
+                action,
+                ActionStatus.CANCELLED,
+                actor=actor,
+                event=AuditEvent.CANCELLED,
+                context=context,
+                now=now,
+                before=before,
+                fields=("closed_at", "closed_reason"),
+            )
+    if expired:
+        raise Conflict("The action expired before this cancel.", code="action_expired")
     return action
 
 
