@@ -261,6 +261,8 @@ def agent_clusters(*, bbox, zoom, visibility):
 def agent_detail(*, agent_id, user, hours=48):
     """One agent visible to `user` with its hourly float history and sales; None if not visible."""
     agent_visibility(user)  # 403 for merchant/bank users before any lookup
+    if "\x00" in agent_id:  # no id holds a NUL, and PostgreSQL would refuse the query (500)
+        return None
     queryset = restrict_queryset(Agent.objects.all(), user, agent="agent_id", country="country")
     agent = queryset.filter(agent_id=agent_id).first()
     if agent is None:

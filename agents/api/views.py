@@ -1,6 +1,7 @@
 """Agent map endpoints: nearby search, viewport clusters, one agent's detail."""
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -16,6 +17,22 @@ from agents.selectors import agent_clusters, agent_detail, agent_visibility, age
 from common.errors import NotFound
 
 _GEOJSON = OpenApiResponse(description="GeoJSON")
+_ERROR = inline_serializer(
+    "AgentsError",
+    {
+        "detail": serializers.CharField(),
+        "code": serializers.CharField(),
+        "errors": serializers.DictField(
+            child=serializers.ListField(child=serializers.CharField()), required=False
+        ),
+    },
+)
+_ERRORS = {
+    400: OpenApiResponse(_ERROR, description="Bad parameter: `errors` names each field."),
+    401: OpenApiResponse(_ERROR, description="Not authenticated."),
+    403: OpenApiResponse(_ERROR, description="This account may not view the agent map."),
+}
+_NOT_FOUND = OpenApiResponse(_ERROR, description="Unknown agent (or not visible to you).")
 
 
 def _params(serializer_class, request):
@@ -27,7 +44,7 @@ def _params(serializer_class, request):
 class AgentsNearbyView(APIView):
     """Agents around a point, nearest first, with their distance in metres."""
 
-    @extend_schema(parameters=[NearbyParamsSerializer], responses={200: _GEOJSON})
+    @extend_schema(parameters=[NearbyParamsSerializer], responses={200: _GEOJSON, **_ERRORS})
     def get(self, request):
         visibility = agent_visibility(request.user)  # 403 before any 400
         params = _params(NearbyParamsSerializer, request)
@@ -53,7 +70,7 @@ class AgentsNearbyView(APIView):
 class AgentsClustersView(APIView):
     """Server-side clusters for a map viewport; individual agents once zoomed in."""
 
-    @extend_schema(parameters=[ClustersParamsSerializer], responses={200: _GEOJSON})
+    @extend_schema(parameters=[ClustersParamsSerializer], responses={200: _GEOJSON, **_ERRORS})
     def get(self, request):
         visibility = agent_visibility(request.user)  # 403 before any 400
         params = _params(ClustersParamsSerializer, request)
@@ -96,7 +113,10 @@ class AgentsClustersView(APIView):
 class AgentDetailView(APIView):
     """One agent with its hourly float history and hourly sales (default: last 48 h)."""
 
-    @extend_schema(parameters=[DetailParamsSerializer], responses={200: _GEOJSON})
+    @extend_schema(
+        parameters=[DetailParamsSerializer],
+        responses={200: _GEOJSON, **_ERRORS, 404: _NOT_FOUND},
+    )
     def get(self, request, agent_id):
         params = _params(DetailParamsSerializer, request)
         detail = agent_detail(agent_id=agent_id, user=request.user, hours=params["hours"])
