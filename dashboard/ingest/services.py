@@ -40,8 +40,10 @@ log = logging.getLogger("dashboard.ingest")
 
 ZERO = Decimal(0)
 N_FIGURES = len(FIGURES)
-# Counts are ints, money Decimals: typed columns for the binary arrays.
-_EMPTY = [0 if name in COUNT_FIGURES else ZERO for name in FIGURES]
+# Counts are ints, money Decimals: typed columns for the binary arrays. The
+# slot after the figures (index N_FIGURES) is the row's last_event_at.
+_EMPTY = [0 if name in COUNT_FIGURES else ZERO for name in FIGURES] + [None]
+_GMV_IX = FIGURES.index("gmv")
 
 
 class Origin(NamedTuple):
@@ -134,10 +136,11 @@ class PreparedBatch:
     by_topic_type: Counter
     in_batch_duplicates: int
     events: dict  # event_id -> Event
-    acc: dict  # aggregate key -> figure vector
+    acc: dict  # aggregate key -> figure vector (+ last_event_at)
     spans: dict
     floats: list
     sales: list
+    bank_merchants: dict = field(default_factory=dict)  # (bank, hour, merchant, cur) -> gmv
 
 
 def prepare_records(records, *, now=None):
@@ -168,7 +171,7 @@ def prepare_records(records, *, now=None):
             duplicates += 1
             continue
         by_id[event.event_id] = event
-    acc, spans, floats, sales = _pre_aggregate(by_id.values())
+    acc, spans, floats, sales, bank_merchants = _pre_aggregate(by_id.values())
     return PreparedBatch(
         now=now,
         received=len(records),
@@ -180,6 +183,7 @@ def prepare_records(records, *, now=None):
         spans=spans,
         floats=floats,
         sales=sales,
+        bank_merchants=bank_merchants,
     )
 
 
@@ -221,7 +225,7 @@ def prepare_messages(messages, *, now=None):
             duplicates += 1
             continue
         by_id[event.event_id] = event
-    acc, spans, floats, sales = _pre_aggregate(by_id.values())
+    acc, spans, floats, sales, bank_merchants = _pre_aggregate(by_id.values())
     batch = PreparedBatch(
         now=now,
         received=len(messages),
@@ -233,6 +237,7 @@ def prepare_messages(messages, *, now=None):
         spans=spans,
         floats=floats,
         sales=sales,
+        bank_merchants=bank_merchants,
     )
     return batch, offsets
 
@@ -263,14 +268,19 @@ def apply_prepared(batch):
         result.counted_ids = fresh_ids
         if fresh_ids:
             acc, floats, sales = batch.acc, batch.floats, batch.sales
+            bank_merchants = batch.bank_merchants
             if len(fresh_ids) < len(events):
                 # Some were counted by an earlier batch: take them back out.
+                # (last_event_at may keep such an event's time: it was counted
+                # in those same rows, whose stored last_event_at already has it.)
                 seen = [e for i, e in events.items() if i not in fresh_ids]
                 acc = _subtract(acc, seen)
+                bank_merchants = _subtract_bank_merchants(bank_merchants, seen)
                 floats = [f for f in floats if f["event_id"] in fresh_ids]
                 if any(e.type in _SALES_TYPES for e in seen):
                     sales = _pre_aggregate(events[i] for i in fresh_ids)[3]
             sql.aggregates_upsert(cursor, _columns(acc))
+            sql.bank_merchants_upsert(cursor, bank_merchants)
             t2 = clock()
             timings["aggregates"] = t2 - t1
             if floats:
@@ -299,8 +309,10 @@ def _raw_cursor():
 
 
 def _columns(acc):
-    """Aggregate vectors -> one list per column (key columns, then figures), no empty rows."""
-    rows = [key + tuple(vec) for key, vec in acc.items() if any(vec)]
+    """Aggregate vectors -> one list per column (key columns, figures, last_event_at),
+    no rows whose figures are all zero."""
+    n = N_FIGURES
+    rows = [key + tuple(vec) for key, vec in acc.items() if any(vec[:n])]
     return [list(col) for col in zip(*rows, strict=True)] if rows else []
 
 
@@ -344,8 +356,21 @@ def _subtract(acc, events):
     return out
 
 
+def _subtract_bank_merchants(bank_merchants, events):
+    """A copy of `bank_merchants` without the GMV of `events`."""
+    out = dict(bank_merchants)
+    for e in events:
+        if e.bank_id is None or e.merchant_id is None:
+            continue
+        if RULE_INDEX[e.type][1] == _GMV_IX:
+            key = (e.bank_id, e.bucket, e.merchant_id, e.currency)
+            out[key] -= e.amount
+    return out
+
+
 def _pre_aggregate(events):
-    """Events -> (aggregate vectors by key, dirty spans, float updates, sales rows)."""
+    """Events -> (aggregate vectors by key, dirty spans, float updates, sales rows,
+    GMV by (bank, hour, merchant, currency))."""
     acc = {}
     groups = {}
     spans = {}
@@ -398,18 +423,24 @@ def _pre_aggregate(events):
                agent_id, e.bank_id, e.type)  # fmt: skip
         group = groups.get(key)
         if group is None:
-            groups[key] = [1, e.amount, e.fee, e.cost]
+            groups[key] = [1, e.amount, e.fee, e.cost, e.occurred_at]
         else:
             group[0] += 1
+            if e.occurred_at > group[4]:
+                group[4] = e.occurred_at
             if e.amount is not None:
                 group[1] = e.amount if group[1] is None else group[1] + e.amount
             if e.fee is not None:
                 group[2] = e.fee if group[2] is None else group[2] + e.fee
             if e.cost is not None:
                 group[3] = e.cost if group[3] is None else group[3] + e.cost
-    for key, (n, amount, fee, cost) in groups.items():
+    bank_merchants = {}
+    for key, (n, amount, fee, cost, last) in groups.items():
         bucket, country, region, city, currency, source, merchant_id, agent_id, bank_id, t = key
         count_ix, amount_ix, counts_fee, _ = RULE_INDEX[t]
+        if amount_ix == _GMV_IX and bank_id is not None and merchant_id is not None:
+            bkey = (bank_id, bucket, merchant_id, currency)
+            bank_merchants[bkey] = bank_merchants.get(bkey, ZERO) + amount
         delta = []
         if count_ix is not None:
             delta.append((count_ix, n))
@@ -433,6 +464,9 @@ def _pre_aggregate(events):
                 vec = acc[scope_key] = _EMPTY[:]
             for ix, value in delta:
                 vec[ix] += value
+            seen_last = vec[N_FIGURES]
+            if seen_last is None or last > seen_last:
+                vec[N_FIGURES] = last
     for key in acc:
         bucket = key[2]
         _widen(spans, key[:2], bucket)
@@ -441,7 +475,7 @@ def _pre_aggregate(events):
     chosen = {id(e): e for _, e in floats.values()}
     chosen.update((id(e), e) for _, e in located.values())
     float_updates = [_float_update(e) for e in chosen.values()]
-    return acc, spans, float_updates, list(sales.values())
+    return acc, spans, float_updates, list(sales.values()), bank_merchants
 
 
 def _float_update(e):

@@ -37,12 +37,15 @@ KEY_COLUMNS = (
     "source",
 )
 FIGURE_COLUMNS = COUNT_FIGURES + MONEY_FIGURES
-AGG_COLUMNS = KEY_COLUMNS + FIGURE_COLUMNS
+# last_event_at: the newest occurred_at of the events counted in the row (the
+# snapshots' as_of); GREATEST ignores the NULL of rows written before it existed.
+AGG_COLUMNS = KEY_COLUMNS + FIGURE_COLUMNS + ("last_event_at",)
 
 _AGG_TYPES = (
     ("varchar", "varchar", "timestamptz", "varchar", "varchar", "varchar", "varchar", "varchar")
     + ("bigint",) * len(COUNT_FIGURES)
     + ("numeric",) * len(MONEY_FIGURES)
+    + ("timestamptz",)
 )
 _AGG_UPSERT = (
     f"INSERT INTO {AGG_TABLE} ({', '.join(AGG_COLUMNS)}) "
@@ -50,6 +53,19 @@ _AGG_UPSERT = (
     f"AS t({', '.join(AGG_COLUMNS)}) ORDER BY {', '.join(KEY_COLUMNS)} "
     f"ON CONFLICT ({', '.join(KEY_COLUMNS)}) DO UPDATE SET "
     + ", ".join(f"{c} = {AGG_TABLE}.{c} + EXCLUDED.{c}" for c in FIGURE_COLUMNS)
+    + f", last_event_at = GREATEST({AGG_TABLE}.last_event_at, EXCLUDED.last_event_at)"
+)
+# GMV per merchant inside each bank scope (the bank snapshots' top merchants):
+# the aggregates have no merchant dimension within a bank. One row per (bank,
+# hour, merchant, currency), only for GMV events naming both a bank and a merchant.
+BANK_MERCHANT_TABLE = "dashboard_bank_merchant_hourly"
+_BANK_MERCHANT_UPSERT = (
+    f"INSERT INTO {BANK_MERCHANT_TABLE} (bank_id, bucket, merchant_id, currency, gmv) "
+    "SELECT * FROM unnest(%s::varchar[], %s::timestamptz[], %s::varchar[], %s::varchar[], "
+    "%s::numeric[]) AS t(bank_id, bucket, merchant_id, currency, gmv) "
+    "ORDER BY bank_id, bucket, merchant_id, currency "
+    "ON CONFLICT (bank_id, bucket, merchant_id, currency) DO UPDATE SET "
+    f"gmv = {BANK_MERCHANT_TABLE}.gmv + EXCLUDED.gmv"
 )
 # Dedupe in one statement. The primary key (event_id, occurred_day) is unique
 # per partition, and a given event always routes to the same partition (its
@@ -98,10 +114,22 @@ def seen_insert(cursor, ids, days):
 
 
 def aggregates_upsert(cursor, columns):
-    """columns: one list per AGG_COLUMNS entry (money as Decimal); added in one statement."""
+    """columns: one list per AGG_COLUMNS entry (money as Decimal, last_event_at a datetime);
+    figures added, last_event_at kept at the newest, in one statement."""
     if not columns or not columns[0]:
         return
     cursor.execute(_AGG_UPSERT, columns, binary=True)
+
+
+def bank_merchants_upsert(cursor, gmv_by_key):
+    """gmv_by_key: {(bank_id, bucket, merchant_id, currency): gmv} -> added in one statement."""
+    if not gmv_by_key:
+        return
+    rows = [key + (gmv,) for key, gmv in gmv_by_key.items() if gmv]
+    if rows:
+        cursor.execute(
+            _BANK_MERCHANT_UPSERT, [list(col) for col in zip(*rows, strict=True)], binary=True
+        )
 
 
 def dirty_scopes_mark(cursor, spans):

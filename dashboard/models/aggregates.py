@@ -51,6 +51,12 @@ class HourlyAggregate(models.Model):
     cash_in_amount = _money()
     cash_out_amount = _money()
 
+    # Ingestion keeps GREATEST(existing, batch max); NULL on rows written before
+    # migration 0005 (and on bulk loads that do not set it).
+    last_event_at = models.DateTimeField(
+        null=True, blank=True, help_text="Newest occurred_at of the events counted in this row."
+    )
+
     class Meta:
         managed = False
         db_table = "dashboard_hourly_aggregate"

@@ -66,6 +66,7 @@ class _Rows:
 
 
 _NC = len(COUNT_FIGURES)
+_END = 3 + _NC + len(MONEY_FIGURES)  # rows: bucket, currency, source, figures, last_event_at
 _GMV = _NC + MONEY_FIGURES.index("gmv")
 _CONVERTED_AT = tuple(_NC + MONEY_FIGURES.index(n) for n in CONVERTED_FIGURES)
 
@@ -76,7 +77,7 @@ def figures(rows, book):
     Conversion: each (currency, UTC day) sum at that day's rate, rounded to 4
     places (the same rule as the top lists, computed in SQL).
     """
-    values = [r[3:] for r in rows]
+    values = [r[3:_END] for r in rows]
     columns = list(zip(*values, strict=True)) if values else [()] * (_NC + len(MONEY_FIGURES))
     counts = {name: int(sum(columns[i])) for i, name in enumerate(COUNT_FIGURES)}
     payment_successes = sum(r[4] for r in rows if r[2] == "connect")
@@ -84,7 +85,7 @@ def figures(rows, book):
     by_day = {}
     for r in rows:
         currency = r[1]
-        by_currency.setdefault(currency, []).append(r[3 + _NC :])
+        by_currency.setdefault(currency, []).append(r[3 + _NC : _END])
         key = (currency, r[0].date())
         acc = by_day.get(key)
         picked = [r[3 + i] for i in _CONVERTED_AT]
@@ -150,15 +151,35 @@ def ranked(rows, quote, key_name):
     ]
 
 
+def newest_event(rows, now):
+    """as_of of a window: the newest event time counted in `rows` (None without rows).
+
+    A row loaded without last_event_at (before migration 0005, bulk loads)
+    counts as the end of its hour, capped at `now`: an upper bound, never
+    later than the computation.
+    """
+    newest = None
+    for r in rows:
+        t = r[_END]
+        if t is None:
+            t = min(now, r[0] + HOUR)
+        if newest is None or t > newest:
+            newest = t
+    return newest
+
+
 def float_totals(scope):
     return {c: money(v) for c, v in sorted(agent_float_totals(scope).items())}
 
 
-def compute_scope(cursor, scope, *, now=None, as_of=None):
-    """Payloads of every period of `scope`: {period: (body_bytes, window_to)}.
+def compute_scope(cursor, scope, *, now=None):
+    """Payloads of every period of `scope`: ({period: (body_bytes, window_to)}, computed_at,
+    {period: as_of}).
 
     One exact read of the scope's hourly rows (60 days) serves every period
-    and its previous period; the top lists read the rollups per period.
+    and its previous period; the top lists read the rollups per period (bank
+    scopes' top merchants: the bank-merchant GMV table). `as_of` is per period:
+    the newest event time counted in the period's window.
     """
     now = now or datetime.now(UTC)
     computed_at = now
@@ -182,13 +203,17 @@ def compute_scope(cursor, scope, *, now=None, as_of=None):
                 cursor, kind=scope.kind, ident=scope.id, frm=frm, to=to, quote=quote, limit=TOP_N
             )
             merchants = []
+            if scope.kind == "bank":
+                merchants = sql.bank_top_merchants(
+                    cursor, bank_id=scope.id, frm=frm, to=to, quote=quote, limit=TOP_N
+                )
         tops[p] = (ranked(countries, quote, "country"), ranked(merchants, quote, "merchant_id"))
     floats = float_totals(scope)
-    if as_of is None and rows.rows:
-        as_of = min(now, rows.buckets[-1] + HOUR)
     result = {}
+    as_ofs = {}
     for p, (frm, to, pfrom, pto) in windows.items():
         current_rows = rows.between(frm, to)
+        as_of = as_ofs[p] = newest_event(current_rows, now)
         cur, cur_conv = figures(current_rows, book)
         prev, prev_conv = figures(rows.between(pfrom, pto), book)
         payload = {
@@ -214,4 +239,4 @@ def compute_scope(cursor, scope, *, now=None, as_of=None):
             "sparkline": sparkline(current_rows, frm, to, book),
         }
         result[p] = (orjson.dumps(payload), to)
-    return result, computed_at, as_of
+    return result, computed_at, as_ofs

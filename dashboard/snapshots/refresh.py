@@ -62,15 +62,7 @@ def _refresh_locked(cur, scope, now):
         if claimed:
             sql.rollup_refresh(cur, scope.kind, scope.id, claimed[0], claimed[1])
     try:
-        previous = (
-            Snapshot.objects.filter(scope_kind=scope.kind, scope_id=scope.id)
-            .exclude(as_of=None)
-            .order_by("-as_of")
-            .values_list("as_of", flat=True)
-            .first()
-        )
-        as_of = max(filter(None, [previous, claimed[2] if claimed else None]), default=None)
-        result, computed_at, as_of = compute_scope(cur, scope, now=now, as_of=as_of)
+        result, computed_at, as_ofs = compute_scope(cur, scope, now=now)
         with transaction.atomic():
             Snapshot.objects.bulk_create(
                 [
@@ -80,7 +72,7 @@ def _refresh_locked(cur, scope, now):
                         period=period,
                         body=body.decode(),
                         window_to=window_to,
-                        as_of=as_of,
+                        as_of=as_ofs[period],
                         computed_at=computed_at,
                     )
                     for period, (body, window_to) in result.items()

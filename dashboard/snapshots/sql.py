@@ -22,6 +22,10 @@ _COLS = ", ".join(FIGURES)
 # sum(bigint) is numeric in PostgreSQL: counts are cast back to bigint (Python int).
 _SUMS = ", ".join(f"sum({c})::bigint" if c in COUNT_FIGURES else f"sum({c})" for c in FIGURES)
 
+# The rollups carry last_event_at (newest event time of the row) beside the figures.
+_COLS_T = _COLS + ", last_event_at"
+_SUMS_T = _SUMS + ", max(last_event_at)"
+
 HOURLY = "dashboard_scope_hourly"
 DAILY = "dashboard_scope_daily"
 RAW = "dashboard_hourly_aggregate"
@@ -63,8 +67,8 @@ def rollup_refresh(cursor, kind, ident, lo, hi):
         [kind, ident, lo, hi],
     )
     cursor.execute(
-        f"INSERT INTO {HOURLY} (scope_kind, scope_id, bucket, currency, source, {_COLS}) "
-        f"SELECT %s, %s, a.bucket, a.currency, a.source, {_SUMS} FROM {RAW} a "
+        f"INSERT INTO {HOURLY} (scope_kind, scope_id, bucket, currency, source, {_COLS_T}) "
+        f"SELECT %s, %s, a.bucket, a.currency, a.source, {_SUMS_T} FROM {RAW} a "
         f"WHERE {where} AND a.bucket >= %s AND a.bucket <= %s "
         "GROUP BY a.bucket, a.currency, a.source",
         [kind, ident, *params, lo, hi],
@@ -75,9 +79,9 @@ def rollup_refresh(cursor, kind, ident, lo, hi):
         [kind, ident, lo, hi],
     )
     cursor.execute(
-        f"INSERT INTO {DAILY} (scope_kind, scope_id, bucket, currency, source, {_COLS}) "
+        f"INSERT INTO {DAILY} (scope_kind, scope_id, bucket, currency, source, {_COLS_T}) "
         f"SELECT scope_kind, scope_id, date_trunc('day', bucket, 'UTC') AS day, currency, source, "
-        f"{_SUMS} FROM {HOURLY} WHERE scope_kind = %s AND scope_id = %s "
+        f"{_SUMS_T} FROM {HOURLY} WHERE scope_kind = %s AND scope_id = %s "
         "AND bucket >= date_trunc('day', %s::timestamptz, 'UTC') "
         "AND bucket < date_trunc('day', %s::timestamptz, 'UTC') + interval '1 day' "
         "GROUP BY scope_kind, scope_id, day, currency, source",
@@ -95,15 +99,15 @@ def rollup_rebuild_all(cursor, lo, hi):
     cursor.execute(f"LOCK TABLE {HOURLY}, {DAILY} IN EXCLUSIVE MODE")
     cursor.execute(f"DELETE FROM {HOURLY} WHERE bucket >= %s AND bucket <= %s", [lo, hi])
     cursor.execute(
-        f"INSERT INTO {HOURLY} (scope_kind, scope_id, bucket, currency, source, {_COLS}) "
-        f"SELECT scope_kind, scope_id, bucket, currency, source, {_SUMS} FROM {RAW} "
+        f"INSERT INTO {HOURLY} (scope_kind, scope_id, bucket, currency, source, {_COLS_T}) "
+        f"SELECT scope_kind, scope_id, bucket, currency, source, {_SUMS_T} FROM {RAW} "
         "WHERE bucket >= %s AND bucket <= %s "
         "GROUP BY scope_kind, scope_id, bucket, currency, source",
         [lo, hi],
     )
     cursor.execute(
-        f"INSERT INTO {HOURLY} (scope_kind, scope_id, bucket, currency, source, {_COLS}) "
-        f"SELECT 'region', country, bucket, currency, source, {_SUMS} FROM {RAW} "
+        f"INSERT INTO {HOURLY} (scope_kind, scope_id, bucket, currency, source, {_COLS_T}) "
+        f"SELECT 'region', country, bucket, currency, source, {_SUMS_T} FROM {RAW} "
         "WHERE scope_kind = 'platform' AND bucket >= %s AND bucket <= %s "
         "GROUP BY country, bucket, currency, source",
         [lo, hi],
@@ -114,9 +118,9 @@ def rollup_rebuild_all(cursor, lo, hi):
         [lo, hi],
     )
     cursor.execute(
-        f"INSERT INTO {DAILY} (scope_kind, scope_id, bucket, currency, source, {_COLS}) "
+        f"INSERT INTO {DAILY} (scope_kind, scope_id, bucket, currency, source, {_COLS_T}) "
         f"SELECT scope_kind, scope_id, date_trunc('day', bucket, 'UTC') AS day, currency, source, "
-        f"{_SUMS} FROM {HOURLY} WHERE bucket >= date_trunc('day', %s::timestamptz, 'UTC') "
+        f"{_SUMS_T} FROM {HOURLY} WHERE bucket >= date_trunc('day', %s::timestamptz, 'UTC') "
         "AND bucket < date_trunc('day', %s::timestamptz, 'UTC') + interval '1 day' "
         "GROUP BY scope_kind, scope_id, day, currency, source",
         [lo, hi],
@@ -187,10 +191,11 @@ def columns_of(exprs):
 
 
 def scope_hourly_rows(cursor, kind, ident, frm, to):
-    """Every figure of one scope per (hour, currency, source) over [frm, to), exact."""
-    body, params = _exact_hours(kind, ident, frm, to)
+    """Every figure of one scope per (hour, currency, source) over [frm, to), exact, then
+    the newest event time of those rows (last_event_at, NULL for rows loaded without it)."""
+    body, params = _exact_hours(kind, ident, frm, to, cols=f"{_ROW}, last_event_at")
     cursor.execute(
-        f"SELECT bucket, currency, source, {_SUMS} FROM ({body}) x "
+        f"SELECT bucket, currency, source, {_SUMS_T} FROM ({body}) x "
         "GROUP BY bucket, currency, source ORDER BY bucket",
         params,
     )
@@ -291,6 +296,25 @@ def top_groups(cursor, *, group_kind, frm, to, quote, limit):
         {"k": group_kind, "frm": frm, "to": to, "quote": quote, "limit": limit,
          **_whole_days(frm, to)},
     )  # fmt: skip
+    return cursor.fetchall()
+
+
+def bank_top_merchants(cursor, *, bank_id, frm, to, quote, limit):
+    """Top merchants inside one bank scope over [frm, to), like `top_groups`.
+
+    Reads dashboard_bank_merchant_hourly (GMV per bank, hour, merchant and
+    currency, written by ingestion in the batch transaction), so it is exact
+    at any time, without a refresh of the merchants' rollups.
+    """
+    inner = (
+        "SELECT merchant_id AS key, date_trunc('day', bucket, 'UTC') AS day, currency, "
+        "sum(gmv) AS gmv FROM dashboard_bank_merchant_hourly WHERE bank_id = %(bank)s "
+        "AND bucket >= %(frm)s AND bucket < %(to)s GROUP BY 1, 2, 3 HAVING sum(gmv) <> 0"
+    )
+    cursor.execute(
+        _top(inner, quote=quote, limit=limit),
+        {"bank": bank_id, "frm": frm, "to": to, "quote": quote, "limit": limit},
+    )
     return cursor.fetchall()
 
 
