@@ -7,6 +7,7 @@ from rest_framework.response import Response
 
 from opsactions import services
 from opsactions.api.filters import ActionFilter
+from opsactions.api.pagination import StrictLimitOffsetPagination
 from opsactions.api.serializers import (
     ActionCreateSerializer,
     ActionDetailSerializer,
@@ -65,6 +66,7 @@ class OpsActionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
 
     serializer_class = ActionSerializer
     filterset_class = ActionFilter
+    pagination_class = StrictLimitOffsetPagination
     lookup_value_regex = r"[0-9]+"
 
     def get_queryset(self):
