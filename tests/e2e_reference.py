@@ -10,6 +10,7 @@ import random
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from datetime import timezone as tz
 from decimal import ROUND_HALF_UP, Decimal
 
 HOUR = timedelta(hours=1)
@@ -145,8 +146,6 @@ def _ts(t, rng):
     if style < 0.15:
         return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     if style < 0.3:
-        from datetime import timezone as tz
-
         return t.astimezone(tz(timedelta(hours=rng.choice([1, -5, 3, -1])))).isoformat()
     return t.astimezone(UTC).isoformat()
 
@@ -379,6 +378,15 @@ def generate(now, *, seed=20261127, n_business=2600, floats_per_agent=25):
     # Phase-2 redeliveries of phase-1 events (counted in an earlier consumer run).
     dup2 = rng.sample(phase1_bytes, 120) + rng.sample(phase2_bytes, 30)
     dup2 += rng.sample(dup1, 20)  # a third delivery of some
+    # The same events re-serialized by the producer (same event_id and instant, other
+    # bytes: occurred_at in another offset, amount as a string): still counted once.
+    for e, _raw in rng.sample(phase1_bytes, 25):
+        again = dict(e)
+        at = datetime.fromisoformat(e["occurred_at"].replace("Z", "+00:00"))
+        again["occurred_at"] = at.astimezone(tz(timedelta(hours=-3))).isoformat()
+        if isinstance(e.get("amount"), _Num):
+            again["amount"] = e["amount"].text
+        dup2.append((again, encode(again)))
 
     def routed(pairs):
         out = []
@@ -431,6 +439,8 @@ class Fact:
     agent: str | None
     bank: str | None
     country: str
+    region: str
+    city: str
     balance: Decimal | None
 
 
@@ -453,6 +463,8 @@ def facts(valid):
                 agent=e.get("agent_id"),
                 bank=e.get("bank_id"),
                 country=e.get("country", "ZZ"),
+                region=e.get("region", ""),
+                city=e.get("city", ""),
                 balance=_dec(e["balance"]) if "balance" in e else None,
             )
         )
@@ -621,34 +633,48 @@ def hourly_sparkline(fs, scope, frm, to, rates):
     return points
 
 
-def series(fs, scope, metric, frm, to, step, currency=None):
-    """Zero-filled points of a metric over [frm, to) in `step` buckets (hour or UTC day)."""
+def series(fs, scope, metric, frm, to, step, currency=None, source=None, **geo):
+    """Zero-filled points of a metric over [frm, to) in `step` buckets (hour or UTC day),
+    optionally cut by currency, source and country/region/city (events.md "Scopes")."""
     buckets = defaultdict(list)
     for f in window(fs, scope, frm, to):
         if f.type == "agent.float_updated":
             continue
         if currency is not None and f.currency != currency:
             continue
+        if source is not None and f.source != source:
+            continue
+        if any(getattr(f, k) != v for k, v in geo.items()):
+            continue
         start = f.hour if step == HOUR else floor_day(f.at)
         buckets[start].append(f)
     points = []
     t = frm
     while t < to:
-        got = buckets.get(t, [])
-        counts = defaultdict(int)
-        gmv = ZERO
-        for f in got:
-            count, amount_fig, _, _ = TYPES[f.type]
+        sums = defaultdict(lambda: ZERO)
+        for f in buckets.get(t, []):
+            count, amount_fig, fee, _ = TYPES[f.type]
             if count:
-                counts[count] += 1
-            if amount_fig == "gmv":
-                gmv += f.amount
-        if metric == "gmv":
-            value = money(gmv)
-        elif metric == "attempts":
-            value = counts["attempts"]
+                sums[count] += 1
+            if f.type == "payment.succeeded":
+                sums["payment_successes"] += 1
+            if amount_fig:
+                sums[amount_fig] += f.amount
+            if fee:
+                sums["fees"] += f.fee
+                sums["revenue"] += f.fee - f.cost
+        if metric in COUNTS:
+            value = int(sums[metric])
+        elif metric in MONEY:
+            value = money(sums[metric])
+        elif metric == "sales":
+            value = money(sums["cash_in_amount"] + sums["cash_out_amount"])
+        elif metric == "conversion_rate":
+            value = ratio(sums["payment_successes"], sums["attempts"])
         elif metric == "success_rate":
-            value = ratio(counts["success_count"], counts["success_count"] + counts["failed_count"])
+            value = ratio(sums["success_count"], sums["success_count"] + sums["failed_count"])
+        elif metric == "fraud_rate_bps":
+            value = ratio(10000 * sums["fraud_amount"], sums["gmv"])
         else:
             raise ValueError(metric)
         points.append((t.strftime("%Y-%m-%dT%H:%M:%SZ"), value))
