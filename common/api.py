@@ -35,12 +35,34 @@ def _field_errors(detail):
     return {"non_field_errors": [str(detail)]}
 
 
+def _renderable(value):
+    """`value` with every string UTF-8 encodable: error messages echo input, and a lone
+    surrogate from a JSON escape ("\\ud800") would make rendering the answer a 500."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_renderable(k): _renderable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_renderable(v) for v in value]
+    return value
+
+
+def _shaped(response):
+    """The final body: renderable, and every 400 names its errors (a body without fields,
+    such as a JSON parse error, under non_field_errors)."""
+    data = response.data
+    if response.status_code == 400 and not data.get("errors"):
+        data["errors"] = {"non_field_errors": [data["detail"]]}
+    response.data = _renderable(data)
+    return response
+
+
 def exception_handler(exc, context):
     if isinstance(exc, DomainError):
         body = {"detail": exc.detail, "code": exc.code}
         if exc.errors:
             body["errors"] = exc.errors
-        return Response(body, status=exc.status_code)
+        return _shaped(Response(body, status=exc.status_code))
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
@@ -56,7 +78,7 @@ def exception_handler(exc, context):
             "errors": _field_errors(exc.detail),
         }
         response.status_code = status.HTTP_400_BAD_REQUEST
-        return response
+        return _shaped(response)
     detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
     if isinstance(detail, dict):
         code = _first_code(exc.get_codes())
@@ -66,7 +88,7 @@ def exception_handler(exc, context):
     else:
         code, text = getattr(detail, "code", None) or exc.default_code, str(detail)
     response.data = {"detail": text, "code": code}
-    return response
+    return _shaped(response)
 
 
 def validation_error(errors, detail="Invalid input.", code="invalid"):
