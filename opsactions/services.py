@@ -27,6 +27,7 @@ from opsactions.executors import executor_for
 from opsactions.models import OpsAction, OpsApproval
 from opsactions.outbox import outbox_enqueue
 from opsactions.params import params_validate
+from opsactions.selectors import action_audit
 
 MAX_TEXT = 1000
 
@@ -86,11 +87,21 @@ def _refuse(allowed_reason, verb):
 
 
 def _check_integrity(action):
-    """Parameters are frozen: a stored row whose hash no longer matches was tampered with."""
+    """Parameters are frozen: a stored row whose hash no longer matches was tampered with.
+    The status is not frozen (it moves), but every move writes an audit row: a status that
+    is not the one the action's last audit row recorded was set behind the services' back
+    (a vetoed action reopened, an executed one reset to run twice) and is refused."""
     if _current_hash(action) != action.params_hash:
         raise Conflict(
             "The action's parameters do not match their hash; refusing.",
             code="params_tampered",
+        )
+    last = action_audit(action.pk).reverse().values_list("after", flat=True).first() or {}
+    if last.get("status") != action.status:
+        raise Conflict(
+            f"The action's status {action.status!r} is not the one its audit trail records "
+            f"({last.get('status')!r}); refusing.",
+            code="status_tampered",
         )
 
 
@@ -382,6 +393,7 @@ def action_cancel(*, actor, action_id, reason="", context=None):
                 ActionStatus.REQUESTED,
             ):
                 raise _wrong_state(action, "cancel")
+            _check_integrity(action)
             before = _snapshot(action)
             action.closed_at, action.closed_reason = now, (reason or "")[:MAX_TEXT]
             _transition(
@@ -489,6 +501,7 @@ def action_rollback(*, actor, action_id, reason, context=None, automatic=False):
             raise _wrong_state(action, "roll back")
         if not policy.POLICIES[action.action_type].reversible:
             raise Conflict(f"{action.action_type} cannot be rolled back.", code="not_reversible")
+        _check_integrity(action)
         before = _snapshot(action)
         try:
             with transaction.atomic():
