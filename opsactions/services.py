@@ -88,9 +88,10 @@ def _refuse(allowed_reason, verb):
 
 def _check_integrity(action):
     """Parameters are frozen: a stored row whose hash no longer matches was tampered with.
-    The status is not frozen (it moves), but every move writes an audit row: a status that
-    is not the one the action's last audit row recorded was set behind the services' back
-    (a vetoed action reopened, an executed one reset to run twice) and is refused."""
+    The status is not frozen (it moves), but every move writes an audit row: a status (or
+    vote count) that is not the one the action's last audit row recorded was set behind the
+    services' back (a vetoed action reopened, an executed one reset to run twice, a vote
+    inserted in SQL) and is refused."""
     if _current_hash(action) != action.params_hash:
         raise Conflict(
             "The action's parameters do not match their hash; refusing.",
@@ -102,6 +103,13 @@ def _check_integrity(action):
             f"The action's status {action.status!r} is not the one its audit trail records "
             f"({last.get('status')!r}); refusing.",
             code="status_tampered",
+        )
+    # Votes are append-only but INSERT is open to the database role: a vote without its
+    # audit row would count towards the quorum unseen.
+    if last.get("approvals") != _snapshot(action)["approvals"]:
+        raise Conflict(
+            "The action's votes are not the ones its audit trail records; refusing.",
+            code="votes_tampered",
         )
 
 

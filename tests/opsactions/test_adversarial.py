@@ -927,6 +927,24 @@ def test_vetoed_action_reopened_in_sql_gets_no_votes_nor_execution(crew):
     assert not MerchantControl.objects.exists() and not OutboxMessage.objects.exists()
 
 
+def test_vote_inserted_in_sql_does_not_count_towards_the_quorum(crew):
+    action = create(crew["ops1"])
+    with connection.cursor() as cur:  # INSERT is not blocked: votes are append-only
+        cur.execute(
+            "INSERT INTO opsactions_opsapproval (action_id, approver_id, approver_role, decision,"
+            " comment, params_hash, created_at) VALUES (%s, %s, 'pay_admin', 'approve', '', %s,"
+            " now())",
+            [action.pk, crew["pay1"].pk, action.params_hash],
+        )
+    assert_refused(
+        lambda: services.action_approve(actor=crew["ops2"], action_id=action.pk),
+        Conflict,
+        "votes_tampered",
+    )
+    action.refresh_from_db()
+    assert action.status == ActionStatus.PENDING_APPROVAL
+
+
 def test_executed_action_reset_in_sql_does_not_execute_twice(crew):
     action = executed(crew)
     force_status(action, ActionStatus.APPROVED)
