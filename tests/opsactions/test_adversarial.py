@@ -1079,3 +1079,62 @@ def test_racing_last_vote_and_expiry_task(crew):
     assert action.status == ActionStatus.EXPIRED, results
     assert events(action).count(AuditEvent.EXPIRED) == 1
     assert action.approvals.count() == 1
+
+
+# ------------------------------------------------------------------ stale tokens, verbs, bodies
+
+
+def test_stale_tokens_carry_no_old_rights(crew, client_for):
+    action = create(crew["ops1"])
+    deactivated = client_for(crew["ops2"])
+    demoted = client_for(crew["pay1"])
+    crew["ops2"].is_active = False
+    crew["ops2"].save(update_fields=["is_active"])
+    assert deactivated.post(f"{URL}/{action.pk}/approve", {}).status_code == 401
+    make_user("adv_pay1", Role.MERCHANT_ADMIN, "merchant:m_adv")  # same account, new role
+    response = demoted.post(f"{URL}/{action.pk}/approve", {})
+    assert response.status_code == 403
+    assert action.approvals.count() == 0
+
+
+def test_no_write_verbs_besides_the_transitions(crew, client_for):
+    action = create(crew["ops1"])
+    client = client_for(crew["super_ops"])
+    body = {"status": "approved", "required_approvals": 1}
+    for method in ("put", "patch", "delete"):
+        assert getattr(client, method)(f"{URL}/{action.pk}", body, format="json").status_code == 405
+    action.refresh_from_db()
+    assert action.status == ActionStatus.PENDING_APPROVAL and action.required_approvals == 2
+
+
+def test_extra_fields_cannot_impersonate_or_force_a_decision(crew, client_for):
+    action = create(crew["ops1"])
+    body = {"approver": crew["pay1"].pk, "decision": "approve", "approver_role": "finance_ops"}
+    response = client_for(crew["ops2"]).post(f"{URL}/{action.pk}/reject", {**body, "reason": "n"})
+    assert response.json()["status"] == "rejected"
+    vote = action.approvals.get()
+    assert (vote.approver, vote.approver_role, vote.decision) == (
+        crew["ops2"],
+        "ops_admin",
+        "reject",
+    )
+
+
+def test_region_staff_cannot_transition_another_countrys_action_in_the_admin(crew):
+    gh = create(
+        crew["region_gh"], {"action_type": "PAUSE_PAYOUT", "target": "region:GH", "params": {}}
+    )
+    client = session(crew["region_sn"])
+    url = f"{ADMIN}{gh.pk}/transition/reject/"
+    assert client.post(url, {"confirm": "yes", "comment": "veto"}).status_code == 404
+    client.post(
+        ADMIN,
+        {
+            "action": "reject_selected",
+            "_selected_action": [gh.pk],
+            "confirm": "yes",
+            "comment": "v",
+        },
+    )
+    gh.refresh_from_db()
+    assert gh.status == ActionStatus.PENDING_APPROVAL and gh.approvals.count() == 0
