@@ -242,6 +242,7 @@ class TimeseriesView(APIView):
                 },
             ),
             400: OpenApiResponse(description="bad parameter, with field errors"),
+            401: OpenApiResponse(description="no or bad token"),
             403: OpenApiResponse(description="scope not allowed"),
         },
     )

@@ -49,3 +49,11 @@ def test_overview_405_names_the_allowed_methods(staff):
     assert response.status_code == 405
     assert response.json()["code"] == "method_not_allowed"
     assert set(response["Allow"].replace(" ", "").split(",")) == {"GET", "HEAD"}
+
+
+def test_timeseries_documents_its_error_responses():
+    from drf_spectacular.generators import SchemaGenerator
+
+    paths = SchemaGenerator().get_schema(request=None, public=True)["paths"]
+    responses = paths["/api/dashboard/metrics/{metric}/timeseries"]["get"]["responses"]
+    assert {"400", "401", "403"} <= responses.keys()
