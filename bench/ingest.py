@@ -227,11 +227,24 @@ def main():
                 "AND scope_id LIKE %s",
                 [prefix + "%"],
             )
+            cur.execute(
+                "DELETE FROM dashboard_bank_merchant_hourly WHERE merchant_id LIKE %s",
+                [prefix + "%"],
+            )
         # The run's topics are left in place: deleting topics on the local Tansu
         # broker is untested ground (it is memory-only; a restart clears it).
     log(json.dumps(result))
     print(json.dumps(result))
-    sys.exit(0 if check["double_counted"] == 0 and check["missing"] == 0 else 1)
+    exact = not any(
+        check[k]
+        for k in (
+            "double_counted",
+            "missing",
+            "last_event_at_mismatches",
+            "bank_merchant_mismatches",
+        )
+    )
+    sys.exit(0 if exact else 1)
 
 
 def copy_baseline(connection, events, run):
@@ -270,11 +283,23 @@ def copy_baseline(connection, events, run):
 
 
 def verify(connection, events, prefix, run):
-    """Compare every figure of the run's merchants with an independent computation."""
+    """Compare every figure of the run's merchants with an independent computation, and
+    their newest event time (last_event_at) and GMV inside each bank scope."""
+    from datetime import datetime
+
     expected = defaultdict(lambda: defaultdict(Decimal))
+    newest = {}
+    bank_gmv = defaultdict(Decimal)
     for e in events:
-        for fig, value in expected_figures(e).items():
+        figs = expected_figures(e)
+        for fig, value in figs.items():
             expected[e["merchant_id"]][fig] += value
+        if any(figs.values()):
+            t = datetime.fromisoformat(e["occurred_at"])
+            m = e["merchant_id"]
+            newest[m] = max(newest.get(m, t), t)
+        if e.get("bank_id") and figs.get("gmv"):
+            bank_gmv[(e["bank_id"], e["merchant_id"], e["currency"])] += figs["gmv"]
     with connection.cursor() as cur:
         cur.execute(
             f"SELECT scope_id, {', '.join(f'sum({c})' for c in COUNTS + MONEY)} "
@@ -287,6 +312,24 @@ def verify(connection, events, prefix, run):
             "SELECT count(*) FROM dashboard_seen_event WHERE event_id LIKE %s", [f"b{run}-%"]
         )
         seen = cur.fetchone()[0]
+        cur.execute(
+            "SELECT scope_id, max(last_event_at) FROM dashboard_hourly_aggregate "
+            "WHERE scope_kind = 'merchant' AND scope_id LIKE %s GROUP BY scope_id",
+            [prefix + "%"],
+        )
+        got_newest = dict(cur.fetchall())
+        cur.execute(
+            "SELECT bank_id, merchant_id, currency, sum(gmv) FROM dashboard_bank_merchant_hourly "
+            "WHERE merchant_id LIKE %s GROUP BY 1, 2, 3",
+            [prefix + "%"],
+        )
+        got_bank = {r[:3]: r[3] for r in cur.fetchall()}
+    last_event_off = sum(
+        1 for m in set(newest) | set(got_newest) if newest.get(m) != got_newest.get(m)
+    )
+    bank_off = sum(
+        1 for k in set(bank_gmv) | set(got_bank) if bank_gmv.get(k, 0) != got_bank.get(k, 0)
+    )
     over = under = 0
     for merchant in set(expected) | set(actual):
         for fig in COUNTS + MONEY:
@@ -297,7 +340,13 @@ def verify(connection, events, prefix, run):
                 over += int(got - want) if fig in COUNTS else 1
             elif got < want:
                 under += int(want - got) if fig in COUNTS else 1
-    return {"double_counted": over, "missing": under, "seen_ids": seen}
+    return {
+        "double_counted": over,
+        "missing": under,
+        "seen_ids": seen,
+        "last_event_at_mismatches": last_event_off,
+        "bank_merchant_mismatches": bank_off,
+    }
 
 
 def steady_run(args, connection, producer, produce, payloads, events, prefix, world):

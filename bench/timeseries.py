@@ -120,16 +120,24 @@ def fill(total_rows, end):
     per_hour_random = max(0, min(N_MERCHANTS - N_HOT, total_rows // hours - fixed))
     start = end - timedelta(hours=hours)
     rng = random.Random(1042)
+    clock = random.Random(7)  # last_event_at: its own generator, the figures stay as they were
     cols = "scope_kind, scope_id, bucket, country, region, city, currency, source, " + ", ".join(
         FIGURES
     )
+    cols += ", last_event_at"
     written = 0
     t0 = time.monotonic()
     with connection.cursor() as cur:
         raw = cur.cursor  # psycopg cursor: COPY is the fastest bulk load
         with raw.copy(f"COPY dashboard_hourly_aggregate ({cols}) FROM STDIN") as copy:
             for h in range(hours):
-                lines = rows_for_hour(rng, start + timedelta(hours=h), per_hour_random)
+                bucket = start + timedelta(hours=h)
+                lines = rows_for_hour(rng, bucket, per_hour_random)
+                # Newest event time of each row: somewhere in its hour.
+                lines = [
+                    f"{line}\t{(bucket + timedelta(seconds=clock.randrange(3600))).isoformat()}"
+                    for line in lines
+                ]
                 copy.write("\n".join(lines) + "\n")
                 written += len(lines)
                 if h % 1000 == 0:
