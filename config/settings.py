@@ -194,6 +194,8 @@ REPORTING_CURRENCY = env_str("REPORTING_CURRENCY", "XOF")
 OVERVIEW_AUTH_CACHE_S = env_int("OVERVIEW_AUTH_CACHE_S", 5, minimum=0)
 SEEN_EVENT_RETENTION_DAYS = env_int("SEEN_EVENT_RETENTION_DAYS", 7, minimum=1)
 OPS_ACTION_PENDING_TTL_HOURS = env_int("OPS_ACTION_PENDING_TTL_HOURS", 24, minimum=1)
+# An approved action not executed within this many hours of its quorum expires.
+OPS_ACTION_APPROVED_TTL_HOURS = env_int("OPS_ACTION_APPROVED_TTL_HOURS", 24, minimum=1)
 
 
 # --- opsactions (issue 5): reversal risk threshold per currency, effect duration cap, relay batch.

@@ -14,6 +14,7 @@ from accounts.scope import is_platform_staff
 from common.errors import DomainError, NotAllowed
 from opsactions import services
 from opsactions.audit import context_from_request
+from opsactions.choices import ActionStatus
 from opsactions.models import (
     AuditEntry,
     MerchantControl,
@@ -32,6 +33,7 @@ from opsactions.selectors import (
     actions_awaiting_approval,
     approvals_summary,
     can_view_ops,
+    rollback_request_open,
 )
 
 # verb -> (label, service call, whether the text box is required, its label)
@@ -171,6 +173,7 @@ class OpsActionAdmin(ReadOnlyOpsAdmin):
         "executed_at",
         "executed_by",
         "rollback_due_at",
+        "rollback_request_display",
         "closed_at",
         "closed_reason",
         "error",
@@ -191,6 +194,20 @@ class OpsActionAdmin(ReadOnlyOpsAdmin):
         count, required, names = approvals_summary(obj)
         who = f": {', '.join(names)}" if names else ""
         return f"{count} of {required}{who}"
+
+    @admin.display(description="rollback request")
+    def rollback_request_display(self, obj):
+        pending = rollback_request_open(obj.pk)
+        if not pending:
+            return "none"
+        return format_html(
+            "requested by <b>{}</b> ({}) at {}: {} (a second eligible person must confirm "
+            "with Roll back)",
+            pending.requested_by.username,
+            pending.requested_by_role,
+            pending.created_at.isoformat(timespec="seconds"),
+            pending.reason,
+        )
 
     @admin.display(description="parameters")
     def params_display(self, obj):
@@ -282,9 +299,14 @@ class OpsActionAdmin(ReadOnlyOpsAdmin):
                     try:
                         call(request.user, obj.pk, text, context)
                         obj.refresh_from_db()
-                        self.message_user(
-                            request, f"{label}: {obj} -> {obj.status}", messages.SUCCESS
-                        )
+                        if verb == "rollback" and obj.status == ActionStatus.EXECUTED:
+                            note = (
+                                f"Rollback requested: {obj}. A second eligible person must "
+                                "confirm it with Roll back."
+                            )
+                        else:
+                            note = f"{label}: {obj} -> {obj.status}"
+                        self.message_user(request, note, messages.SUCCESS)
                     except DomainError as exc:
                         self.message_user(
                             request,
@@ -308,7 +330,14 @@ class OpsActionAdmin(ReadOnlyOpsAdmin):
                 "text_required": text_required,
                 "error": error,
                 "is_bulk": back is None,
-                "summaries": [(o, approvals_summary(o)) for o in objects],
+                "summaries": [
+                    (
+                        o,
+                        approvals_summary(o),
+                        rollback_request_open(o.pk) if verb == "rollback" else None,
+                    )
+                    for o in objects
+                ],
             },
         )
 

@@ -65,8 +65,17 @@ class AuditEvent(models.TextChoices):
     EXECUTION_STARTED = "execution_started", "Execution started"
     EXECUTED = "executed", "Executed"
     FAILED = "failed", "Execution failed"
+    ROLLBACK_REQUESTED = "rollback_requested", "Rollback requested (needs a second person)"
     ROLLED_BACK = "rolled_back", "Rolled back"
     ROLLBACK_FAILED = "rollback_failed", "Rollback refused"
+
+
+class RollbackOutcome(models.TextChoices):
+    """How a rollback request was closed."""
+
+    ROLLED_BACK = "rolled_back", "Rolled back"
+    ROLLBACK_FAILED = "rollback_failed", "Rollback refused"
+    LAPSED = "lapsed", "Requester no longer eligible"
 
 
 class ControlStatus(models.TextChoices):

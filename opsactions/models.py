@@ -16,6 +16,7 @@ from opsactions.choices import (
     HoldKind,
     OutboxPhase,
     RiskLevel,
+    RollbackOutcome,
 )
 
 
@@ -107,6 +108,41 @@ class OpsApproval(models.Model):
 
     def __str__(self):
         return f"{self.approver} {self.decision} #{self.action_id}"
+
+
+class RollbackRequest(models.Model):
+    """The first of the two people a manual rollback needs: who asked, why, when.
+
+    A second eligible person (never this one) performs the rollback; at most one
+    request is open per action (partial unique index). Closed when the action is
+    rolled back (or the rollback is refused), or when its requester is no longer
+    eligible at confirmation (then the confirming call becomes the new request).
+    """
+
+    action = models.ForeignKey(
+        OpsAction, on_delete=models.PROTECT, related_name="rollback_requests"
+    )
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    requested_by_role = models.CharField(max_length=32)
+    reason = models.TextField(max_length=1000)
+    created_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(
+        max_length=20, choices=RollbackOutcome.choices, blank=True, default=""
+    )
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["action"],
+                condition=Q(closed_at__isnull=True),
+                name="rollbackrequest_one_open",
+            ),
+        ]
+
+    def __str__(self):
+        return f"rollback of #{self.action_id} requested by {self.requested_by}"
 
 
 class AuditEntry(models.Model):

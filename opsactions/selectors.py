@@ -6,7 +6,7 @@ from accounts.scope import restrict_queryset
 from common.errors import NotAllowed, NotFound
 from opsactions import policy
 from opsactions.choices import ActionStatus
-from opsactions.models import AuditEntry, OpsAction, OpsApproval
+from opsactions.models import AuditEntry, OpsAction, OpsApproval, RollbackRequest
 
 
 def can_view_ops(user):
@@ -60,3 +60,12 @@ def approvals_summary(action):
     """(approvals so far, required, approver usernames) for consoles."""
     votes = [a for a in action.approvals.all() if a.decision == "approve"]
     return len(votes), action.required_approvals, [a.approver.username for a in votes]
+
+
+def rollback_request_open(action_id):
+    """The open rollback request of an action (awaiting a second person), or None."""
+    return (
+        RollbackRequest.objects.select_related("requested_by")
+        .filter(action_id=action_id, closed_at__isnull=True)
+        .first()
+    )

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_duration
 
@@ -22,12 +23,13 @@ from opsactions.choices import (
     AuditEvent,
     Decision,
     OutboxPhase,
+    RollbackOutcome,
 )
 from opsactions.executors import executor_for
-from opsactions.models import OpsAction, OpsApproval
+from opsactions.models import OpsAction, OpsApproval, RollbackRequest
 from opsactions.outbox import outbox_enqueue
 from opsactions.params import params_validate
-from opsactions.selectors import action_audit
+from opsactions.selectors import action_audit, rollback_request_open
 
 MAX_TEXT = 1000
 
@@ -57,12 +59,17 @@ def _current_hash(action):
 
 
 def _snapshot(action):
-    """The state recorded as before/after in audit rows."""
-    return {
+    """The state recorded as before/after in audit rows (an executed action also records who
+    asked for its rollback, so a request inserted in SQL is seen like a forged vote)."""
+    snap = {
         "status": action.status,
         "approvals": action.approvals.filter(decision=Decision.APPROVE).count() if action.pk else 0,
         "required_approvals": action.required_approvals,
     }
+    if action.status == ActionStatus.EXECUTED and action.pk:
+        pending = rollback_request_open(action.pk)
+        snap["rollback_requested_by"] = pending.requested_by_id if pending else None
+    return snap
 
 
 def _lock(action_id):
@@ -106,10 +113,18 @@ def _check_integrity(action):
         )
     # Votes are append-only but INSERT is open to the database role: a vote without its
     # audit row would count towards the quorum unseen.
-    if last.get("approvals") != _snapshot(action)["approvals"]:
+    current = _snapshot(action)
+    if last.get("approvals") != current["approvals"]:
         raise Conflict(
             "The action's votes are not the ones its audit trail records; refusing.",
             code="votes_tampered",
+        )
+    # Same for the first half of a two-person rollback (rows written before this rule
+    # carry no key: .get gives None, which is "no request").
+    if last.get("rollback_requested_by") != current.get("rollback_requested_by"):
+        raise Conflict(
+            "The action's rollback request is not the one its audit trail records; refusing.",
+            code="rollback_request_tampered",
         )
 
 
@@ -240,12 +255,27 @@ def action_create(*, actor, action_type, target, params, reason, expires_after=N
     return action
 
 
+def approved_deadline(action):
+    """When an approved action expires unexecuted: OPS_ACTION_APPROVED_TTL_HOURS after the
+    approval that completed the quorum (None unless approved)."""
+    if action.status != ActionStatus.APPROVED or action.approved_at is None:
+        return None
+    return action.approved_at + timedelta(hours=settings.OPS_ACTION_APPROVED_TTL_HOURS)
+
+
 def _expire_if_due(action, now, context):
-    """Mark a pending action expired when its time is up; True if it did."""
+    """Mark an action expired when its time is up; True if it did. A pending action has until
+    `expires_at` to reach its quorum, an approved one OPS_ACTION_APPROVED_TTL_HOURS after the
+    quorum to be executed (an approval is not a standing licence)."""
+    why = None
     if action.status == ActionStatus.PENDING_APPROVAL and action.expires_at <= now:
+        why = "pending approval time ran out"
+    elif (deadline := approved_deadline(action)) is not None and deadline <= now:
+        why = "approved but not executed in time"
+    if why:
         before = _snapshot(action)
         action.closed_at = now
-        action.closed_reason = "pending approval time ran out"
+        action.closed_reason = why
         _transition(
             action,
             ActionStatus.EXPIRED,
@@ -428,67 +458,111 @@ def action_execute(*, actor, action_id, context=None):
         now = timezone.now()
         scope = policy.parse_target(action.target)
         _refuse(policy.can_execute(actor, action.action_type, scope), "execute")
-        if action.status != ActionStatus.APPROVED:
-            raise _wrong_state(action, "execute")
-        _check_integrity(action)
-        if not _quorum_reached(action):
-            raise Conflict("Approvals do not reach the quorum.", code="quorum_not_reached")
-        before = _snapshot(action)
-        _transition(
-            action,
-            ActionStatus.EXECUTING,
-            actor=actor,
-            event=AuditEvent.EXECUTION_STARTED,
-            context=context,
-            now=now,
-            before=before,
+        # Approved too long ago: the expiry is recorded (committed), then refused below.
+        expired = _expire_if_due(action, now, context)
+        if not expired:
+            action = _execute_locked(action, actor=actor, scope=scope, now=now, context=context)
+    if expired:
+        raise Conflict("The action's approval expired before execution.", code="action_expired")
+    return action
+
+
+def _live_quorum(action, scope):
+    """Approvals that still count now: the approver is still active and still eligible to
+    approve this type on this target (role, permission, scope), and for high/critical risk
+    one of them still holds the required role. A deactivated or demoted approver's vote
+    stays on record but no longer carries the action."""
+    votes = action.approvals.filter(
+        decision=Decision.APPROVE, params_hash=action.params_hash
+    ).select_related("approver")
+    live = [
+        vote.approver
+        for vote in votes
+        if vote.approver_id != action.requested_by_id
+        and policy.can_approve(vote.approver, action.action_type, scope)[0]
+    ]
+    if len(live) < action.required_approvals:
+        return False
+    return not action.required_role or any(u.role == action.required_role for u in live)
+
+
+def _execute_locked(action, *, actor, scope, now, context):
+    """The body of action_execute, on the locked row (refusals raise and change nothing)."""
+    if action.status != ActionStatus.APPROVED:
+        raise _wrong_state(action, "execute")
+    _check_integrity(action)
+    if not _quorum_reached(action):
+        raise Conflict("Approvals do not reach the quorum.", code="quorum_not_reached")
+    if not _live_quorum(action, scope):
+        raise Conflict(
+            "Approvers have since been deactivated or lost their eligibility: the "
+            "remaining approvals do not reach the quorum. Cancel and request again.",
+            code="quorum_lost",
         )
-        try:
-            # Savepoint: if the executor or the outbox write fails, none of it stays.
-            with transaction.atomic():
-                effect_before, effect_after = executor_for(action.action_type).execute(action, now)
-                outbox_enqueue(
-                    action=action,
-                    phase=OutboxPhase.EXECUTE,
-                    effect={"before": effect_before, "after": effect_after},
-                    actor=actor,
-                    now=now,
-                )
-        except Exception as exc:  # noqa: BLE001 - any failure must fail the action, not 500
-            action.error = f"{type(exc).__name__}: {exc}"[:2000]
-            action.closed_at = now
-            _transition(
-                action,
-                ActionStatus.FAILED,
+    before = _snapshot(action)
+    _transition(
+        action,
+        ActionStatus.EXECUTING,
+        actor=actor,
+        event=AuditEvent.EXECUTION_STARTED,
+        context=context,
+        now=now,
+        before=before,
+    )
+    try:
+        # Savepoint: if the executor or the outbox write fails, none of it stays.
+        with transaction.atomic():
+            effect_before, effect_after = executor_for(action.action_type).execute(action, now)
+            outbox_enqueue(
+                action=action,
+                phase=OutboxPhase.EXECUTE,
+                effect={"before": effect_before, "after": effect_after},
                 actor=actor,
-                event=AuditEvent.FAILED,
-                context=context,
                 now=now,
-                before={"status": ActionStatus.EXECUTING},
-                extra_after={"error": action.error},
-                fields=("error", "closed_at"),
             )
-            return action
-        action.result = {"before": effect_before, "after": effect_after}
-        action.executed_at, action.executed_by = now, actor
-        if action.effect_duration:
-            action.rollback_due_at = now + action.effect_duration
+    except Exception as exc:  # noqa: BLE001 - any failure must fail the action, not 500
+        action.error = f"{type(exc).__name__}: {exc}"[:2000]
+        action.closed_at = now
         _transition(
             action,
-            ActionStatus.EXECUTED,
+            ActionStatus.FAILED,
             actor=actor,
-            event=AuditEvent.EXECUTED,
+            event=AuditEvent.FAILED,
             context=context,
             now=now,
             before={"status": ActionStatus.EXECUTING},
-            extra_after={"effect": action.result, "rollback_due_at": action.rollback_due_at},
-            fields=("result", "executed_at", "executed_by", "rollback_due_at"),
+            extra_after={"error": action.error},
+            fields=("error", "closed_at"),
         )
+        return action
+    action.result = {"before": effect_before, "after": effect_after}
+    action.executed_at, action.executed_by = now, actor
+    if action.effect_duration:
+        action.rollback_due_at = now + action.effect_duration
+    _transition(
+        action,
+        ActionStatus.EXECUTED,
+        actor=actor,
+        event=AuditEvent.EXECUTED,
+        context=context,
+        now=now,
+        before={"status": ActionStatus.EXECUTING},
+        extra_after={"effect": action.result, "rollback_due_at": action.rollback_due_at},
+        fields=("result", "executed_at", "executed_by", "rollback_due_at"),
+    )
     return action
 
 
 def action_rollback(*, actor, action_id, reason, context=None, automatic=False):
-    """Undo an executed action (manually, or by the system when its duration ends).
+    """Undo an executed action: manually by two different eligible people, or by the system
+    when its duration ends.
+
+    Manual: the first call records a rollback request (audited `rollback_requested`, the
+    action stays executed; the API answers 202); a call by another eligible person (never the
+    one who asked, superusers included) performs it. The same person asking twice is a 409
+    `already_requested`. If the one who asked is no longer eligible when another confirms,
+    their request lapses and the confirming call becomes the new request. Automatic (end of
+    `expires_after`): one step, the duration was approved with the action.
 
     The rollback command goes through the outbox like the execution did. When the
     effect cannot be undone (state changed since, or the type is irreversible) the
@@ -502,8 +576,8 @@ def action_rollback(*, actor, action_id, reason, context=None, automatic=False):
     with transaction.atomic():
         action = _lock(action_id)
         now = timezone.now()
+        scope = policy.parse_target(action.target)
         if not automatic:
-            scope = policy.parse_target(action.target)
             _refuse(policy.can_execute(actor, action.action_type, scope), "roll back")
         if action.status != ActionStatus.EXECUTED:
             raise _wrong_state(action, "roll back")
@@ -511,6 +585,31 @@ def action_rollback(*, actor, action_id, reason, context=None, automatic=False):
             raise Conflict(f"{action.action_type} cannot be rolled back.", code="not_reversible")
         _check_integrity(action)
         before = _snapshot(action)
+        pending = rollback_request_open(action.pk)
+        if not automatic:
+            if pending and pending.requested_by_id == actor.pk:
+                raise Conflict(
+                    "You already requested this rollback: another eligible person must confirm it.",
+                    code="already_requested",
+                )
+            lapsed = None
+            if (
+                pending
+                and not policy.can_execute(pending.requested_by, action.action_type, scope)[0]
+            ):
+                lapsed = _rollback_request_close(pending, RollbackOutcome.LAPSED, now)
+                pending = None
+            if pending is None:
+                return _rollback_request_open(
+                    action,
+                    actor=actor,
+                    reason=reason,
+                    now=now,
+                    context=context,
+                    before=before,
+                    lapsed=lapsed,
+                )
+        request_info = None
         try:
             with transaction.atomic():
                 undone_from, restored = executor_for(action.action_type).rollback(action, now)
@@ -523,6 +622,11 @@ def action_rollback(*, actor, action_id, reason, context=None, automatic=False):
                 )
         except Exception as exc:  # noqa: BLE001 - recorded and answered as 409
             refusal = f"{type(exc).__name__}: {exc}"[:2000]
+            if pending:
+                # Refused: a new attempt needs two people again.
+                request_info = _rollback_request_close(
+                    pending, RollbackOutcome.ROLLBACK_FAILED, now
+                )
             action.error = refusal
             action.rollback_due_at = None  # do not retry every minute; ops must look
             action.updated_at = now
@@ -532,11 +636,19 @@ def action_rollback(*, actor, action_id, reason, context=None, automatic=False):
                 actor=actor,
                 action_id=action.pk,
                 before=before,
-                after={**_snapshot(action), "error": refusal, "reason": reason},
+                after={
+                    **_snapshot(action),
+                    "error": refusal,
+                    "reason": reason,
+                    "rollback_request": request_info,
+                },
                 context=context,
             )
         else:
-            action.closed_at, action.closed_reason = now, reason
+            if pending:
+                request_info = _rollback_request_close(pending, RollbackOutcome.ROLLED_BACK, now)
+            action.closed_at = now
+            action.closed_reason = pending.reason if pending else reason
             action.rollback_due_at = None
             _transition(
                 action,
@@ -546,7 +658,12 @@ def action_rollback(*, actor, action_id, reason, context=None, automatic=False):
                 context=context,
                 now=now,
                 before=before,
-                extra_after={"reason": reason, "automatic": automatic, "restored": restored},
+                extra_after={
+                    "reason": reason,
+                    "automatic": automatic,
+                    "restored": restored,
+                    "rollback_request": request_info,
+                },
                 fields=("closed_at", "closed_reason", "rollback_due_at"),
             )
     if refusal:
@@ -554,12 +671,55 @@ def action_rollback(*, actor, action_id, reason, context=None, automatic=False):
     return action
 
 
+def _rollback_request_close(request, outcome, now):
+    """Close an open rollback request; returns what the audit row records of it."""
+    request.closed_at, request.outcome = now, outcome
+    request.save(update_fields=["closed_at", "outcome"])
+    return {
+        "by": request.requested_by.username,
+        "by_id": request.requested_by_id,
+        "role": request.requested_by_role,
+        "reason": request.reason,
+        "at": request.created_at,
+        "outcome": outcome,
+    }
+
+
+def _rollback_request_open(action, *, actor, reason, now, context, before, lapsed):
+    """The first half of a manual rollback: record who asks and why (locked action row)."""
+    try:
+        with transaction.atomic():
+            RollbackRequest.objects.create(
+                action=action,
+                requested_by=actor,
+                requested_by_role=actor.role,
+                reason=reason,
+                created_at=now,
+            )
+    except IntegrityError:  # the partial unique index: one open request per action
+        raise Conflict("A rollback request is already open.", code="already_requested")
+    action.updated_at = now
+    action.save(update_fields=["updated_at"])
+    audit_append(
+        event=AuditEvent.ROLLBACK_REQUESTED,
+        actor=actor,
+        action_id=action.pk,
+        before=before,
+        after={**_snapshot(action), "reason": reason, "lapsed_request": lapsed},
+        context=context,
+    )
+    return action
+
+
 def actions_expire_pending(*, now=None):
-    """Expire every pending action whose time is up; returns how many."""
+    """Expire every pending action whose time is up, and every approved action not executed
+    within OPS_ACTION_APPROVED_TTL_HOURS of its quorum; returns how many."""
     now = now or timezone.now()
+    approved_before = now - timedelta(hours=settings.OPS_ACTION_APPROVED_TTL_HOURS)
     ids = list(
         OpsAction.objects.filter(
-            status=ActionStatus.PENDING_APPROVAL, expires_at__lte=now
+            Q(status=ActionStatus.PENDING_APPROVAL, expires_at__lte=now)
+            | Q(status=ActionStatus.APPROVED, approved_at__lte=approved_before)
         ).values_list("pk", flat=True)
     )
     count = 0

@@ -1,9 +1,10 @@
 """Request and answer shapes of /api/dashboard/ops/actions (contract: shared/contracts/api.md)."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from opsactions.choices import ActionType
-from opsactions.models import AuditEntry, OpsAction, OpsApproval
+from opsactions.models import AuditEntry, OpsAction, OpsApproval, RollbackRequest
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -126,11 +127,29 @@ class ActionSerializer(serializers.ModelSerializer):
         return int(obj.effect_duration.total_seconds()) if obj.effect_duration else None
 
 
+class RollbackRequestSerializer(serializers.ModelSerializer):
+    by = serializers.CharField(source="requested_by.username")
+    at = serializers.DateTimeField(source="created_at")
+
+    class Meta:
+        model = RollbackRequest
+        fields = ["by", "reason", "at"]
+
+
 class ActionDetailSerializer(ActionSerializer):
     audit = serializers.SerializerMethodField()
+    rollback_request = serializers.SerializerMethodField()
 
     class Meta(ActionSerializer.Meta):
-        fields = [*ActionSerializer.Meta.fields, "audit"]
+        fields = [*ActionSerializer.Meta.fields, "rollback_request", "audit"]
+
+    @extend_schema_field(RollbackRequestSerializer(allow_null=True))
+    def get_rollback_request(self, obj):
+        """The open rollback request awaiting a second person, or null."""
+        from opsactions.selectors import rollback_request_open
+
+        pending = rollback_request_open(obj.pk)
+        return RollbackRequestSerializer(pending).data if pending else None
 
     def get_audit(self, obj) -> list[dict]:
         from opsactions.selectors import action_audit

@@ -18,6 +18,7 @@ from opsactions.api.serializers import (
     ReasonSerializer,
 )
 from opsactions.audit import context_from_request
+from opsactions.choices import ActionStatus
 from opsactions.models import OpsAction
 from opsactions.selectors import action_get, action_queryset
 
@@ -159,7 +160,29 @@ class OpsActionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         )
         return self._answer(done)
 
-    @_transition_schema("Roll back an executed action", ReasonSerializer)
+    @extend_schema(
+        summary="Roll back an executed action (two different eligible people)",
+        description=(
+            "The first call records a rollback request (`rollback_request` in the answer) and "
+            "answers 202 with the action still `executed`; a call by another eligible person "
+            "performs the rollback and answers 200 with the action `rolled_back`. The same "
+            "person calling twice gets 409 `already_requested`."
+        ),
+        request=ReasonSerializer,
+        responses={
+            200: OpenApiResponse(ActionDetailSerializer, description="Rolled back."),
+            202: OpenApiResponse(
+                ActionDetailSerializer,
+                description="Rollback requested; a second eligible person must confirm it.",
+            ),
+            400: E400,
+            401: E401,
+            403: E403,
+            404: E404,
+            409: E409,
+        },
+        tags=["ops actions"],
+    )
     @action(detail=True, methods=["post"])
     def rollback(self, request, pk=None):
         data = self._input(ReasonSerializer)
@@ -170,4 +193,6 @@ class OpsActionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
             reason=data["reason"],
             context=context_from_request(request),
         )
-        return self._answer(done)
+        if done.status == ActionStatus.ROLLED_BACK:
+            return self._answer(done)
+        return self._answer(done, status.HTTP_202_ACCEPTED)

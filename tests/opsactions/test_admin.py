@@ -85,6 +85,9 @@ def test_per_object_execute_and_rollback(ops_admin, approver_b, pay_admin, reque
     assert action.status == ActionStatus.EXECUTED
     client.post(url + "rollback/", {"confirm": "yes", "comment": "false alarm"})
     action.refresh_from_db()
+    assert action.status == ActionStatus.EXECUTED  # a rollback takes two people
+    logged_in(ops_admin).post(url + "rollback/", {"confirm": "yes", "comment": "agreed"})
+    action.refresh_from_db()
     assert action.status == ActionStatus.ROLLED_BACK
 
 

@@ -443,7 +443,9 @@ def terminal(crew, status):
         approve_all(action, crew["ops2"], crew["pay1"])
         services.action_execute(actor=crew["pay2"], action_id=action.pk)
         if status == ActionStatus.ROLLED_BACK:
+            # Two different people: the first asks, the second performs.
             services.action_rollback(actor=crew["pay2"], action_id=action.pk, reason="undo")
+            services.action_rollback(actor=crew["ops3"], action_id=action.pk, reason="agreed")
     elif status == ActionStatus.FAILED:
         action = create(crew["ops1"], {"action_type": "RELEASE_HOLD", "params": {}})
         approve_all(action, crew["ops2"], crew["pay1"])
@@ -519,9 +521,11 @@ def test_execute_twice_and_rollback_twice(crew, client_for):
     again = client_for(crew["ops3"]).post(f"{URL}/{action.pk}/execute")
     assert again.status_code == 409 and again.json()["code"] == "action_executed"
     first = client_for(crew["ops3"]).post(f"{URL}/{action.pk}/rollback", {"reason": "undo"})
-    assert first.status_code == 200 and first.json()["status"] == "rolled_back"
+    assert first.status_code == 202 and first.json()["status"] == "executed"
     second = client_for(crew["pay1"]).post(f"{URL}/{action.pk}/rollback", {"reason": "undo"})
-    assert second.status_code == 409 and second.json()["code"] == "action_rolled_back"
+    assert second.status_code == 200 and second.json()["status"] == "rolled_back"
+    third = client_for(crew["pay2"]).post(f"{URL}/{action.pk}/rollback", {"reason": "undo"})
+    assert third.status_code == 409 and third.json()["code"] == "action_rolled_back"
     assert OutboxMessage.objects.filter(action=action).count() == 2
     assert events(action).count(AuditEvent.ROLLED_BACK) == 1
 
@@ -775,7 +779,8 @@ def test_every_transition_is_audited_with_actor_role_request_and_ip(crew, client
     call(crew["ops2"], "post", f"{URL}/{action_id}/approve", {"comment": "a"}, "rid-a1")
     call(crew["pay1"], "post", f"{URL}/{action_id}/approve", {"comment": "b"}, "rid-a2")
     call(crew["pay2"], "post", f"{URL}/{action_id}/execute", None, "rid-exec")
-    call(crew["ops3"], "post", f"{URL}/{action_id}/rollback", {"reason": "undo"}, "rid-rb")
+    call(crew["ops3"], "post", f"{URL}/{action_id}/rollback", {"reason": "undo"}, "rid-rb1")
+    call(crew["pay1"], "post", f"{URL}/{action_id}/rollback", {"reason": "agreed"}, "rid-rb2")
     rows = list(AuditEntry.objects.filter(action_id=action_id).order_by("seq"))
     expected = [
         ("requested", "adv_ops1", "ops_admin", "rid-create", "pending_approval"),
@@ -785,7 +790,8 @@ def test_every_transition_is_audited_with_actor_role_request_and_ip(crew, client
         ("approved", "adv_pay1", "pay_admin", "rid-a2", "approved"),
         ("execution_started", "adv_pay2", "pay_admin", "rid-exec", "executing"),
         ("executed", "adv_pay2", "pay_admin", "rid-exec", "executed"),
-        ("rolled_back", "adv_ops3", "ops_admin", "rid-rb", "rolled_back"),
+        ("rollback_requested", "adv_ops3", "ops_admin", "rid-rb1", "executed"),
+        ("rolled_back", "adv_pay1", "pay_admin", "rid-rb2", "rolled_back"),
     ]
     assert [(r.event, r.actor_username, r.actor_role, r.request_id) for r in rows] == [
         e[:4] for e in expected
@@ -959,6 +965,7 @@ def test_executed_action_reset_in_sql_does_not_execute_twice(crew):
 def test_rolled_back_action_reset_in_sql_is_not_rolled_back_twice(crew):
     action = executed(crew)
     services.action_rollback(actor=crew["ops3"], action_id=action.pk, reason="undo")
+    services.action_rollback(actor=crew["pay1"], action_id=action.pk, reason="agreed")
     force_status(action, ActionStatus.EXECUTED)
     assert_refused(
         lambda: services.action_rollback(actor=crew["ops3"], action_id=action.pk, reason="again"),

@@ -38,6 +38,7 @@ def test_freeze_agent_sets_status_and_rollback_restores(
     assert agent_sn.status == "frozen"
     assert action.result == {"before": {"status": "active"}, "after": {"status": "frozen"}}
     services.action_rollback(actor=ops_admin, action_id=action.pk, reason="cleared")
+    services.action_rollback(actor=approver_b, action_id=action.pk, reason="agreed")
     agent_sn.refresh_from_db()
     assert agent_sn.status == "active"
 
@@ -81,6 +82,7 @@ def test_adjust_float_limit_and_rollback(
     agent_sn.refresh_from_db()
     assert agent_sn.float_limit == Decimal("250000.50")
     services.action_rollback(actor=ops_admin, action_id=action.pk, reason="too high")
+    services.action_rollback(actor=approver_b, action_id=action.pk, reason="agreed")
     agent_sn.refresh_from_db()
     assert agent_sn.float_limit == Decimal("100000")
 

@@ -120,8 +120,12 @@ def test_full_workflow_over_http(client_for, ops_admin, approver_b, pay_admin):
     assert client_for(pay_admin).post(f"{URL}/{action_id}/execute").status_code == 409
     missing_reason = client_for(pay_admin).post(f"{URL}/{action_id}/rollback", {})
     assert missing_reason.status_code == 400 and "reason" in missing_reason.json()["errors"]
-    body = client_for(pay_admin).post(f"{URL}/{action_id}/rollback", {"reason": "ok"}).json()
-    assert body["status"] == "rolled_back"
+    asked = client_for(pay_admin).post(f"{URL}/{action_id}/rollback", {"reason": "ok"})
+    assert asked.status_code == 202 and asked.json()["status"] == "executed"
+    assert asked.json()["rollback_request"]["by"] == "pay_admin"
+    done = client_for(ops_admin).post(f"{URL}/{action_id}/rollback", {"reason": "agreed"})
+    assert done.status_code == 200 and done.json()["status"] == "rolled_back"
+    assert done.json()["rollback_request"] is None
     events = [a["event"] for a in client_for(ops_admin).get(f"{URL}/{action_id}").json()["audit"]]
     assert events == [
         "requested",
@@ -131,6 +135,7 @@ def test_full_workflow_over_http(client_for, ops_admin, approver_b, pay_admin):
         "approved",
         "execution_started",
         "executed",
+        "rollback_requested",
         "rolled_back",
     ]
 

@@ -319,6 +319,7 @@ def test_rollback_restores_previous_state(ops_admin, approver_b, pay_admin, requ
     services.action_execute(actor=ops_admin, action_id=action.pk)
     assert PayoutControl.objects.get(scope="merchant:m_1").paused
     services.action_rollback(actor=pay_admin, action_id=action.pk, reason="false alarm")
+    services.action_rollback(actor=approver_b, action_id=action.pk, reason="agreed")
     action.refresh_from_db()
     assert action.status == ActionStatus.ROLLED_BACK
     assert not PayoutControl.objects.filter(scope="merchant:m_1").exists()
@@ -333,6 +334,7 @@ def test_rollback_refused_when_state_changed_since(
     )
     services.action_execute(actor=ops_admin, action_id=action.pk)
     PayoutControl.objects.filter(scope="merchant:m_1").update(reason_code="compliance")
+    services.action_rollback(actor=approver_b, action_id=action.pk, reason="undo")
     with pytest.raises(Conflict) as exc:
         services.action_rollback(actor=pay_admin, action_id=action.pk, reason="undo")
     assert exc.value.code == "rollback_failed"
