@@ -22,4 +22,5 @@ RUN SECRET_KEY=build-only-$(head -c 48 /dev/urandom | base64 | tr -d '/+=') ALLO
 USER molam
 EXPOSE 8000
 CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", \
-     "--threads", "4", "--worker-class", "gthread", "--access-logfile", "-"]
+     "--threads", "4", "--worker-class", "gthread", "--access-logfile", "-", \
+     "--limit-request-line", "8190"]

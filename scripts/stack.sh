@@ -236,7 +236,8 @@ app_up() {
   # The platform snapshot exists before the first beat tick, so health is green sooner.
   "$PY" manage.py refresh_snapshots --scope platform >/dev/null
   start_part web "$VENV/bin/gunicorn" config.wsgi:application --bind "127.0.0.1:$WEB_PORT" \
-    --workers 3 --threads 4 --worker-class gthread --access-logfile - --timeout 60
+    --workers 3 --threads 4 --worker-class gthread --access-logfile - --timeout 60 \
+    --limit-request-line 8190
   start_part worker "$VENV/bin/celery" -A config worker -l INFO -c 2 -n "worker@%h"
   start_part beat "$VENV/bin/celery" -A config beat -l INFO -s "$RUN/app/celerybeat-schedule"
   start_part consumer "$PY" manage.py consume_events

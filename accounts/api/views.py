@@ -32,3 +32,33 @@ def me(request):
             ),
         }
     )
+
+
+_error = inline_serializer(
+    "AuthError",
+    {
+        "detail": serializers.CharField(),
+        "code": serializers.CharField(),
+        "errors": serializers.DictField(required=False),
+    },
+)
+
+
+def documented_token_views():
+    """simplejwt's login and refresh views with their 400/401 answers in the schema."""
+    from drf_spectacular.utils import OpenApiResponse
+    from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
+
+    errors = {
+        400: OpenApiResponse(_error, description="missing or malformed fields"),
+        401: OpenApiResponse(_error, description="bad credentials or token"),
+    }
+    login = extend_schema(
+        summary="Log in: a JWT access and refresh token pair",
+        responses={200: TokenObtainPairView.serializer_class, **errors},
+    )(TokenObtainPairView)
+    refresh = extend_schema(
+        summary="Refresh: a new access token",
+        responses={200: TokenRefreshView.serializer_class, **errors},
+    )(TokenRefreshView)
+    return login.as_view(), refresh.as_view()
