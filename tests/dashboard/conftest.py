@@ -81,7 +81,7 @@ def ingest_clean(transactional_db):
         with connection.cursor() as cur:
             cur.execute(
                 "TRUNCATE dashboard_hourly_aggregate, dashboard_seen_event, dashboard_dirtyscope, "
-                "dashboard_dead_letter"
+                "dashboard_dead_letter, dashboard_bank_merchant_hourly"
             )
 
     wipe()

@@ -149,7 +149,7 @@ def wiped_aggregates():
         with connection.cursor() as cur:
             cur.execute(
                 "TRUNCATE dashboard_hourly_aggregate, dashboard_scope_hourly, "
-                "dashboard_scope_daily, dashboard_dirtyscope"
+                "dashboard_scope_daily, dashboard_dirtyscope, dashboard_bank_merchant_hourly"
             )
 
     wipe()
