@@ -347,6 +347,19 @@ def generate(now, *, seed=20261127, n_business=2600, floats_per_agent=25):
         e = _base(rng, n, "payment.succeeded", "connect", now + timedelta(minutes=2))
         e.update(merchant_id="m_1", country="SN", currency="XOF", amount="7.5", fee="0.25")
         events.append(e)
+    # Edges of the amount rule: the largest valid amount, zero, a JSON integer, a tiny fee.
+    for etype, amount, fee in (
+        ("payment.succeeded", "99999999999999.9999", "0.0001"),
+        ("refund.succeeded", "0", None),
+        ("transfer.completed", _Num("5"), _Num("0.0001")),
+    ):
+        n += 1
+        source = "wallet" if etype == "transfer.completed" else "connect"
+        e = _base(rng, n, etype, source, now - timedelta(hours=5, minutes=7))
+        e.update(merchant_id="m_2", bank_id="b_sgbs", country="SN", currency="XOF", amount=amount)
+        if fee is not None:
+            e["fee"] = fee
+        events.append(e)
     floats_early, floats_late = [], []
     for agent in AGENTS:
         times = sorted({_when(rng, now) for _ in range(floats_per_agent)})
@@ -732,3 +745,10 @@ def agent_state(fs, agent, sales_start):
             (h, cur): (money(a), money(b), money(a + b)) for (h, cur), (a, b) in sales.items()
         },
     }
+
+
+def as_of(fs, scope, frm, to):
+    """api.md `as_of`: the newest occurred_at counted in the window (float gauges count
+    nothing there), to the second; None when nothing was counted."""
+    times = [f.at for f in window(fs, scope, frm, to) if f.type != "agent.float_updated"]
+    return max(times).strftime("%Y-%m-%dT%H:%M:%SZ") if times else None
