@@ -3,7 +3,7 @@ SHELL := /bin/bash
 STACK := scripts/stack.sh
 PY := .venv/bin/python
 
-.PHONY: up down status test lint install env-dev env-test test-up test-down
+.PHONY: up down restart status test lint install test-up test-down
 
 up: ## install what is missing, start everything with demo data, wait for health
 	@bash $(STACK) up dev
@@ -12,6 +12,11 @@ up: ## install what is missing, start everything with demo data, wait for health
 
 down: ## stop exactly what `make up` started
 	@bash $(STACK) down dev
+
+restart: ## restart the application processes (new code), keep the data services
+	@bash $(STACK) app-down
+	@bash $(STACK) app-up
+	@bash scripts/wait_healthy.sh
 
 status: ## one line per part of the local stack
 	@bash $(STACK) status dev

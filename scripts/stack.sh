@@ -6,6 +6,7 @@
 #   scripts/stack.sh install              Debian packages, .venv, pip packages
 #   scripts/stack.sh up PROFILE           start the services of PROFILE (dev|test)
 #   scripts/stack.sh app-up               dev only: migrate, seed, web/worker/beat/consumer
+#   scripts/stack.sh app-down             dev only: stop the application processes
 #   scripts/stack.sh down PROFILE         stop exactly what was started (pid files)
 #   scripts/stack.sh status PROFILE       one line per part
 #   scripts/stack.sh env PROFILE          print the environment variables of PROFILE
@@ -182,9 +183,11 @@ broker_up() {
   bin="$(tansu_bin)"
   if ! pid_alive "$RUN/broker/broker.pid"; then
     log "starting Kafka-protocol broker (Tansu) on 127.0.0.1:$KAFKA_PORT"
-    nohup "$bin" broker --listener-url "tcp://127.0.0.1:$KAFKA_PORT" \
+    # setsid: out of the caller's process group, so the broker outlives the
+    # shell (or job) that started it; `down` stops it by its pid file.
+    setsid nohup "$bin" broker --listener-url "tcp://127.0.0.1:$KAFKA_PORT" \
       --advertised-listener-url "tcp://127.0.0.1:$KAFKA_PORT" \
-      --storage-engine memory://tansu/ >"$RUN/broker/broker.log" 2>&1 &
+      --storage-engine memory://tansu/ >"$RUN/broker/broker.log" 2>&1 </dev/null &
     echo $! >"$RUN/broker/broker.pid"
     wait_port 127.0.0.1 "$KAFKA_PORT" 10 || die "broker did not start (see $RUN/broker/broker.log)"
   fi
@@ -273,6 +276,8 @@ case "$cmd" in
     pg_up; redis_up; broker_up ;;
   app-up)
     PROFILE=dev; profile_ports dev; eval "$(print_env dev)"; app_up ;;
+  app-down)
+    PROFILE=dev; profile_ports dev; app_down ;;
   down)
     profile_ports "$PROFILE"
     [ "$PROFILE" = dev ] && app_down
@@ -280,5 +285,5 @@ case "$cmd" in
     kill_pidfile "$RUN/redis/redis.pid" redis
     pg_down ;;
   status) profile_ports "$PROFILE"; status ;;
-  *) sed -n '2,14p' "$0"; exit 2 ;;
+  *) sed -n '2,15p' "$0"; exit 2 ;;
 esac

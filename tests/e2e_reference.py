@@ -560,14 +560,9 @@ def figures(fs, rates):
         fraud_bps = 10000 * converted["fraud_amount"] / converted["gmv"]
     return {
         "counts": counts,
-        # "one object per currency seen in the period": a currency whose money figures
-        # are all zero (only count-only events named it) is not shown, as the product
-        # and its own tests read it (events.md makes currency optional on those types).
-        "amounts": {
-            c: {k: money(v) for k, v in per.items()}
-            for c, per in amounts.items()
-            if any(per.values())
-        },
+        # "one object per currency seen in the period": also a currency only
+        # count-only events named (its money figures all "0").
+        "amounts": {c: {k: money(v) for k, v in per.items()} for c, per in amounts.items()},
         "rates": {
             "conversion_rate": ratio(payment_successes, counts["attempts"]),
             "success_rate": ratio(sc, sc + fc),

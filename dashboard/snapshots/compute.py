@@ -96,9 +96,10 @@ def figures(rows, book):
                 acc[i] += v
     amounts = {}
     for currency in sorted(c for c in by_currency if c):
+        # Every currency seen in the period, even when only count-only events
+        # (attempts, failures) named it: api.md's "one object per currency seen".
         sums = [sum(col, ZERO) for col in zip(*by_currency[currency], strict=True)]
-        if any(sums):
-            amounts[currency] = {n: money(v) for n, v in zip(MONEY_FIGURES, sums, strict=True)}
+        amounts[currency] = {n: money(v) for n, v in zip(MONEY_FIGURES, sums, strict=True)}
     converted = dict.fromkeys(CONVERTED_FIGURES, ZERO)
     missing = set()
     for (currency, day), sums in by_day.items():
