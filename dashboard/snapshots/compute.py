@@ -130,13 +130,18 @@ def figures(rows, book):
 
 def sparkline(rows, frm, to, book):
     """Converted GMV per hour of [frm, to), zero-filled (each hour at its day's rate)."""
-    per_hour = defaultdict(lambda: ZERO)
+    # Sum each currency's GMV of the hour over the sources first, then convert
+    # once: converting each source's row apart would round twice.
+    native = defaultdict(lambda: ZERO)
     for r in rows:
         gmv = r[3 + _GMV]
         if gmv:
-            c = book.convert(r[1], r[0].date(), gmv)
-            if c is not None:
-                per_hour[r[0]] += c
+            native[(r[0], r[1])] += gmv
+    per_hour = defaultdict(lambda: ZERO)
+    for (hour, currency), gmv in native.items():
+        c = book.convert(currency, hour.date(), gmv)
+        if c is not None:
+            per_hour[hour] += c
     return {
         "metric": "gmv",
         "currency": book.quote,
