@@ -138,7 +138,7 @@ pg_up() {
   if pgrun "$PG_BIN/pg_ctl" -D "$data" status >/dev/null 2>&1; then
     return 0
   fi
-  local extra="-c max_connections=200 -c shared_buffers=256MB -c work_mem=16MB -c maintenance_work_mem=256MB -c max_wal_size=2GB"
+  local extra="-c max_connections=200 -c shared_buffers=1GB -c effective_cache_size=4GB -c work_mem=16MB -c maintenance_work_mem=256MB -c max_wal_size=2GB"
   if [ "$PROFILE" = test ]; then
     extra="$extra -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
   fi
