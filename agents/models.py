@@ -64,7 +64,17 @@ class Agent(models.Model):
             # location-only index that query walked every agent of the nearer
             # country first (1.2 s from Dakar for region:CI on 1M agents); on
             # unfiltered queries the composite measured faster too (0.5 vs 1 ms).
-            GistIndex(fields=["country", "location"], name="agents_agent_country_loc_gist"),
+            # buffering=on: a (RE)INDEX uses GiST's buffered build, whose pages
+            # are tighter boxes than the one-by-one insertion build that `auto`
+            # picks below effective_cache_size. On 1M agents the nearby 10 km
+            # scan around Abidjan read 435 index pages with the insertion build
+            # and 240 with the buffered one (p95 3.4 -> 2.3 ms). Rows inserted
+            # later go in one by one: REINDEX CONCURRENTLY restores the layout.
+            GistIndex(
+                fields=["country", "location"],
+                name="agents_agent_country_loc_gist",
+                buffering=True,
+            ),
         ]
         # Also a partial GiST (location) WHERE status = 'frozen' (migration 0005,
         # raw SQL: Django's PostGIS schema editor drops the condition of an
