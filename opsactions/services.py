@@ -510,18 +510,11 @@ def _execute_locked(action, *, actor, scope, now, context):
         before=before,
     )
     try:
-        # Savepoint: if the executor or the outbox write fails, none of it stays.
-        with transaction.atomic():
-            effect_before, effect_after = executor_for(action.action_type).execute(action, now)
-            outbox_enqueue(
-                action=action,
-                phase=OutboxPhase.EXECUTE,
-                effect={"before": effect_before, "after": effect_after},
-                actor=actor,
-                now=now,
-            )
+        effect_before, effect_after = _apply_effect(
+            action, OutboxPhase.EXECUTE, executor_for(action.action_type).execute, actor, now
+        )
     except Exception as exc:  # noqa: BLE001 - any failure must fail the action, not 500
-        action.error = f"{type(exc).__name__}: {exc}"[:2000]
+        action.error = _error_text(exc)
         action.closed_at = now
         _transition(
             action,
@@ -551,6 +544,29 @@ def _execute_locked(action, *, actor, scope, now, context):
         fields=("result", "executed_at", "executed_by", "rollback_due_at"),
     )
     return action
+
+
+def _apply_effect(action, phase, step, actor, now):
+    """Run an executor step (execute or rollback) and enqueue its command in the outbox.
+
+    One savepoint: if the step or the outbox write fails, none of it stays.
+    Returns the step's (before, after); raises whatever the step raised.
+    """
+    with transaction.atomic():
+        before, after = step(action, now)
+        outbox_enqueue(
+            action=action,
+            phase=phase,
+            effect={"before": before, "after": after},
+            actor=actor,
+            now=now,
+        )
+    return before, after
+
+
+def _error_text(exc):
+    """What an action records of an executor failure (bounded to its column)."""
+    return f"{type(exc).__name__}: {exc}"[:2000]
 
 
 def action_rollback(*, actor, action_id, reason, context=None, automatic=False):
@@ -611,17 +627,11 @@ def action_rollback(*, actor, action_id, reason, context=None, automatic=False):
                 )
         request_info = None
         try:
-            with transaction.atomic():
-                undone_from, restored = executor_for(action.action_type).rollback(action, now)
-                outbox_enqueue(
-                    action=action,
-                    phase=OutboxPhase.ROLLBACK,
-                    effect={"before": undone_from, "after": restored},
-                    actor=actor,
-                    now=now,
-                )
+            _undone_from, restored = _apply_effect(
+                action, OutboxPhase.ROLLBACK, executor_for(action.action_type).rollback, actor, now
+            )
         except Exception as exc:  # noqa: BLE001 - recorded and answered as 409
-            refusal = f"{type(exc).__name__}: {exc}"[:2000]
+            refusal = _error_text(exc)
             if pending:
                 # Refused: a new attempt needs two people again.
                 request_info = _rollback_request_close(
