@@ -13,6 +13,7 @@ A crash after 2 and before 4 redelivers the batch: the seen-id store drops every
 event of it, so nothing is counted twice; a crash before 2 commits nothing.
 """
 
+import gc
 import json
 import logging
 import signal
@@ -37,6 +38,17 @@ _LOST_OWNERSHIP = {
     KafkaError.UNKNOWN_MEMBER_ID,
     KafkaError._ASSIGNMENT_LOST,
 }
+
+
+def _tune_gc():
+    """A batch allocates several tracked objects per event, which CPython's default
+    thresholds (700) would have the collector rescan many times per batch, along
+    with every object of Django's start-up. Those are frozen out of collection
+    and young objects collected every 50k allocations instead (measured: about a
+    third of the per-event CPU of validation went to the collector)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 50)
 
 
 class EventConsumer:
@@ -127,6 +139,7 @@ class EventConsumer:
     def run(self):
         """Consume until stopped, idle (until_idle) or max_messages; returns the stats dict."""
         log.info("consuming %s (batch %s)", ",".join(self.topics), self.batch_size)
+        _tune_gc()
         self.consumer.subscribe(
             self.topics, on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost
         )

@@ -101,6 +101,49 @@ def cursor_for(connection):
     return psycopg.Cursor(connection)
 
 
+def seen_copy(cursor, ids, days):
+    """Fast path of the dedupe: COPY the (in-batch unique) ids straight into the
+    store. True when all were new (the common case: nothing to subtract); False,
+    with nothing of it kept, when any was already there (its unique violation
+    is rolled back to a savepoint and the caller takes `seen_insert`).
+
+    Ids go in one global order, (day, id), like `seen_insert`'s, so two writers
+    meeting on a duplicate wait for each other instead of deadlocking."""
+    import psycopg
+
+    text = _seen_copy_text(ids, days)
+    cursor.execute("SAVEPOINT seen_copy")
+    try:
+        with cursor.copy(f"COPY {SEEN_TABLE} (event_id, occurred_day) FROM STDIN") as copy:
+            if text is not None:
+                copy.write(text)
+            else:  # some id needs COPY escaping: psycopg's row writer does it
+                for day, event_id in sorted(zip(days, ids, strict=True)):
+                    copy.write_row((event_id, day))
+    except psycopg.errors.UniqueViolation:
+        cursor.execute("ROLLBACK TO SAVEPOINT seen_copy")
+        return False
+    cursor.execute("RELEASE SAVEPOINT seen_copy")
+    return True
+
+
+def _seen_copy_text(ids, days):
+    """COPY text of (id, day) rows in (day, id) order, built with joins; None when an
+    id holds a backslash, tab or line break (COPY would read those as escapes)."""
+    by_day = {}
+    for event_id, day in zip(ids, days, strict=True):
+        by_day.setdefault(day, []).append(event_id)
+    chunks = []
+    for day in sorted(by_day):
+        day_ids = sorted(by_day[day])
+        blob = "\n".join(day_ids)
+        if "\\" in blob or "\t" in blob or "\r" in blob or blob.count("\n") != len(day_ids) - 1:
+            return None
+        tail = f"\t{day.isoformat()}\n"
+        chunks.append(tail.join(day_ids) + tail)
+    return "".join(chunks)
+
+
 def seen_insert(cursor, ids, days):
     """ids (unique) and their occurred days -> set of the ids never seen before."""
     cursor.execute(_SEEN_STAGE_DDL)

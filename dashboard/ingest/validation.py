@@ -10,7 +10,9 @@ import json
 import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Annotated, Literal
 
+import msgspec
 import orjson
 
 from dashboard.choices import COUNT_FIGURES, MONEY_FIGURES, EventType
@@ -74,6 +76,21 @@ class Event:
         "cost", "merchant_id", "agent_id", "bank_id", "country", "region", "city", "balance",
         "lat", "lon", "count_ix", "amount_ix", "counts_fee", "day",
     )  # fmt: skip
+
+
+def _unstorable(text):
+    """True for a string PostgreSQL cannot store as text: a NUL character, or a lone
+    surrogate (from a "\\ud800" escape: not UTF-8). Counting such an event would
+    fail its whole batch, again and again: it is a dead letter instead."""
+    if "\x00" in text:
+        return True
+    if text.isascii():
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _reject_constant(name):
@@ -165,6 +182,8 @@ def validate(obj, now=None):
         raise Invalid(R.MISSING_FIELD, "event_id is required")
     if type(event_id) is not str or not (1 <= len(event_id) <= 64):
         raise Invalid(R.INVALID_FIELD, "event_id must be a string of 1-64 chars")
+    if _unstorable(event_id):
+        raise Invalid(R.INVALID_FIELD, f"event_id {event_id!r} has a NUL or is not valid UTF-8")
     for field in ("type", "source", "occurred_at"):
         if obj.get(field) is None:
             raise Invalid(R.MISSING_FIELD, f"{field} is required", event_id)
@@ -235,6 +254,10 @@ def validate(obj, now=None):
         value = obj.get(field)
         if value is not None and (type(value) is not str or not 0 < len(value) <= 64):
             raise Invalid(R.INVALID_FIELD, f"{field} must be a string of 1-64 chars", event_id)
+    for field in ("merchant_id", "agent_id", "bank_id", "region", "city"):
+        value = obj.get(field)
+        if type(value) is str and _unstorable(value):
+            raise Invalid(R.INVALID_FIELD, f"{field} has a NUL or is not valid UTF-8", event_id)
     e.merchant_id = obj.get("merchant_id")
     e.agent_id = obj.get("agent_id")
     e.bank_id = obj.get("bank_id")
@@ -289,6 +312,140 @@ def event_id_of(raw):
     try:
         obj = raw if isinstance(raw, dict) else orjson.loads(raw)
         value = obj.get("event_id")
-        return value[:64] if isinstance(value, str) else ""
+        return value[:64] if isinstance(value, str) and not _unstorable(value) else ""
     except Exception:
         return ""
+
+
+# ---------------------------------------------------------------- fast path
+# The consumer's hot path: one C-level decode of the bytes into a typed struct
+# that accepts only the ordinary shape of a valid event (amounts as plain
+# decimal strings, RFC 3339 timestamps, ...). It is a strict SUBSET of what
+# `validate` accepts and yields the same Event: whatever it does not accept -
+# invalid events, but also valid ones in a rarer shape (JSON-number amounts,
+# a NUL escape) - goes through `loads` + `validate`, which decide and give the
+# reason. tests/dashboard/test_fast_validation.py holds the two to that.
+_Id = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+_Label = Annotated[str, msgspec.Meta(max_length=64)]
+_Amount = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{1,14}(?:\.[0-9]{1,4})?\Z")]
+_Balance = Annotated[str, msgspec.Meta(pattern=r"^-?[0-9]{1,14}(?:\.[0-9]{1,4})?\Z")]
+_Timestamp = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?"
+        r"(?:Z|[+-][0-9]{2}:[0-9]{2})\Z"
+    ),
+]
+
+
+class _WireLocation(msgspec.Struct, gc=False):
+    lat: Annotated[float, msgspec.Meta(ge=-90, le=90)]
+    lon: Annotated[float, msgspec.Meta(ge=-180, le=180)]
+
+
+class _WireEvent(msgspec.Struct, gc=False):
+    event_id: _Id
+    type: Literal[tuple(str(t) for t in EventType)]
+    source: Literal["wallet", "connect"]
+    occurred_at: _Timestamp
+    currency: str | None = None
+    amount: _Amount | None = None
+    fee: _Amount | None = None
+    cost: _Amount | None = None
+    balance: _Balance | None = None
+    merchant_id: _Id | None = None
+    agent_id: _Id | None = None
+    bank_id: _Id | None = None
+    country: str | None = None
+    region: _Label | None = None
+    city: _Label | None = None
+    location: _WireLocation | None = None
+    metadata: dict | None = None
+
+
+_decode_wire = msgspec.json.Decoder(_WireEvent).decode
+_BUCKETS = {}  # "YYYY-MM-DDTHH" of a UTC timestamp -> its hour bucket (bounded: see _hour)
+
+
+def _hour(dt):
+    if len(_BUCKETS) > 100_000:
+        _BUCKETS.clear()
+    return datetime(dt.year, dt.month, dt.day, dt.hour, tzinfo=UTC)
+
+
+_WireError = msgspec.MsgspecError
+_fromisoformat = datetime.fromisoformat
+
+
+def fast_parse(raw, now):
+    """bytes -> Event for an event in the ordinary shape, else None (then `parse` decides).
+
+    Never raises and never accepts what `parse` would reject."""
+    if type(raw) is not bytes or b"\\u0000" in raw:  # (a NUL escape: `validate` decides)
+        return None
+    try:
+        w = _decode_wire(raw)
+    except _WireError:
+        return None
+    etype = w.type
+    count_ix, amount_ix, counts_fee, sources = _RULES[etype]
+    if w.source not in sources:
+        return None
+    currency = w.currency
+    amount = w.amount
+    if currency is None:
+        if amount_ix is not None:
+            return None
+        currency = ""
+    elif currency not in CURRENCIES:
+        return None
+    if amount is None and amount_ix is not None:
+        return None
+    country = w.country
+    if country is None:
+        country = "ZZ"
+    elif country not in COUNTRIES:
+        return None
+    if etype == "agent.float_updated" and (w.balance is None or w.agent_id is None):
+        return None
+    stamp = w.occurred_at
+    try:
+        occurred_at = _fromisoformat(stamp).astimezone(UTC)
+    except ValueError:
+        return None
+    if occurred_at > now + FUTURE_TOLERANCE:
+        return None
+    if stamp[-1] == "Z" or stamp[-6:] == "+00:00":
+        # Already UTC: the hour bucket is the text's first 13 characters.
+        bucket = _BUCKETS.get(stamp[:13])
+        if bucket is None:
+            bucket = _BUCKETS[stamp[:13]] = _hour(occurred_at)
+    else:
+        bucket = _hour(occurred_at)
+    e = Event()
+    e.event_id = w.event_id
+    e.type = etype
+    e.source = w.source
+    e.occurred_at = occurred_at
+    e.bucket = bucket
+    e.day = occurred_at.date()
+    e.count_ix = count_ix
+    e.amount_ix = amount_ix
+    e.counts_fee = counts_fee
+    e.currency = currency
+    e.amount = Decimal(amount) if amount is not None else None
+    e.fee = Decimal(w.fee) if w.fee is not None else None
+    e.cost = Decimal(w.cost) if w.cost is not None else None
+    e.balance = Decimal(w.balance) if w.balance is not None else None
+    e.merchant_id = w.merchant_id
+    e.agent_id = w.agent_id
+    e.bank_id = w.bank_id
+    e.country = country
+    e.region = w.region if w.region is not None else ""
+    e.city = w.city if w.city is not None else ""
+    location = w.location
+    if location is None:
+        e.lat = e.lon = None
+    else:
+        e.lat, e.lon = location.lat, location.lon
+    return e

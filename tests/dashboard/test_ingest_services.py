@@ -34,8 +34,11 @@ def _nonzero(totals):
     return {k: v for k, v in totals.items() if v}
 
 
+@pytest.mark.parametrize("wire", [False, True], ids=["dict", "bytes"])
 @pytest.mark.parametrize("etype", sorted(EXPECTED))
-def test_each_event_type_counts_per_contract_in_every_scope(etype, ingest_event, ingest_rows):
+def test_each_event_type_counts_per_contract_in_every_scope(etype, wire, ingest_event, ingest_rows):
+    """As a dict (the service API) and as the bytes a Kafka message carries (the
+    consumer's fast path: tests/dashboard/test_fast_validation.py)."""
     event = ingest_event(
         etype,
         merchant_id="m_1042",
@@ -44,7 +47,7 @@ def test_each_event_type_counts_per_contract_in_every_scope(etype, ingest_event,
         fee="225",
         cost="60",
     )
-    result = aggregate_event(event)
+    result = aggregate_event(json.dumps(event).encode() if wire else event)
     assert result.counted == 1
     for kind, sid in (("platform", ""), ("merchant", "m_1042"), ("agent", "a_0001"),
                       ("bank", "b_sgbs")):  # fmt: skip
@@ -157,6 +160,13 @@ INVALID = [
     ("invalid_timestamp", {"occurred_at": "2026-11-27T10:15:03"}),
     ("invalid_timestamp", {"occurred_at": "yesterday"}),
     ("invalid_location", {"location": {"lat": 95, "lon": 0}}),
+    ("invalid_field", {"event_id": "a\x00b"}),
+    ("invalid_field", {"city": "Da\x00kar"}),
+    (
+        "invalid_field",
+        b'{"event_id":"a\\ud800","type":"payment.failed","source":"connect",'
+        b'"occurred_at":"2026-11-27T10:00:00Z","amount":1.5}',
+    ),
 ]
 
 
@@ -268,3 +278,19 @@ def test_only_the_last_float_update_per_agent_and_hour_reaches_the_agents_app(
     assert sorted(f["balance"] for f in batch.floats) == [D(1), D(3), D(4)]
     aggregate_events_batch([at(50, "3"), located, at(30, "2"), at(70, "4")])
     assert Agent.objects.get(agent_id="a_r").float_balance == D(4)
+
+
+def test_event_ids_copy_would_read_as_escapes_are_stored_and_deduplicated(
+    ingest_event, ingest_rows
+):
+    ids = ["a\\b", "tab\there", "line\nbreak", "cr\rid", "plain"]
+    events = [ingest_event("payment.failed", merchant_id="m_esc", event_id=i) for i in ids]
+    assert aggregate_events_batch(events).counted == 5
+    again = aggregate_events_batch(events[::-1])
+    assert (again.counted, again.duplicates) == (0, 5)
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute("SELECT event_id FROM dashboard_seen_event WHERE event_id = ANY(%s)", [ids])
+        assert sorted(r[0] for r in cur.fetchall()) == sorted(ids)
+    assert ingest_rows("merchant", "m_esc")["failed_count"] == 5
