@@ -4,6 +4,7 @@ DJANGO_ENV selects the mode: `local` (default, `make up`), `test` (`make test`)
 or `production` (docker-compose; passes `manage.py check --deploy`).
 """
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -134,6 +135,10 @@ KAFKA_MAX_POLL_INTERVAL_MS = env_int("KAFKA_MAX_POLL_INTERVAL_MS", 300000, minim
 # Batches only fill up when there is a backlog, so a large cap costs no latency
 # at steady rates and buys throughput when catching up (measured: docs/ingestion.md).
 KAFKA_BATCH_SIZE = env_int("KAFKA_BATCH_SIZE", 20000, minimum=1)
+# Worker processes of one consume_events (dashboard/ingest/workers.py): parsing
+# and aggregating is CPU work a single Python process does on one core only.
+# 0 = prepare in the consumer process itself (threads write). Default: one per CPU.
+INGEST_PROCESSES = env_int("INGEST_PROCESSES", os.cpu_count() or 1, minimum=0)
 
 # ------------------------------------------------------------------ celery
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)

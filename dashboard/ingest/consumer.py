@@ -13,20 +13,20 @@ A crash after 2 and before 4 redelivers the batch: the seen-id store drops every
 event of it, so nothing is counted twice; a crash before 2 commits nothing.
 """
 
-import gc
 import json
 import logging
 import signal
 import threading
 import time
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
-from django.db import close_old_connections, connection, connections
+from django.db import connection, connections
 
-from dashboard.ingest import metrics
-from dashboard.ingest.services import apply_prepared, prepare_messages
+from dashboard.ingest import metrics, workers
+from dashboard.ingest.services import WireBatch, apply_prepared, prepare_wire
 
 log = logging.getLogger("dashboard.ingest.consumer")
 
@@ -38,17 +38,6 @@ _LOST_OWNERSHIP = {
     KafkaError.UNKNOWN_MEMBER_ID,
     KafkaError._ASSIGNMENT_LOST,
 }
-
-
-def _tune_gc():
-    """A batch allocates several tracked objects per event, which CPython's default
-    thresholds (700) would have the collector rescan many times per batch, along
-    with every object of Django's start-up. Those are frozen out of collection
-    and young objects collected every 50k allocations instead (measured: about a
-    third of the per-event CPU of validation went to the collector)."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 50)
 
 
 class EventConsumer:
@@ -70,6 +59,7 @@ class EventConsumer:
         max_poll_interval_ms=300000,
         max_backoff=30.0,
         writers=2,
+        processes=0,
     ):
         self.topics = list(topics)
         self.dlq_topic = dlq_topic
@@ -79,6 +69,12 @@ class EventConsumer:
         self.poll_timeout = poll_timeout
         self.max_backoff = max_backoff
         self.writers = max(1, writers)
+        # processes > 0: batches are prepared and written by that many worker
+        # processes (dashboard/ingest/workers.py); 0: prepared here, written by
+        # `writers` threads of this process.
+        self.processes = max(0, processes)
+        self._stop_event = None  # tells worker processes to give up retrying
+        self._broken = False
         self._stop = False
         self._assigned = set()
         self._ever_assigned = False
@@ -131,6 +127,8 @@ class EventConsumer:
         if not self._stop:
             log.info("stop requested: finishing the current batch")
         self._stop = True
+        if self._stop_event is not None:
+            self._stop_event.set()
 
     def install_signal_handlers(self):
         signal.signal(signal.SIGTERM, self.request_stop)
@@ -139,7 +137,9 @@ class EventConsumer:
     def run(self):
         """Consume until stopped, idle (until_idle) or max_messages; returns the stats dict."""
         log.info("consuming %s (batch %s)", ",".join(self.topics), self.batch_size)
-        _tune_gc()
+        workers.tune_gc()
+        if self.processes:
+            self._start_processes()
         self.consumer.subscribe(
             self.topics, on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost
         )
@@ -154,10 +154,10 @@ class EventConsumer:
                         break
                     limit = min(limit, remaining)
                 messages = self.consumer.consume(num_messages=limit, timeout=self.poll_timeout)
-                batch = self._usable(messages)
-                if batch:
-                    fetched += len(batch)
-                    self._submit(batch)
+                wire, offsets = self._usable(messages)
+                if wire is not None:
+                    fetched += len(wire.values)
+                    self._submit(wire, offsets)
                     last_activity = time.monotonic()
                     continue
                 # Nothing new: make sure the last batch is committed, DB and Kafka.
@@ -177,6 +177,11 @@ class EventConsumer:
                         break
         finally:
             self.close()
+        if self._broken:
+            raise RuntimeError(
+                "an ingest worker process died: stopped without committing the offsets of "
+                "its batch or any later one (they are re-read, and deduplicated, on restart)"
+            )
         return self.stats
 
     def close(self):
@@ -198,8 +203,30 @@ class EventConsumer:
         self.dlq.flush(10)
         log.info("stopped: %s", json.dumps(self.stats, default=str))
 
+    def _start_processes(self):
+        """Spawn the worker processes and wait until each has set Django up, so the
+        first batch does not wait for interpreter start-up."""
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("spawn")
+        self._stop_event = ctx.Event()
+        self._worker = ProcessPoolExecutor(
+            max_workers=self.processes,
+            mp_context=ctx,
+            initializer=workers.init_worker,
+            initargs=(connection.settings_dict["NAME"], self._stop_event),
+        )
+        pids = {f.result(timeout=120) for f in [self._worker.submit(workers.ready)
+                                                 for _ in range(self.processes)]}  # fmt: skip
+        log.info("%d ingest worker processes ready (%s)", self.processes, sorted(pids))
+
     def _stop_worker(self):
-        if self._worker is not None:
+        if self._worker is not None and self.processes:
+            if self._broken:
+                self._stop_event.set()
+            self._worker.shutdown(wait=True, cancel_futures=True)
+            self._worker = None
+        elif self._worker is not None:
             # One close per writer thread started (the barrier keeps each task on
             # its own thread): Django connections are per thread.
             parties = max(1, len(self._writer_threads))
@@ -220,7 +247,11 @@ class EventConsumer:
 
     # ------------------------------------------------------------ batch
     def _usable(self, messages):
-        batch = []
+        """Messages -> (WireBatch of the usable ones or None, {(topic, partition): next offset})."""
+        topics, topic_index = [], {}
+        values, topic_ix, partitions, offsets_, keys = [], [], [], [], []
+        offsets = {}
+        assigned = self._assigned
         for m in messages:
             err = m.error()
             if err is not None:
@@ -230,33 +261,60 @@ class EventConsumer:
                     raise KafkaException(err)
                 log.warning("consume error: %s", err)
                 continue
+            tp = (m.topic(), m.partition())
             # A message fetched before a revoke, of a partition no longer ours:
             # the new owner reads it; counting it here would be harmless (dedupe)
             # but committing its offset would move someone else's position.
-            if (m.topic(), m.partition()) in self._assigned:
-                batch.append(m)
-        return batch
+            if tp not in assigned:
+                continue
+            ti = topic_index.get(tp[0])
+            if ti is None:
+                ti = topic_index[tp[0]] = len(topics)
+                topics.append(tp[0])
+            offset = m.offset()
+            if offset >= offsets.get(tp, -1):
+                offsets[tp] = offset + 1
+            values.append(m.value() or b"")
+            topic_ix.append(ti)
+            partitions.append(tp[1])
+            offsets_.append(offset)
+            keys.append(m.key())
+        if not values:
+            return None, offsets
+        return WireBatch(topics, values, topic_ix, partitions, offsets_, keys), offsets
 
-    def _submit(self, messages):
-        """Prepare `messages` here (CPU) while earlier batches are written by the DB
-        threads, then hand it over."""
+    def _submit(self, wire, offsets):
+        """Hand a batch over: to a worker process (which prepares and writes it), or
+        prepared here (CPU) while earlier batches are written by the DB threads."""
         started = time.monotonic()
         if self.stats["first_message_at"] is None:
             self.stats["first_message_at"] = time.time()
-        prepared, offsets = prepare_messages(messages)
-        self._add_seconds("prepare", time.monotonic() - started)
-        # Up to `writers` batches are written at once, each in its own transaction
-        # on its own connection; offsets are still committed strictly in order.
-        while len(self._inflight) >= self.writers:
-            self._finish_oldest()
-        if self._worker is None:
-            self._worker = ThreadPoolExecutor(
-                max_workers=self.writers,
-                thread_name_prefix="ingest-db",
-                initializer=lambda: self._writer_threads.add(threading.get_ident()),
-            )
-        future = self._worker.submit(self._apply_with_retry, prepared)
-        self._inflight.append((future, offsets, len(messages), started))
+        # Up to `writers` batches (2 per worker process) are in flight at once,
+        # each in its own transaction on its own connection; offsets are still
+        # committed strictly in order.
+        limit = 2 * self.processes if self.processes else self.writers
+        if self.processes:
+            while len(self._inflight) >= limit:
+                self._finish_oldest()
+            try:
+                future = self._worker.submit(workers.prepare_and_write, wire)
+            except BrokenProcessPool:
+                log.error("an ingest worker process died: stopping without committing")
+                self._broken = self._stop = True
+                return
+        else:
+            prepared = prepare_wire(wire)
+            self._add_seconds("prepare", time.monotonic() - started)
+            while len(self._inflight) >= limit:
+                self._finish_oldest()
+            if self._worker is None:
+                self._worker = ThreadPoolExecutor(
+                    max_workers=self.writers,
+                    thread_name_prefix="ingest-db",
+                    initializer=lambda: self._writer_threads.add(threading.get_ident()),
+                )
+            future = self._worker.submit(self._apply_with_retry, prepared)
+        self._inflight.append((future, offsets, len(wire.values), started))
 
     def _finish_inflight(self):
         """Wait for every batch being written, committing their offsets in order."""
@@ -267,14 +325,22 @@ class EventConsumer:
         """Wait for the oldest batch being written; then DLQ topic, then offsets (in that order)."""
         future, offsets, size, started = self._inflight.popleft()
         waited = time.monotonic()
-        result = future.result()
+        try:
+            result = future.result()
+        except BrokenProcessPool:
+            log.error("an ingest worker process died: stopping without committing")
+            self._broken = True
+            result = None
         self._add_seconds("wait", time.monotonic() - waited)
         if result is None or not self._publish_dead_letters(result.dead_letters):
             # Stopping before this batch is fully out (DB, or the DLQ topic): its
             # offsets, and those of the later batches, must not move; all of
             # them are re-read next time (and deduplicated).
             for later, *_ in self._inflight:
-                later.result()
+                try:
+                    later.result()
+                except BrokenProcessPool:
+                    self._broken = True
             self._inflight.clear()
             self._stop = True
             return
@@ -289,6 +355,9 @@ class EventConsumer:
         s["duplicates"] += result.duplicates
         s["dead_letters"] += len(result.dead_letters)
         s["batches"] += 1
+        if result.db_retries:
+            s["db_retries"] += result.db_retries
+            metrics.DB_RETRIES.inc(result.db_retries)
         for step, seconds in result.timings.items():
             self._add_seconds(step, seconds)
         metrics.BATCH_SIZE.observe(size)
@@ -315,28 +384,9 @@ class EventConsumer:
 
     def _apply_with_retry(self, prepared):
         """(DB thread) Write the batch; on failure retry the same batch with backoff."""
-        delay = 0.5
-        while True:
-            try:
-                return apply_prepared(prepared)
-            except Exception as exc:
-                # Database down, deadlock, bug: the transaction rolled back,
-                # so the same batch can be retried as is.
-                self.stats["db_retries"] += 1
-                metrics.DB_RETRIES.inc()
-                log.warning(
-                    "batch of %d failed (%s); retrying in %.1fs", prepared.received, exc, delay
-                )
-                if self.stats["db_retries"] == 1 or delay >= self.max_backoff:
-                    log.exception("ingest failure")
-                try:
-                    connection.close()
-                except Exception:  # already broken: nothing left to close
-                    log.debug("closing the broken connection", exc_info=True)
-                if not self._sleep(delay):
-                    return None
-                close_old_connections()
-                delay = min(delay * 2, self.max_backoff)
+        return workers.write_with_retry(
+            prepared, apply_prepared, should_stop=lambda: self._stop, max_backoff=self.max_backoff
+        )
 
     def _sleep(self, seconds):
         """Sleep unless asked to stop; False when stopping."""

@@ -78,7 +78,7 @@ class IngestResult:
     duplicates: int = 0
     dead_letters: list = field(default_factory=list)
     by_topic_type: Counter = field(default_factory=Counter)
-    counted_ids: set = field(default_factory=set)
+    db_retries: int = 0  # failed attempts before this one succeeded
     timings: dict = field(default_factory=dict)  # step -> seconds (for logs and the bench)
 
 
@@ -192,30 +192,39 @@ def prepare_records(records, *, now=None):
     )
 
 
-def prepare_messages(messages, *, now=None):
-    """prepare_records for confluent-kafka Messages, without building an Origin per message
-    (only a dead letter needs one): this loop is the consumer's main-thread hot path.
-    Returns (PreparedBatch, {(topic, partition): next offset})."""
+@dataclass(slots=True)
+class WireBatch:
+    """A batch of Kafka messages as plain parallel lists: what the consumer hands to
+    `prepare_wire`, in its own process or (pickled) in an ingest worker process.
+    `topic_ix[i]` indexes `topics`; partition/offset/key are only read for a dead letter."""
+
+    topics: list
+    values: list
+    topic_ix: list
+    partitions: list
+    offsets: list
+    keys: list
+
+
+def prepare_wire(wire, *, now=None):
+    """prepare_records for a WireBatch, building an Origin only for a dead letter:
+    this loop runs for every event the consumer reads."""
     now = now or datetime.now(UTC)
     dead_letters = []
     by_id = {}
     duplicates = 0
     seen_types = []
-    offsets = {}
+    topic_ix = wire.topic_ix
     _fast, _validate, _loads = fast_parse, validate, loads
-    for m in messages:
-        topic = m.topic()
-        tp = (topic, m.partition())
-        offset = m.offset()
-        if offset >= offsets.get(tp, -1):
-            offsets[tp] = offset + 1
-        payload = m.value() or b""
+    for i, payload in enumerate(wire.values):
         try:
             event = _fast(payload, now)
             if event is None:  # not the ordinary shape: the full validator decides
                 event = _validate(_loads(payload), now)
         except Invalid as exc:
-            origin = Origin(topic, tp[1], offset, m.key())
+            origin = Origin(
+                wire.topics[topic_ix[i]], wire.partitions[i], wire.offsets[i], wire.keys[i]
+            )
             dead_letters.append(
                 DeadLetterInfo(
                     payload=payload,
@@ -225,19 +234,22 @@ def prepare_messages(messages, *, now=None):
                     origin=origin,
                 )
             )
-            seen_types.append((topic, "invalid"))
+            seen_types.append((topic_ix[i], "invalid"))
             continue
-        seen_types.append((topic, event.type))
+        seen_types.append((topic_ix[i], event.type))
         if event.event_id in by_id:
             duplicates += 1
             continue
         by_id[event.event_id] = event
     acc, spans, floats, sales, bank_merchants = _pre_aggregate(by_id.values())
-    batch = PreparedBatch(
+    by_topic_type = Counter()
+    for (ti, etype), n in Counter(seen_types).items():
+        by_topic_type[(wire.topics[ti], etype)] = n
+    return PreparedBatch(
         now=now,
-        received=len(messages),
+        received=len(wire.values),
         dead_letters=dead_letters,
-        by_topic_type=Counter(seen_types),
+        by_topic_type=by_topic_type,
         in_batch_duplicates=duplicates,
         events=by_id,
         acc=acc,
@@ -246,7 +258,6 @@ def prepare_messages(messages, *, now=None):
         sales=sales,
         bank_merchants=bank_merchants,
     )
-    return batch, offsets
 
 
 def apply_prepared(batch):
@@ -276,7 +287,6 @@ def apply_prepared(batch):
         timings["seen"] = t1 - t0
         result.duplicates += len(events) - len(fresh_ids)
         result.counted = len(fresh_ids)
-        result.counted_ids = set(fresh_ids)
         if fresh_ids:
             acc, floats, sales = batch.acc, batch.floats, batch.sales
             bank_merchants = batch.bank_merchants
@@ -290,7 +300,7 @@ def apply_prepared(batch):
                 floats = [f for f in floats if f["event_id"] in fresh_ids]
                 if any(e.type in _SALES_TYPES for e in seen):
                     sales = _pre_aggregate(events[i] for i in fresh_ids)[3]
-            sql.aggregates_upsert(cursor, _columns(acc))
+            sql.aggregates_upsert(cursor, _rows(acc))
             sql.bank_merchants_upsert(cursor, bank_merchants)
             t2 = clock()
             timings["aggregates"] = t2 - t1
@@ -319,12 +329,11 @@ def _raw_cursor():
     return sql.cursor_for(connection.connection)
 
 
-def _columns(acc):
-    """Aggregate vectors -> one list per column (key columns, figures, last_event_at),
-    no rows whose figures are all zero."""
+def _rows(acc):
+    """Aggregate vectors -> rows (key columns, figures, last_event_at), without the
+    rows whose figures are all zero."""
     n = N_FIGURES
-    rows = [key + tuple(vec) for key, vec in acc.items() if any(vec[:n])]
-    return [list(col) for col in zip(*rows, strict=True)] if rows else []
+    return [key + tuple(vec) for key, vec in acc.items() if any(vec[:n])]
 
 
 def _delta(e):

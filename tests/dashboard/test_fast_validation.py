@@ -70,7 +70,7 @@ def assert_same_or_declined(raw):
         assert fast is None, f"fast path accepted what parse rejects ({exc.reason}): {raw!r}"
         return None
     if fast is not None:
-        for name in Event.__slots__:
+        for name in Event.__struct_fields__:
             a, b = getattr(fast, name), getattr(full, name)
             assert a == b and type(a) is type(b), (name, a, b, raw)
     return fast

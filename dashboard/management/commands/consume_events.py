@@ -24,6 +24,13 @@ class Command(BaseCommand):
         )
         parser.add_argument("--max-messages", type=int, metavar="N", help="stop after N messages")
         parser.add_argument(
+            "--processes",
+            type=int,
+            metavar="N",
+            help="worker processes that prepare and write batches (INGEST_PROCESSES; "
+            "0: in this process)",
+        )
+        parser.add_argument(
             "--metrics-port", type=int, help="serve Prometheus metrics on this port (0: off)"
         )
         parser.add_argument(
@@ -34,7 +41,7 @@ class Command(BaseCommand):
         topics = [t.strip() for t in (opts["topics"] or "").split(",") if t.strip()]
         topics = topics or settings.KAFKA_EVENT_TOPICS
         batch_size = opts["batch_size"] or settings.KAFKA_BATCH_SIZE
-        for name in ("batch_size", "max_messages", "metrics_port"):
+        for name in ("batch_size", "max_messages", "metrics_port", "processes"):
             if opts[name] is not None and opts[name] < 0:
                 raise CommandError(f"--{name.replace('_', '-')} must not be negative")
         if opts["until_idle"] is not None and opts["until_idle"] <= 0:
@@ -51,6 +58,7 @@ class Command(BaseCommand):
             batch_size=batch_size,
             until_idle=opts["until_idle"],
             max_messages=opts["max_messages"],
+            processes=settings.INGEST_PROCESSES if opts["processes"] is None else opts["processes"],
             session_timeout_ms=settings.KAFKA_SESSION_TIMEOUT_MS,
             heartbeat_interval_ms=settings.KAFKA_HEARTBEAT_INTERVAL_MS,
             max_poll_interval_ms=settings.KAFKA_MAX_POLL_INTERVAL_MS,
