@@ -169,7 +169,8 @@ def main():
     ]  # fmt: skip
     if args.batch_size:
         consumer_cmd += ["--batch-size", str(args.batch_size)]
-    env = dict(os.environ)
+    # Production settings for the consumer: no per-query debug logging.
+    env = dict(os.environ, DEBUG="false")
     result = {}
     if not steady:
         produce(payloads)

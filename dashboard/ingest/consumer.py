@@ -247,41 +247,44 @@ class EventConsumer:
 
     # ------------------------------------------------------------ batch
     def _usable(self, messages):
-        """Messages -> (WireBatch of the usable ones or None, {(topic, partition): next offset})."""
-        topics, topic_index = [], {}
-        values, topic_ix, partitions, offsets_, keys = [], [], [], [], []
-        offsets = {}
-        assigned = self._assigned
-        for m in messages:
-            err = m.error()
-            if err is not None:
-                if err.code() == KafkaError._PARTITION_EOF:
+        """Messages -> (WireBatch of the usable ones or None, {(topic, partition): next offset}).
+
+        Written as comprehensions (C-driven loops): this runs for every message."""
+        good = [m for m in messages if m.error() is None]
+        if len(good) != len(messages):
+            for m in messages:
+                err = m.error()
+                if err is None or err.code() == KafkaError._PARTITION_EOF:
                     continue
                 if err.fatal():
                     raise KafkaException(err)
                 log.warning("consume error: %s", err)
-                continue
-            tp = (m.topic(), m.partition())
+        tps = [(m.topic(), m.partition()) for m in good]
+        if not self._assigned.issuperset(tps):
             # A message fetched before a revoke, of a partition no longer ours:
             # the new owner reads it; counting it here would be harmless (dedupe)
             # but committing its offset would move someone else's position.
-            if tp not in assigned:
-                continue
-            ti = topic_index.get(tp[0])
-            if ti is None:
-                ti = topic_index[tp[0]] = len(topics)
-                topics.append(tp[0])
-            offset = m.offset()
+            keep = [tp in self._assigned for tp in tps]
+            good = [m for m, k in zip(good, keep, strict=True) if k]
+            tps = [tp for tp, k in zip(tps, keep, strict=True) if k]
+        if not good:
+            return None, {}
+        offsets_ = [m.offset() for m in good]
+        offsets = {}
+        for tp, offset in zip(tps, offsets_, strict=True):
             if offset >= offsets.get(tp, -1):
                 offsets[tp] = offset + 1
-            values.append(m.value() or b"")
-            topic_ix.append(ti)
-            partitions.append(tp[1])
-            offsets_.append(offset)
-            keys.append(m.key())
-        if not values:
-            return None, offsets
-        return WireBatch(topics, values, topic_ix, partitions, offsets_, keys), offsets
+        topics = sorted({t for t, _ in offsets})
+        index = {t: i for i, t in enumerate(topics)}
+        wire = WireBatch(
+            topics=topics,
+            values=[m.value() or b"" for m in good],
+            topic_ix=[index[t] for t, _ in tps],
+            partitions=[p for _, p in tps],
+            offsets=offsets_,
+            keys=[m.key() for m in good],
+        )
+        return wire, offsets
 
     def _submit(self, wire, offsets):
         """Hand a batch over: to a worker process (which prepares and writes it), or

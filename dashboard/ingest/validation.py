@@ -388,14 +388,8 @@ def _hour(dt):
 
 
 _WireError = msgspec.MsgspecError
+_future = [None, None]  # [now, latest acceptable occurred_at] of the batch being read
 _fromisoformat = datetime.fromisoformat
-
-
-def _plain_amount(text):
-    """A non-negative contract decimal written plainly -> Decimal, else None."""
-    if (text.isdigit() and text.isascii() and len(text) <= 14) or _PLAIN_UNSIGNED(text):
-        return Decimal(text)
-    return None
 
 
 def fast_parse(raw, now):
@@ -436,19 +430,23 @@ def fast_parse(raw, now):
         return None
     if etype == "agent.float_updated" and w.agent_id is None:
         return None
+    # Plain non-negative decimals (inlined _plain_amount: this runs per event).
     if amount is not None:
-        amount = _plain_amount(amount)
-        if amount is None:
+        if (amount.isdigit() and amount.isascii() and len(amount) <= 14) or _PLAIN_UNSIGNED(amount):
+            amount = Decimal(amount)
+        else:
             return None
     fee = w.fee
     if fee is not None:
-        fee = _plain_amount(fee)
-        if fee is None:
+        if (fee.isdigit() and fee.isascii() and len(fee) <= 14) or _PLAIN_UNSIGNED(fee):
+            fee = Decimal(fee)
+        else:
             return None
     cost = w.cost
     if cost is not None:
-        cost = _plain_amount(cost)
-        if cost is None:
+        if (cost.isdigit() and cost.isascii() and len(cost) <= 14) or _PLAIN_UNSIGNED(cost):
+            cost = Decimal(cost)
+        else:
             return None
     stamp = w.occurred_at
     # parse_timestamp's rules, without its exceptions.
@@ -461,7 +459,9 @@ def fast_parse(raw, now):
     if occurred_at.tzinfo is None:
         return None
     occurred_at = occurred_at.astimezone(UTC)
-    if occurred_at > now + FUTURE_TOLERANCE:
+    if now is not _future[0]:
+        _future[:] = [now, now + FUTURE_TOLERANCE]
+    if occurred_at > _future[1]:
         return None
     if stamp[-1] == "Z" or stamp[-6:] == "+00:00":
         # Already UTC: the hour bucket is the text's first 13 characters.
