@@ -135,12 +135,15 @@ ON CONFLICT (agent_id, bucket, currency) DO UPDATE SET
 SALES_24H_FOR_AGENTS = """
 UPDATE agents_agent a SET sales_24h = t.total
 FROM (
-    SELECT a2.agent_id, coalesce(sum(s.cash_in_amount + s.cash_out_amount), 0) AS total
+    -- One index range scan of (agent_id, bucket, currency) per agent: a join
+    -- over the whole window would read every agent's hours for each batch.
+    SELECT a2.agent_id, (
+        SELECT coalesce(sum(s.cash_in_amount + s.cash_out_amount), 0)
+        FROM agents_agentsaleshour s
+        WHERE s.agent_id = a2.agent_id AND s.bucket >= %(start)s AND s.currency = a2.currency
+    ) AS total
     FROM agents_agent a2
-    LEFT JOIN agents_agentsaleshour s
-      ON s.agent_id = a2.agent_id AND s.currency = a2.currency AND s.bucket >= %(start)s
     WHERE a2.agent_id = ANY(%(ids)s::text[])
-    GROUP BY a2.agent_id
 ) t
 WHERE a.agent_id = t.agent_id AND a.sales_24h IS DISTINCT FROM t.total
 """
