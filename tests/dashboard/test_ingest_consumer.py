@@ -75,8 +75,9 @@ def _group_committed(topic, group, partitions=4):
     return sum(tp.offset for tp in got if tp.offset >= 0)
 
 
+@pytest.mark.parametrize("processes", [0, 2], ids=["in-process", "worker-processes"])
 def test_consumer_counts_once_dead_letters_with_headers_and_commits_offsets(
-    ingest_clean, ingest_event, ingest_rows, make_topic
+    processes, ingest_clean, ingest_event, ingest_rows, make_topic
 ):
     from prometheus_client import REGISTRY
 
@@ -91,8 +92,9 @@ def test_consumer_counts_once_dead_letters_with_headers_and_commits_offsets(
     good = [ingest_event("payment.succeeded", merchant_id="m_c1", amount="10") for _ in range(30)]
     bad = ingest_event("payment.succeeded", merchant_id="m_c1", currency="EURO")
     _produce(topic, good[:10] + [b"not json", bad] + good[10:] + good[:5])
-    stats = _consumer([topic], f"g-{uuid.uuid4().hex[:8]}", dlq).run()
-    assert stats["messages"] == 37
+    group = f"g-{uuid.uuid4().hex[:8]}"
+    stats = _consumer([topic], group, dlq, processes=processes, batch_size=8).run()
+    assert stats["messages"] == 37 == _group_committed(topic, group)
     assert (stats["counted"], stats["duplicates"], stats["dead_letters"]) == (30, 5, 2)
     totals = ingest_rows("merchant", "m_c1")
     assert (totals["success_count"], totals["gmv"]) == (30, Decimal(300))
@@ -109,6 +111,47 @@ def test_consumer_counts_once_dead_letters_with_headers_and_commits_offsets(
     assert metric("dashboard_ingest_dead_letters_total", reason="invalid_json") == before[0] + 1
     assert metric("dashboard_ingest_duplicates_total") == before[1] + 5
     assert metric("dashboard_ingest_events_total", topic=topic, type="payment.succeeded") == 35
+
+
+def test_a_dead_worker_process_stops_the_consumer_without_committing_and_a_restart_is_exact(
+    ingest_clean, ingest_event, ingest_rows, make_topic
+):
+    import os
+
+    topic, dlq = make_topic("ev"), make_topic("dlq")
+    group = f"g-{uuid.uuid4().hex[:8]}"
+    _produce(topic, [ingest_event("payment.failed", merchant_id="m_kill") for _ in range(3000)])
+
+    class KillsItsWorkers(EventConsumer):
+        """SIGKILLs every worker process right after the first batch is committed."""
+
+        def _finish_oldest(self):
+            super()._finish_oldest()
+            if self.stats["batches"] == 1:
+                for process in list(self._worker._processes.values()):
+                    os.kill(process.pid, signal.SIGKILL)
+
+    consumer = KillsItsWorkers(
+        bootstrap_servers=settings.KAFKA_BOOTSTRAP_SERVERS,
+        topics=[topic],
+        group_id=group,
+        dlq_topic=dlq,
+        batch_size=100,
+        processes=2,
+        session_timeout_ms=6000,
+        heartbeat_interval_ms=1000,
+        max_poll_interval_ms=30000,
+    )
+    with pytest.raises(RuntimeError, match="worker process died"):
+        consumer.run()
+    committed = _group_committed(topic, group)
+    assert 100 <= committed < 3000  # the first batch, maybe a few more: never the lost ones
+    assert ingest_rows("merchant", "m_kill")["failed_count"] >= committed
+
+    rest = _consumer([topic], group, dlq, processes=2).run()
+    assert rest["messages"] == 3000 - committed
+    assert ingest_rows("merchant", "m_kill")["failed_count"] == 3000
+    assert _group_committed(topic, group) == 3000
 
 
 def test_crash_between_db_commit_and_offset_commit_does_not_double_count(
