@@ -138,8 +138,10 @@ KAFKA_BATCH_SIZE = env_int("KAFKA_BATCH_SIZE", 20000, minimum=1)
 # Worker processes of one consume_events (dashboard/ingest/workers.py): parsing
 # and aggregating is CPU work a single Python process does on one core only.
 # 0 = prepare in the consumer process itself (threads write). Default: one per CPU
-# plus one, as each worker also waits on PostgreSQL for part of every batch.
-INGEST_PROCESSES = env_int("INGEST_PROCESSES", (os.cpu_count() or 1) + 1, minimum=0)
+# this process may run on, plus one, as each worker also waits on PostgreSQL for
+# part of every batch; capped, since a container's CPU limit is not visible here
+# (set it to the pod's CPU limit + 1 in production).
+INGEST_PROCESSES = env_int("INGEST_PROCESSES", min(len(os.sched_getaffinity(0)), 8) + 1, minimum=0)
 
 # ------------------------------------------------------------------ celery
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
