@@ -18,6 +18,9 @@ class DeadLetterReason(models.TextChoices):
     INVALID_AMOUNT = "invalid_amount", "Not a decimal, more than 4 decimals or too large"
     NEGATIVE_AMOUNT = "negative_amount", "Amount, fee or cost below zero"
     INVALID_LOCATION = "invalid_location", "location is not {lat, lon} within range"
+    # Not the event's fault: the validator itself failed on it (a defect). Set
+    # aside rather than failing its whole batch forever; re-process after the fix.
+    UNPROCESSABLE = "unprocessable", "The validator failed on it (a defect, logged)"
 
 
 class DeadLetterStatus(models.TextChoices):

@@ -23,7 +23,7 @@ from django.utils import timezone
 from agents import services as agent_services
 from dashboard.choices import COUNT_FIGURES
 from dashboard.ingest import sql
-from dashboard.ingest.choices import DeadLetterStatus
+from dashboard.ingest.choices import DeadLetterReason, DeadLetterStatus
 from dashboard.ingest.validation import (
     FEES_IX,
     FIGURES,
@@ -81,6 +81,16 @@ class IngestResult:
     by_topic_type: Counter = field(default_factory=Counter)
     db_retries: int = 0  # failed attempts before this one succeeded
     timings: dict = field(default_factory=dict)  # step -> seconds (for logs and the bench)
+
+
+def _as_invalid(exc, payload):
+    """The Invalid an event was rejected with; any other exception is the validator's
+    defect: logged, and the event set aside as `unprocessable` instead of failing
+    its batch on every retry."""
+    if isinstance(exc, Invalid):
+        return exc
+    log.exception("validator failed on an event: dead-lettered as unprocessable")
+    return Invalid(DeadLetterReason.UNPROCESSABLE, f"{type(exc).__name__}: {exc}"[:500])
 
 
 def _as_bytes(payload):
@@ -160,7 +170,8 @@ def prepare_records(records, *, now=None):
             event = None if isinstance(payload, dict) else fast_parse(payload, now)
             if event is None:
                 event = parse(payload, now)
-        except Invalid as exc:
+        except Exception as exc:
+            exc = _as_invalid(exc, payload)
             dead_letters.append(
                 DeadLetterInfo(
                     payload=_as_bytes(payload),
@@ -222,7 +233,8 @@ def prepare_wire(wire, *, now=None):
             event = _fast(payload, now)
             if event is None:  # not the ordinary shape: the full validator decides
                 event = _validate(_loads(payload), now)
-        except Invalid as exc:
+        except Exception as exc:
+            exc = _as_invalid(exc, payload)
             origin = Origin(
                 wire.topics[topic_ix[i]], wire.partitions[i], wire.offsets[i], wire.keys[i]
             )
@@ -564,7 +576,8 @@ def dead_letters_reprocess(*, dead_letter_ids, actor):
             payload = bytes(letter.payload)
             try:
                 parse(payload, now)
-            except Invalid as exc:
+            except Exception as exc:
+                exc = _as_invalid(exc, payload)
                 letter.status = DeadLetterStatus.STILL_INVALID
                 letter.reason, letter.detail = exc.reason, exc.detail[:2000]
             else:

@@ -294,3 +294,34 @@ def test_event_ids_copy_would_read_as_escapes_are_stored_and_deduplicated(
         cur.execute("SELECT event_id FROM dashboard_seen_event WHERE event_id = ANY(%s)", [ids])
         assert sorted(r[0] for r in cur.fetchall()) == sorted(ids)
     assert ingest_rows("merchant", "m_esc")["failed_count"] == 5
+
+
+def test_a_validator_defect_dead_letters_the_event_instead_of_failing_the_batch(
+    ingest_event, ingest_rows, monkeypatch, caplog
+):
+    from dashboard.ingest import services
+    from dashboard.ingest.services import WireBatch, apply_prepared, prepare_wire
+
+    real = services.validate
+
+    def broken(obj, now=None):
+        if obj.get("event_id") == "boom":
+            raise TypeError("a defect")
+        return real(obj, now)
+
+    monkeypatch.setattr(services, "validate", broken)
+    # JSON-number amounts: not the fast path's shape, so the (broken) validator runs.
+    events = [
+        ingest_event(merchant_id="m_defect", amount=10),
+        ingest_event(merchant_id="m_defect", amount=20, event_id="boom"),
+        ingest_event(merchant_id="m_defect", amount=30),
+    ]
+    values = [json.dumps(e).encode() for e in events]
+    wire = WireBatch(["t"], values, [0, 0, 0], [0, 0, 0], [7, 8, 9], [None] * 3)
+    result = apply_prepared(prepare_wire(wire))
+    assert result.counted == 2
+    letter = DeadLetter.objects.get()
+    assert (letter.reason, letter.event_id, letter.offset) == ("unprocessable", "boom", 8)
+    assert "TypeError: a defect" in letter.detail
+    assert "validator failed" in caplog.text
+    assert ingest_rows("merchant", "m_defect")["gmv"] == D(40)
