@@ -70,7 +70,7 @@ def agent_floats_apply(updates):
         cols["lat"].append(None if lat is None else float(lat))
         cols["lon"].append(None if lon is None else float(lon))
     cols["threshold"] = _default_threshold()
-    sql.execute(sql.FLOATS_APPLY, cols)
+    sql.execute_batch(sql.FLOATS_APPLY, cols)
     return len(updates)
 
 
@@ -110,9 +110,9 @@ def agent_sales_apply(rows, *, now=None):
         cols["region"].append(r.get("region") or "")
         cols["city"].append(r.get("city") or "")
     cols["threshold"] = _default_threshold()
-    sql.execute(sql.SALES_APPLY, cols)
+    sql.execute_batch(sql.SALES_APPLY, cols)
     ids = sorted(set(cols["agent_id"]))
-    sql.execute(sql.SALES_24H_FOR_AGENTS, {"ids": ids, "start": sales_window_start(now)})
+    sql.execute_batch(sql.SALES_24H_FOR_AGENTS, {"ids": ids, "start": sales_window_start(now)})
     return len(rows)
 
 
