@@ -210,15 +210,16 @@ class EventConsumer:
 
         ctx = multiprocessing.get_context("spawn")
         self._stop_event = ctx.Event()
+        started = ctx.Barrier(self.processes)
         self._worker = ProcessPoolExecutor(
             max_workers=self.processes,
             mp_context=ctx,
             initializer=workers.init_worker,
-            initargs=(connection.settings_dict["NAME"], self._stop_event),
+            initargs=(connection.settings_dict["NAME"], self._stop_event, started),
         )
-        pids = {f.result(timeout=120) for f in [self._worker.submit(workers.ready)
+        pids = {f.result(timeout=150) for f in [self._worker.submit(workers.ready)
                                                  for _ in range(self.processes)]}  # fmt: skip
-        log.info("%d ingest worker processes ready (%s)", self.processes, sorted(pids))
+        log.info("%d ingest worker processes ready (pids %s)", len(pids), sorted(pids))
 
     def _stop_worker(self):
         if self._worker is not None and self.processes:

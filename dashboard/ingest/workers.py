@@ -75,9 +75,10 @@ def tune_gc():
 
 # ------------------------------------------------------------ worker process side
 _stop_event = None
+_started = None  # a Barrier of all the workers (see `ready`)
 
 
-def init_worker(database_name, stop_event):
+def init_worker(database_name, stop_event, started):
     """Initializer of a worker process: Django on the consumer's database, signals left
     to the consumer."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -89,15 +90,17 @@ def init_worker(database_name, stop_event):
 
     # The consumer's database, even where it differs from settings (the test database).
     connections["default"].settings_dict["NAME"] = database_name
-    global _stop_event
-    _stop_event = stop_event
+    global _stop_event, _started
+    _stop_event, _started = stop_event, started
     tune_gc()
 
 
 def ready():
-    """A no-op task: returns once this worker has started (and set Django up)."""
+    """Returns this worker's pid once EVERY worker has started and set Django up: one
+    such task per worker, each held at the barrier, so each runs on its own worker."""
     import os
 
+    _started.wait(timeout=120)
     return os.getpid()
 
 
