@@ -388,7 +388,9 @@ def _hour(dt):
 
 
 _WireError = msgspec.MsgspecError
-_future = [None, None]  # [now, latest acceptable occurred_at] of the batch being read
+# (now, latest acceptable occurred_at) of the batch being read: one tuple, swapped
+# whole, so threads validating batches with different `now`s never mix them.
+_future = (None, None)
 _fromisoformat = datetime.fromisoformat
 
 
@@ -459,9 +461,11 @@ def fast_parse(raw, now):
     if occurred_at.tzinfo is None:
         return None
     occurred_at = occurred_at.astimezone(UTC)
-    if now is not _future[0]:
-        _future[:] = [now, now + FUTURE_TOLERANCE]
-    if occurred_at > _future[1]:
+    global _future
+    future = _future
+    if future[0] is not now:
+        future = _future = (now, now + FUTURE_TOLERANCE)
+    if occurred_at > future[1]:
         return None
     if stamp[-1] == "Z" or stamp[-6:] == "+00:00":
         # Already UTC: the hour bucket is the text's first 13 characters.
