@@ -2,9 +2,11 @@
 
 Throughput mode (default): produce N valid demo events into two fresh topics
 (not timed), time `manage.py consume_events` draining them (from its first
-message to its last offset commit), and in the same run time a plain COPY of
-the same N rows into an unlogged table as this machine's baseline. Then check
-every figure of every merchant of the run against an independent computation.
+message to its last offset commit; its defaults: INGEST_PROCESSES worker
+processes, started before that; production settings, DEBUG=false), and in the
+same run time a plain COPY of the same N rows into an unlogged table as this
+machine's baseline. Then check every figure of every merchant of the run
+against an independent computation.
 
 Steady mode (--rate R): a consumer runs; events are produced at R/s for
 --duration seconds; the delay from produce to "visible in the aggregates" is
