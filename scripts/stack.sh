@@ -138,7 +138,10 @@ pg_up() {
   if pgrun "$PG_BIN/pg_ctl" -D "$data" status >/dev/null 2>&1; then
     return 0
   fi
-  local extra="-c max_connections=200 -c shared_buffers=1GB -c effective_cache_size=4GB -c work_mem=16MB -c maintenance_work_mem=256MB -c max_wal_size=2GB"
+  # Write-heavy ingestion: checkpoints (and the full-page images after each) every
+  # 30 min rather than 5, WAL buffered in 64 MB; durability unchanged (fsync,
+  # synchronous commit and full-page writes stay on outside the test profile).
+  local extra="-c max_connections=200 -c shared_buffers=1GB -c effective_cache_size=4GB -c work_mem=16MB -c maintenance_work_mem=256MB -c max_wal_size=8GB -c checkpoint_timeout=30min -c wal_buffers=64MB"
   if [ "$PROFILE" = test ]; then
     extra="$extra -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
   fi
