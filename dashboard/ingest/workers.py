@@ -25,7 +25,7 @@ log = logging.getLogger("dashboard.ingest.workers")
 MAX_BACKOFF = 30.0
 
 
-def write_with_retry(prepared, apply, *, should_stop, on_failure=None, max_backoff=MAX_BACKOFF):
+def write_with_retry(prepared, apply, *, should_stop, max_backoff=MAX_BACKOFF):
     """apply(prepared) until it succeeds -> IngestResult (its db_retries set), or None if
     asked to stop first. Each failure rolled back the whole batch, so the same
     prepared batch is simply retried, with backoff."""
@@ -39,8 +39,6 @@ def write_with_retry(prepared, apply, *, should_stop, on_failure=None, max_backo
         except Exception as exc:
             # Database down, deadlock, bug: the transaction rolled back.
             failures += 1
-            if on_failure is not None:
-                on_failure()
             log.warning("batch of %d failed (%s); retrying in %.1fs", prepared.received, exc, delay)
             if failures == 1 or delay >= max_backoff:
                 log.exception("ingest failure")
