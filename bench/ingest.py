@@ -127,7 +127,11 @@ def main():
 
     steady = args.rate > 0
     n = int(args.rate * args.duration) if steady else args.events
-    world = DemoWorld(seed=args.seed, merchant_prefix=prefix)
+    # The run's own merchants and agents (removed afterwards unless --keep): the
+    # demo's agents keep their floats, and no snapshot refresh is left behind
+    # for hundreds of scopes (it would compete with the next run for the CPUs).
+    agent_prefix = f"a_b{run}_"
+    world = DemoWorld(seed=args.seed, merchant_prefix=prefix, agent_prefix=agent_prefix)
     events = []
     for i in range(n):
         e = world.event()
@@ -219,21 +223,7 @@ def main():
     check = verify(connection, events, prefix, run)
     result.update(check)
     if not args.keep:
-        with connection.cursor() as cur:
-            cur.execute(
-                "DELETE FROM dashboard_hourly_aggregate WHERE scope_kind = 'merchant' "
-                "AND scope_id LIKE %s",
-                [prefix + "%"],
-            )
-            cur.execute(
-                "DELETE FROM dashboard_dirtyscope WHERE scope_kind = 'merchant' "
-                "AND scope_id LIKE %s",
-                [prefix + "%"],
-            )
-            cur.execute(
-                "DELETE FROM dashboard_bank_merchant_hourly WHERE merchant_id LIKE %s",
-                [prefix + "%"],
-            )
+        cleanup(connection, prefix, agent_prefix)
         # The run's topics are left in place: deleting topics on the local Tansu
         # broker is untested ground (it is memory-only; a restart clears it).
     log(json.dumps(result))
@@ -248,6 +238,29 @@ def main():
         )
     )
     sys.exit(0 if exact else 1)
+
+
+def cleanup(connection, merchant_prefix, agent_prefix):
+    """Remove what the run's merchants and agents left: their aggregate rows, dirty
+    marks, snapshots and rollups, bank-merchant GMV, and the agents themselves
+    (with their float and sales history). Platform, region and bank figures keep
+    the run's events."""
+    from agents.models import Agent
+
+    scopes = [("merchant", merchant_prefix + "%"), ("agent", agent_prefix + "%")]
+    with connection.cursor() as cur:
+        for table in ("dashboard_hourly_aggregate", "dashboard_dirtyscope", "dashboard_snapshot",
+                      "dashboard_scope_hourly", "dashboard_scope_daily"):  # fmt: skip
+            for kind, pattern in scopes:
+                cur.execute(
+                    f"DELETE FROM {table} WHERE scope_kind = %s AND scope_id LIKE %s",
+                    [kind, pattern],
+                )
+        cur.execute(
+            "DELETE FROM dashboard_bank_merchant_hourly WHERE merchant_id LIKE %s",
+            [merchant_prefix + "%"],
+        )
+    Agent.objects.filter(agent_id__startswith=agent_prefix).delete()
 
 
 def copy_baseline(connection, events, run):

@@ -106,7 +106,7 @@ DEMO_BANK = "b_sgbs"
 class DemoWorld:
     """Merchants, agents and banks placed in real cities; draws contract events."""
 
-    def __init__(self, seed=42, merchants=60, agents=300, merchant_prefix="m_"):
+    def __init__(self, seed=42, merchants=60, agents=300, merchant_prefix="m_", agent_prefix="a_"):
         self.rng = random.Random(seed)
         rng = self.rng
         countries = list(COUNTRY_WEIGHTS)
@@ -134,7 +134,7 @@ class DemoWorld:
         # Agents a_0001.. with a home position jittered around their city.
         self.agents = []
         for n in range(agents):
-            aid = f"a_{n + 1:04d}"
+            aid = f"{agent_prefix}{n + 1:04d}"
             if aid == DEMO_AGENT:
                 cc, city, region, lat, lon = "SN", "Dakar", "Dakar", 14.6928, -17.4467
             else:
