@@ -244,7 +244,10 @@ app_up() {
   start_part web "$VENV/bin/gunicorn" config.wsgi:application --bind "127.0.0.1:$WEB_PORT" \
     --workers 3 --threads 4 --worker-class gthread --access-logfile - --timeout 60 \
     --limit-request-line 8190
-  start_part worker "$VENV/bin/celery" -A config worker -l INFO -c 2 -n "worker@%h"
+  # Snapshot refreshes are background batch work: at a lower CPU priority they
+  # yield the cores to the web and to event ingestion (as separate pods with
+  # their own CPU requests would in production).
+  start_part worker nice -n 10 "$VENV/bin/celery" -A config worker -l INFO -c 2 -n "worker@%h"
   start_part beat "$VENV/bin/celery" -A config beat -l INFO -s "$RUN/app/celerybeat-schedule"
   start_part consumer "$PY" manage.py consume_events
   if "$PY" manage.py help produce_events >/dev/null 2>&1; then
