@@ -64,22 +64,20 @@ def _refresh_locked(cur, scope, now):
     try:
         result, computed_at, as_ofs = compute_scope(cur, scope, now=now)
         with transaction.atomic():
-            Snapshot.objects.bulk_create(
+            sql.snapshots_upsert(
+                cur,
                 [
-                    Snapshot(
-                        scope_kind=scope.kind,
-                        scope_id=scope.id,
-                        period=period,
-                        body=body.decode(),
-                        window_to=window_to,
-                        as_of=as_ofs[period],
-                        computed_at=computed_at,
+                    (
+                        scope.kind,
+                        scope.id,
+                        period,
+                        body.decode(),
+                        window_to,
+                        as_ofs[period],
+                        computed_at,
                     )
                     for period, (body, window_to) in result.items()
                 ],
-                update_conflicts=True,
-                unique_fields=["scope_kind", "scope_id", "period"],
-                update_fields=["body", "window_to", "as_of", "computed_at"],
             )
     except Exception:
         if claimed:
