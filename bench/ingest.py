@@ -6,7 +6,11 @@ message to its last offset commit; its defaults: INGEST_PROCESSES worker
 processes, started before that; production settings, DEBUG=false), and in the
 same run time a plain COPY of the same N rows into an unlogged table as this
 machine's baseline. Then check every figure of every merchant of the run
-against an independent computation.
+against an independent computation. By default this is done three times
+(--repeat), each run in its own process with fresh topics and events; the
+headline events/s and COPY rows/s are the best of the runs (as timeit does:
+other processes can only slow a run down), with the median and every run
+listed, and every run must be exact.
 
 Steady mode (--rate R): a consumer runs; events are produced at R/s for
 --duration seconds; the delay from produce to "visible in the aggregates" is
@@ -91,7 +95,16 @@ def main():
     ap.add_argument("--partitions", type=int, default=4)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--keep", action="store_true", help="keep the run's merchant rows")
+    ap.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="throughput mode: independent runs (fresh topics and events each); the "
+        "headline figures are the best of them, every run is listed and checked",
+    )
     args = ap.parse_args()
+    if args.rate <= 0 and args.repeat > 1:
+        sys.exit(repeat_runs(args))
 
     import django
 
@@ -238,6 +251,51 @@ def main():
         )
     )
     sys.exit(0 if exact else 1)
+
+
+def repeat_runs(args):
+    """Run the throughput measurement `args.repeat` times, each in its own process,
+    and report the best events/s and the best COPY rows/s of them.
+
+    As with timeit's repeats: other processes (the running app's snapshot
+    refreshes, say) can only slow a run down, so the fastest run is the best
+    estimate of what ingestion costs; the median and every run are reported
+    too, and every run must be exact."""
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--repeat", "1",
+           "--events", str(args.events), "--batch-size", str(args.batch_size),
+           "--partitions", str(args.partitions), "--seed", str(args.seed)]  # fmt: skip
+    if args.keep:
+        cmd.append("--keep")
+    runs = []
+    for i in range(args.repeat):
+        log(f"run {i + 1} of {args.repeat}")
+        proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+        lines = proc.stdout.strip().splitlines()
+        result = json.loads(lines[-1]) if lines else {"error": "no output"}
+        if proc.returncode == 2 or "error" in result:
+            print(json.dumps(result))
+            return proc.returncode or 1
+        runs.append(result)
+    best = max(r["events_per_s"] for r in runs)
+    best_copy = max(r["copy_rows_per_s"] for r in runs)
+    rates = sorted(r["events_per_s"] for r in runs)
+    exact_keys = ("double_counted", "missing", "last_event_at_mismatches",
+                  "bank_merchant_mismatches")  # fmt: skip
+    summary = {
+        "events": args.events,
+        "events_per_s": best,
+        "copy_rows_per_s": best_copy,
+        "ratio": round(best / best_copy, 3),
+        **{k: sum(r[k] for r in runs) for k in exact_keys},
+        "median_events_per_s": rates[len(rates) // 2],
+        "method": f"best of {len(runs)} runs, each checked exact",
+        "runs": [
+            {k: r[k] for k in ("events_per_s", "copy_rows_per_s", "ratio", "drain_seconds")}
+            for r in runs
+        ],
+    }
+    print(json.dumps(summary))
+    return 1 if any(summary[k] for k in exact_keys) else 0
 
 
 def cleanup(connection, merchant_prefix, agent_prefix):
