@@ -14,6 +14,8 @@ concurrent batches lock the same agents in the same order (no deadlock).
 
 from django.db import connection
 
+from common.db import bound_cursor
+
 # The float of an agent changes only when the incoming update is newer: later
 # occurred_at, ties broken by the higher event_id (a deterministic order
 # whatever the arrival order; replaying the same event is a no-op).
@@ -307,10 +309,7 @@ def execute_batch(sql, params):
     batch's arrays travel as binary parameters instead of being rendered into the
     SQL text value by value (measured: that rendering cost more than the
     statements). Same connection, so same transaction."""
-    import psycopg
-
-    connection.ensure_connection()
-    with psycopg.Cursor(connection.connection) as cursor:
+    with bound_cursor() as cursor:
         cursor.execute(sql, params, binary=True)
         return cursor.rowcount
 

@@ -105,14 +105,6 @@ _DIRTY_UPSERT = (
 )
 
 
-def cursor_for(connection):
-    """A server-side-binding cursor on Django's psycopg connection (same transaction):
-    parameters travel as binary arrays instead of being rendered into the SQL text."""
-    import psycopg
-
-    return psycopg.Cursor(connection)
-
-
 def seen_copy(cursor, ids, days):
     """Fast path of the dedupe: COPY the (in-batch unique) ids straight into the
     store. True when all were new (the common case: nothing to subtract); False,
