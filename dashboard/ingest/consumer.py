@@ -303,8 +303,7 @@ class EventConsumer:
             try:
                 future = self._worker.submit(workers.prepare_and_write, wire)
             except BrokenProcessPool:
-                log.error("an ingest worker process died: stopping without committing")
-                self._broken = self._stop = True
+                self._worker_died()
                 return
         else:
             prepared = prepare_wire(wire)
@@ -320,6 +319,20 @@ class EventConsumer:
             future = self._worker.submit(self._apply_with_retry, prepared)
         self._inflight.append((future, offsets, len(wire.values), started))
 
+    def _result(self, future):
+        """A batch's IngestResult, or None if it was not written: stopped mid-retry,
+        or its worker process died (which breaks the pool)."""
+        try:
+            return future.result()
+        except BrokenProcessPool:
+            self._worker_died()
+            return None
+
+    def _worker_died(self):
+        if not self._broken:
+            log.error("an ingest worker process died: stopping without committing")
+        self._broken = self._stop = True
+
     def _finish_inflight(self):
         """Wait for every batch being written, committing their offsets in order."""
         while self._inflight:
@@ -329,22 +342,14 @@ class EventConsumer:
         """Wait for the oldest batch being written; then DLQ topic, then offsets (in that order)."""
         future, offsets, size, started = self._inflight.popleft()
         waited = time.monotonic()
-        try:
-            result = future.result()
-        except BrokenProcessPool:
-            log.error("an ingest worker process died: stopping without committing")
-            self._broken = True
-            result = None
+        result = self._result(future)
         self._add_seconds("wait", time.monotonic() - waited)
         if result is None or not self._publish_dead_letters(result.dead_letters):
             # Stopping before this batch is fully out (DB, or the DLQ topic): its
             # offsets, and those of the later batches, must not move; all of
             # them are re-read next time (and deduplicated).
             for later, *_ in self._inflight:
-                try:
-                    later.result()
-                except BrokenProcessPool:
-                    self._broken = True
+                self._result(later)
             self._inflight.clear()
             self._stop = True
             return
