@@ -21,6 +21,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from agents import services as agent_services
+from common.db import bound_cursor
 from dashboard.choices import COUNT_FIGURES
 from dashboard.ingest import sql
 from dashboard.ingest.choices import DeadLetterReason, DeadLetterStatus
@@ -31,10 +32,7 @@ from dashboard.ingest.validation import (
     RULE_INDEX,
     Invalid,
     event_id_of,
-    fast_parse,
-    loads,
     parse,
-    validate,
 )
 
 log = logging.getLogger("dashboard.ingest")
@@ -158,50 +156,21 @@ class PreparedBatch:
 
 
 def prepare_records(records, *, now=None):
-    """Parse, validate, drop in-batch duplicates and pre-aggregate (pure Python)."""
-    now = now or datetime.now(UTC)
-    dead_letters = []
-    by_id = {}
-    duplicates = 0
-    by_topic_type = Counter()
-    for payload, origin in records:
-        topic = origin.topic if origin else ""
-        try:
-            event = None if isinstance(payload, dict) else fast_parse(payload, now)
-            if event is None:
-                event = parse(payload, now)
-        except Exception as exc:
-            exc = _as_invalid(exc, payload)
-            dead_letters.append(
-                DeadLetterInfo(
-                    payload=_as_bytes(payload),
-                    reason=exc.reason,
-                    detail=exc.detail,
-                    event_id=exc.event_id or event_id_of(payload),
-                    origin=origin,
-                )
-            )
-            by_topic_type[(topic, "invalid")] += 1
-            continue
-        by_topic_type[(topic, event.type)] += 1
-        if event.event_id in by_id:
-            duplicates += 1
-            continue
-        by_id[event.event_id] = event
-    acc, spans, floats, sales, bank_merchants = _pre_aggregate(by_id.values())
-    return PreparedBatch(
-        now=now,
-        received=len(records),
-        dead_letters=dead_letters,
-        by_topic_type=by_topic_type,
-        in_batch_duplicates=duplicates,
-        events=by_id,
-        acc=acc,
-        spans=spans,
-        floats=floats,
-        sales=sales,
-        bank_merchants=bank_merchants,
+    """Parse, validate, drop in-batch duplicates and pre-aggregate (pure Python).
+
+    records: [(payload: dict, str or bytes, Origin or None)], as the service API
+    takes them; the same loop as the consumer's (`prepare_wire`)."""
+    topics = sorted({origin.topic if origin else "" for _, origin in records})
+    index = {topic: i for i, topic in enumerate(topics)}
+    wire = WireBatch(
+        topics=topics,
+        values=[payload for payload, _ in records],
+        topic_ix=[index[origin.topic if origin else ""] for _, origin in records],
+        partitions=[origin.partition if origin else None for _, origin in records],
+        offsets=[origin.offset if origin else None for _, origin in records],
+        keys=[origin.key if origin else None for _, origin in records],
     )
+    return prepare_wire(wire, now=now)
 
 
 @dataclass(slots=True)
@@ -219,28 +188,28 @@ class WireBatch:
 
 
 def prepare_wire(wire, *, now=None):
-    """prepare_records for a WireBatch, building an Origin only for a dead letter:
-    this loop runs for every event the consumer reads."""
+    """WireBatch -> PreparedBatch, building an Origin only for a dead letter: this
+    loop runs for every event the consumer reads."""
     now = now or datetime.now(UTC)
     dead_letters = []
     by_id = {}
     duplicates = 0
     seen_types = []
     topic_ix = wire.topic_ix
-    _fast, _validate, _loads = fast_parse, validate, loads
+    _parse = parse
     for i, payload in enumerate(wire.values):
         try:
-            event = _fast(payload, now)
-            if event is None:  # not the ordinary shape: the full validator decides
-                event = _validate(_loads(payload), now)
+            event = _parse(payload, now)
         except Exception as exc:
             exc = _as_invalid(exc, payload)
-            origin = Origin(
-                wire.topics[topic_ix[i]], wire.partitions[i], wire.offsets[i], wire.keys[i]
-            )
+            origin = None
+            if wire.offsets[i] is not None:  # (None: given to the service API)
+                origin = Origin(
+                    wire.topics[topic_ix[i]], wire.partitions[i], wire.offsets[i], wire.keys[i]
+                )
             dead_letters.append(
                 DeadLetterInfo(
-                    payload=payload,
+                    payload=_as_bytes(payload),
                     reason=exc.reason,
                     detail=exc.detail,
                     event_id=exc.event_id or event_id_of(payload),
@@ -287,7 +256,7 @@ def apply_prepared(batch):
     clock = time.perf_counter
     t0 = clock()
     with transaction.atomic():
-        cursor = _raw_cursor()
+        cursor = bound_cursor()
         fresh_ids = set()
         if events:
             _ensure_seen_partitions(cursor, {e.day for e in events.values()}, batch.now)
@@ -334,12 +303,6 @@ def apply_prepared(batch):
 
 
 _SALES_TYPES = ("cash_in.completed", "cash_out.completed")
-
-
-def _raw_cursor():
-    """A psycopg cursor of Django's connection (same transaction), binary parameters."""
-    connection.ensure_connection()
-    return sql.cursor_for(connection.connection)
 
 
 def _rows(acc):

@@ -299,17 +299,17 @@ def test_event_ids_copy_would_read_as_escapes_are_stored_and_deduplicated(
 def test_a_validator_defect_dead_letters_the_event_instead_of_failing_the_batch(
     ingest_event, ingest_rows, monkeypatch, caplog
 ):
-    from dashboard.ingest import services
+    from dashboard.ingest import validation
     from dashboard.ingest.services import WireBatch, apply_prepared, prepare_wire
 
-    real = services.validate
+    real = validation.validate
 
     def broken(obj, now=None):
         if obj.get("event_id") == "boom":
             raise TypeError("a defect")
         return real(obj, now)
 
-    monkeypatch.setattr(services, "validate", broken)
+    monkeypatch.setattr(validation, "validate", broken)
     # JSON-number amounts: not the fast path's shape, so the (broken) validator runs.
     events = [
         ingest_event(merchant_id="m_defect", amount=10),
