@@ -78,6 +78,15 @@ def is_platform_staff(user):
     return user_scope(user).is_platform and user.has_perm("accounts.view_platform")
 
 
+def can_view_dashboards(user):
+    """Whether `user` has any scope to look at: platform staff, or a tenant scope of its own."""
+    if is_platform_staff(user):
+        return True
+    if not (user and user.is_authenticated and user.is_active):
+        return False
+    return not user_scope(user).is_platform and user.has_perm("accounts.view_own_tenant")
+
+
 def can_view(user, scope):
     if not (user and user.is_authenticated and user.is_active):
         return False

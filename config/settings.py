@@ -32,7 +32,8 @@ if not SECRET_KEY:
 if PRODUCTION and (SECRET_KEY == _DEV_SECRET or len(SECRET_KEY) < 50):
     raise ImproperlyConfigured("SECRET_KEY must be a unique value of 50+ characters in production")
 
-DEBUG = env_bool("DEBUG", not PRODUCTION and DJANGO_ENV != "test")
+# Off unless asked for (DEBUG=1): `make up` serves friendly error pages, never the debug page.
+DEBUG = env_bool("DEBUG", False)
 if PRODUCTION and DEBUG:
     raise ImproperlyConfigured("DEBUG must be false when DJANGO_ENV=production")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [] if PRODUCTION else ["*"])
@@ -46,6 +47,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.gis",
     "rest_framework",
@@ -53,7 +55,9 @@ INSTALLED_APPS = [
     "rest_framework_simplejwt",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_prometheus",
+    "axes",
     # Project apps, lowest layer first (see docs/architecture.md).
     "accounts",
     "agents",
@@ -66,12 +70,16 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last before the metrics: locks out repeated failed sign-ins (see AXES_* below).
+    "axes.middleware.AxesMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
@@ -89,6 +97,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+                "accounts.web.context.navigation",
             ],
         },
     },
@@ -275,6 +285,10 @@ SPECTACULAR_SETTINGS = {
     "approval. Scopes: platform, merchant:ID, agent:ID, bank:ID, region:CC.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI and ReDoc from the installed sidecar package: no CDN at run time.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
 }
 # opsactions (issue 5): a stable enum name for ops-action statuses ("status" collides).
@@ -283,12 +297,64 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})["OpsActionStatusEnum"
 )
 
 # ------------------------------------------------------------------ i18n, static
-LANGUAGE_CODE = "en-us"
+# English and French; LocaleMiddleware picks the browser's language unless the
+# user chose one with the switcher (set_language, a cookie).
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("fr", "Français")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
-STATIC_URL = "static/"
+STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# The project's own assets, and the libraries npm installs into node_modules at
+# setup (package.json; never committed), each under its own prefix.
+STATICFILES_DIRS = [BASE_DIR / "static"] + [
+    (prefix, BASE_DIR / "node_modules" / folder)
+    for prefix, folder in (
+        ("vendor/htmx", "htmx.org/dist"),
+        ("vendor/echarts", "echarts/dist"),
+        ("vendor/leaflet", "leaflet/dist"),
+        ("vendor/topojson", "topojson-client/dist"),
+        ("vendor/world-atlas", "world-atlas"),
+        ("vendor/axe-core", "axe-core"),
+    )
+    if (BASE_DIR / "node_modules" / folder).is_dir()
+]
+# Served by the web process itself (whitenoise), compressed, with hashed names
+# that browsers may cache for ever. `collectstatic` runs in every setup path.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+# Library files reference source maps and fonts that are not shipped: keep the
+# manifest strict for our own files but do not fail on those references.
+WHITENOISE_MANIFEST_STRICT = False
+
+# ------------------------------------------------------------------ sign-in
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out (username, address) before the password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Failed sign-ins (product login, admin and the JWT endpoint alike): after
+# AXES_FAILURE_LIMIT failures for one username from one address, that pair is
+# locked out for AXES_COOLOFF_MINUTES. Counted in the database, so every web
+# process sees the same count.
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE_S", 8 * 3600, minimum=300)
+# Tile server of the agent map's basemap in production (e.g. a company tile
+# cache: https://tiles.example/{z}/{x}/{y}.png); empty: offline country outlines.
+MAP_TILE_URL = env_str("MAP_TILE_URL", "")
+MAP_TILE_ATTRIBUTION = env_str("MAP_TILE_ATTRIBUTION", "")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

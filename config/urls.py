@@ -2,7 +2,8 @@
 
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from django.views.i18n import JavaScriptCatalog
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from accounts.api.views import documented_token_views
 
@@ -15,14 +16,23 @@ urlpatterns = [
     path("api/auth/", include("accounts.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("api/", include("dashboard.api.urls")),
     path("api/dashboard/", include("agents.api.urls")),
     path("api/dashboard/", include("opsactions.api.urls")),
     path("api/dashboard/", include("alerts.api.urls")),
     path("api/dashboard/", include("sira.api.urls")),
     path("", include("django_prometheus.urls")),
+    # Server-rendered pages: sign-in and home, then each app's pages.
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
+    path("", include("accounts.web.urls")),
     path("", include("dashboard.urls")),
+    path("", include("agents.urls")),
+    path("", include("opsactions.urls")),
 ]
 
+handler400 = "common.views.bad_request"
+handler403 = "common.views.permission_denied"
 handler404 = "common.views.not_found"
 handler500 = "common.views.error"

@@ -12,9 +12,26 @@ class DashboardConfig(AppConfig):
         from dashboard.snapshots.health import SnapshotAgeCollector, snapshot_health
 
         register_check("snapshots", snapshot_health)
+        self._register_pages()
         if not getattr(DashboardConfig, "_collector_registered", False):
             REGISTRY.register(SnapshotAgeCollector())
             DashboardConfig._collector_registered = True
+
+    @staticmethod
+    def _register_pages():
+        from django.utils.translation import gettext_lazy as _
+
+        from accounts.scope import can_view_dashboards
+        from accounts.web.nav import register_page
+
+        register_page(
+            key="overview",
+            label=_("Overview"),
+            url_name="dashboard-overview",
+            order=10,
+            allowed=can_view_dashboards,
+            icon="◧",
+        )
 
     def seed_demo(self):
         """Demo FX rates (into XOF) for today and the last 60 days' start."""

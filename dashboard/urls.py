@@ -1,10 +1,10 @@
-"""Server-rendered dashboard pages."""
+"""Server-rendered dashboard pages (mounted at the site root by config/urls.py)."""
 
 from django.urls import path
 
 from dashboard import views
 
 urlpatterns = [
-    path("", views.index, name="dashboard-index"),
     path("overview", views.overview_page, name="dashboard-overview"),
+    path("scopes", views.scope_options, name="scope-options"),
 ]

@@ -6,16 +6,12 @@ from django.shortcuts import render
 
 from accounts.scope import is_platform_staff, resolve_scope
 from common.errors import DomainError
+from dashboard.selectors import known_scopes
 from dashboard.snapshots.choices import SnapshotPeriod
 from dashboard.snapshots.overview import overview_body
 
 
-def index(request):
-    """Landing page: links to the overview, the API docs, the ops console and the health."""
-    return render(request, "dashboard/index.html")
-
-
-@login_required(login_url="/admin/login/")
+@login_required
 def overview_page(request):
     """The overview of one scope and period, from the same snapshot bytes the API serves."""
     period = request.GET.get("period") or SnapshotPeriod.H24
@@ -42,3 +38,12 @@ def overview_page(request):
         floats=sorted(data.get("float", {}).items()),
     )
     return render(request, "dashboard/overview.html", context)
+
+
+@login_required
+def scope_options(request):
+    """The staff scope picker's options (an htmx partial); tenants have no picker."""
+    if not is_platform_staff(request.user):
+        return render(request, "partials/scope_options.html", {"options": []}, status=403)
+    options = known_scopes(request.GET.get("scope") or request.GET.get("q") or "")
+    return render(request, "partials/scope_options.html", {"options": options})

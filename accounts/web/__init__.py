@@ -1,0 +1,1 @@
+"""The web pages' sign-in, navigation and home of every role (server-rendered)."""

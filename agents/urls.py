@@ -1,0 +1,3 @@
+"""Server-rendered agent pages (mounted at the site root by config/urls.py)."""
+
+urlpatterns = []
