@@ -109,3 +109,13 @@ def make_topic(kafka_admin):
         return name
 
     return make
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """Debian's Chromium (never a downloaded browser); see ../shared/recipes/browser-tests.md."""
+    return {
+        **browser_type_launch_args,
+        "executable_path": "/usr/lib/chromium/chromium",
+        "args": ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+    }

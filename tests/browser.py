@@ -1,0 +1,66 @@
+"""Helpers of the real-browser tests (headless Debian Chromium through pytest-playwright).
+
+    problems = watch(page)            # before the first goto
+    sign_in(page, live_server.url, user)
+    page.goto(...)
+    assert problems == []             # console errors, page errors, failed requests
+    assert serious_axe_violations(page) == []
+"""
+
+from pathlib import Path
+
+from django.conf import settings
+
+PASSWORD = "pw-test-1234"  # tests.factories.make_user's password
+AXE = Path(settings.BASE_DIR) / "node_modules" / "axe-core" / "axe.min.js"
+SCREENSHOTS = Path(settings.BASE_DIR) / "test-results" / "screenshots"
+
+
+def watch(page):
+    """A list that fills with every console error, uncaught page error and failed or 4xx/5xx
+    request of `page` (404 of favicon included: a page must not ask for what is not there)."""
+    problems = []
+    page.on(
+        "console",
+        lambda m: problems.append(f"console.{m.type}: {m.text}") if m.type == "error" else None,
+    )
+    page.on("pageerror", lambda e: problems.append(f"pageerror: {e}"))
+    page.on(
+        "requestfailed",
+        lambda r: problems.append(f"failed: {r.method} {r.url} {r.failure}")
+        if "/stream/events" not in r.url  # a live stream cut when the page closes
+        else None,
+    )
+    page.on(
+        "response",
+        lambda r: problems.append(f"HTTP {r.status}: {r.request.method} {r.url}")
+        if r.status >= 400
+        else None,
+    )
+    return problems
+
+
+def sign_in(page, base_url, user, password=PASSWORD, *, next_url=""):
+    """Sign in through the product's login page; returns after the redirect to home."""
+    page.goto(f"{base_url}/login" + (f"?next={next_url}" if next_url else ""))
+    page.fill("#id_username", user.username)
+    page.fill("#id_password", password)
+    page.click("button[type=submit]")
+    page.wait_for_load_state("networkidle")
+
+
+def serious_axe_violations(page):
+    """axe-core's serious and critical accessibility violations of the page as it is now."""
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    return [
+        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"][:5]]}
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def screenshot(page, name):
+    """Keep a screenshot as a CI artifact (test-results/ is git-ignored)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
