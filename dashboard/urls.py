@@ -2,9 +2,9 @@
 
 from django.urls import path
 
-from dashboard import views
+from dashboard.web import overview, scopes
 
 urlpatterns = [
-    path("overview", views.overview_page, name="dashboard-overview"),
-    path("scopes", views.scope_options, name="scope-options"),
+    path("overview", overview.overview_page, name="dashboard-overview"),
+    path("scopes", scopes.scope_options, name="scope-options"),
 ]

@@ -6,7 +6,6 @@ from django.shortcuts import render
 
 from accounts.scope import is_platform_staff, resolve_scope
 from common.errors import DomainError
-from dashboard.selectors import known_scopes
 from dashboard.snapshots.choices import SnapshotPeriod
 from dashboard.snapshots.overview import overview_body
 
@@ -38,12 +37,3 @@ def overview_page(request):
         floats=sorted(data.get("float", {}).items()),
     )
     return render(request, "dashboard/overview.html", context)
-
-
-@login_required
-def scope_options(request):
-    """The staff scope picker's options (an htmx partial); tenants have no picker."""
-    if not is_platform_staff(request.user):
-        return render(request, "partials/scope_options.html", {"options": []}, status=403)
-    options = known_scopes(request.GET.get("scope") or request.GET.get("q") or "")
-    return render(request, "partials/scope_options.html", {"options": options})

@@ -1,0 +1,1 @@
+"""Server-rendered pages of the dashboard app, one module per page."""
