@@ -6,10 +6,12 @@ from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from accounts.api.views import documented_token_views
+from accounts.web.views import admin_login
 
 token_obtain, token_refresh = documented_token_views()
 
 urlpatterns = [
+    path("admin/login/", admin_login),
     path("admin/", admin.site.urls),
     path("api/auth/token/", token_obtain, name="token_obtain_pair"),
     path("api/auth/token/refresh/", token_refresh, name="token_refresh"),

@@ -1,10 +1,10 @@
 """Helpers of the real-browser tests (headless Debian Chromium through pytest-playwright).
 
-    problems = watch(page)            # before the first goto
-    sign_in(page, live_server.url, user)
-    page.goto(...)
-    assert problems == []             # console errors, page errors, failed requests
-    assert serious_axe_violations(page) == []
+problems = watch(page)            # before the first goto
+sign_in(page, live_server.url, user)
+page.goto(...)
+assert problems == []             # console errors, page errors, failed requests
+assert serious_axe_violations(page) == []
 """
 
 from pathlib import Path
@@ -27,15 +27,19 @@ def watch(page):
     page.on("pageerror", lambda e: problems.append(f"pageerror: {e}"))
     page.on(
         "requestfailed",
-        lambda r: problems.append(f"failed: {r.method} {r.url} {r.failure}")
-        if "/stream/events" not in r.url  # a live stream cut when the page closes
-        else None,
+        lambda r: (
+            problems.append(f"failed: {r.method} {r.url} {r.failure}")
+            if "/stream/events" not in r.url  # a live stream cut when the page closes
+            else None
+        ),
     )
     page.on(
         "response",
-        lambda r: problems.append(f"HTTP {r.status}: {r.request.method} {r.url}")
-        if r.status >= 400
-        else None,
+        lambda r: (
+            problems.append(f"HTTP {r.status}: {r.request.method} {r.url}")
+            if r.status >= 400
+            else None
+        ),
     )
     return problems
 

@@ -1,8 +1,12 @@
 """Sign-in, sign-out, password change and each role's home page."""
 
+from urllib.parse import urlencode
+
 from django.contrib.auth import views as auth_views
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from accounts.web.nav import pages_for
 
@@ -39,3 +43,16 @@ def home(request):
     if names:
         return redirect(names[0])
     return render(request, "registration/no_access.html", status=403)
+
+
+def admin_login(request):
+    """The admin's own login page is never shown: staff sign in on the product's page (one
+    lockout, one form); a signed-in merchant or agent gets a 403, not the admin's form."""
+    target = request.GET.get("next") or reverse("admin:index")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = reverse("admin:index")
+    if not request.user.is_authenticated:
+        return redirect(f"{reverse('login')}?{urlencode({'next': target})}")
+    if request.user.is_active and request.user.is_staff:
+        return redirect(target)
+    raise PermissionDenied

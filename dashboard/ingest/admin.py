@@ -3,8 +3,19 @@
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
+from accounts.choices import Role
+from accounts.scope import is_platform_staff
 from dashboard.ingest.services import dead_letters_reprocess
 from dashboard.models import DeadLetter
+
+# Platform ops roles read dead letters (payloads of every tenant); those who run
+# the pipeline re-process them.
+_READERS = frozenset({Role.OPS_ADMIN, Role.PAY_ADMIN, Role.FINANCE_OPS})
+_REPROCESSORS = frozenset({Role.OPS_ADMIN, Role.PAY_ADMIN})
+
+
+def _platform_role_in(user, roles):
+    return user.is_superuser or (is_platform_staff(user) and user.role in roles)
 
 
 @admin.register(DeadLetter)
@@ -29,6 +40,16 @@ class DeadLetterAdmin(admin.ModelAdmin):
         return format_html(
             '<pre style="white-space: pre-wrap; max-width: 80em">{}</pre>', obj.payload_text
         )
+
+    def has_module_permission(self, request):
+        return request.user.is_staff and _platform_role_in(request.user, _READERS)
+
+    def has_view_permission(self, request, obj=None):
+        return self.has_module_permission(request)
+
+    def has_change_permission(self, request, obj=None):
+        # "change" is only the re-process action: every field is read-only.
+        return request.user.is_staff and _platform_role_in(request.user, _REPROCESSORS)
 
     def has_add_permission(self, request):
         return False

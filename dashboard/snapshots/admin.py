@@ -2,16 +2,54 @@
 
 from django.contrib import admin
 
+from accounts.scope import is_platform_staff
 from dashboard.models import FxRate, Snapshot
+from dashboard.snapshots.fx import fx_rates_load
+
+
+def _may_manage_fx(user):
+    return user.is_superuser or (
+        is_platform_staff(user) and user.has_perm("accounts.manage_fx_rates")
+    )
 
 
 @admin.register(FxRate)
 class FxRateAdmin(admin.ModelAdmin):
+    """Platform staff read the rates; finance ops (manage_fx_rates) add and correct them
+    through the same service as `load_fx_rates`, which queues the snapshot refresh."""
+
     list_display = ("currency", "quote_currency", "rate_date", "rate", "source", "updated_at")
     list_filter = ("currency", "quote_currency", "source")
     search_fields = ("currency",)
     date_hierarchy = "rate_date"
     ordering = ("currency", "quote_currency", "-rate_date")
+    fields = ("currency", "quote_currency", "rate_date", "rate", "source")
+
+    def has_module_permission(self, request):
+        return request.user.is_staff and is_platform_staff(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return self.has_module_permission(request)
+
+    def has_add_permission(self, request):
+        return _may_manage_fx(request.user)
+
+    def has_change_permission(self, request, obj=None):
+        return _may_manage_fx(request.user)
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser  # a rate is corrected, not removed
+
+    def save_model(self, request, obj, form, change):
+        fx_rates_load(
+            rows=[(obj.currency, obj.quote_currency, obj.rate_date, obj.rate)],
+            source=obj.source or f"admin:{request.user.username}",
+        )
+        saved = FxRate.objects.get(
+            currency=obj.currency.upper(), quote_currency=obj.quote_currency.upper(),
+            rate_date=obj.rate_date,
+        )  # fmt: skip
+        obj.pk = saved.pk
 
 
 @admin.register(Snapshot)

@@ -2,6 +2,7 @@
 
 import bisect
 import csv
+import logging
 from collections import defaultdict
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -12,6 +13,7 @@ from django.db import transaction
 from common.errors import ValidationFailed
 from dashboard.models import FxRate
 
+log = logging.getLogger(__name__)
 FOUR_PLACES = Decimal("0.0001")
 
 
@@ -92,7 +94,8 @@ def fx_rates_load(*, rows, source=""):
     """Insert or update FX rates from (currency, quote_currency, rate_date, rate) rows, all or none.
 
     Returns the number of rates written. Bad rows raise ValidationFailed naming
-    the line; nothing is written then.
+    the line; nothing is written then. A new rate changes converted figures of
+    every scope, so a full snapshot refresh is queued once the rates are committed.
     """
     parsed = [_parse_rate(*row, line=i) for i, row in enumerate(rows, start=1)]
     with transaction.atomic():
@@ -103,7 +106,18 @@ def fx_rates_load(*, rows, source=""):
                 rate_date=rate_date,
                 defaults={"rate": rate, "source": source},
             )
+        if parsed:
+            transaction.on_commit(_queue_full_refresh)
     return len(parsed)
+
+
+def _queue_full_refresh():
+    from dashboard.snapshots.tasks import refresh_all_snapshots
+
+    try:
+        refresh_all_snapshots.delay()
+    except Exception:  # the broker down: beat's periodic full refresh still comes
+        log.warning("could not queue a snapshot refresh after new FX rates", exc_info=True)
 
 
 def read_rates_csv(handle):

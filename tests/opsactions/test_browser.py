@@ -23,10 +23,12 @@ def test_two_approvers_approve_in_the_admin(live_server, browser, ops_admin, app
     for user, expected in ((approver_b, "pending_approval"), (pay_admin, "approved")):
         context = browser.new_context()
         page = context.new_page()
+        # /admin/login/ sends staff to the product's sign-in page, then back.
         page.goto(f"{live_server.url}/admin/login/?next=/admin/opsactions/opsaction/")
+        page.wait_for_url("**/login?next=*")
         page.fill("#id_username", user.username)
         page.fill("#id_password", "pw-test-1234")
-        page.click("input[type=submit]")
+        page.click("button[type=submit]")
         page.wait_for_url("**/admin/opsactions/opsaction/")
         page.check(f"input[name=_selected_action][value='{action.pk}']")
         page.select_option("select[name=action]", "approve_selected")
