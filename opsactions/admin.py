@@ -30,6 +30,7 @@ from opsactions.models import (
 from opsactions.selectors import (
     action_audit,
     action_queryset,
+    action_transitions,
     actions_awaiting_approval,
     approvals_summary,
     can_view_ops,
@@ -361,9 +362,12 @@ class OpsActionAdmin(ReadOnlyOpsAdmin):
     def cancel_selected(self, request, queryset):
         return self._confirm(request, list(queryset), "cancel")
 
-    def render_change_form(self, request, context, *args, **kwargs):
-        context["transitions"] = [(verb, spec[0]) for verb, spec in TRANSITIONS.items()]
-        return super().render_change_form(request, context, *args, **kwargs)
+    def render_change_form(self, request, context, *args, obj=None, **kwargs):
+        # Only the buttons this user may use on this action now (the same rule as the web
+        # console); the services still decide when one is pressed.
+        verbs = action_transitions(request.user, obj) if obj else []
+        context["transitions"] = [(verb, TRANSITIONS[verb][0]) for verb in verbs]
+        return super().render_change_form(request, context, *args, obj=obj, **kwargs)
 
 
 @admin.register(AuditEntry)

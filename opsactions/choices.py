@@ -54,6 +54,16 @@ class Decision(models.TextChoices):
     REJECT = "reject", "Reject"
 
 
+class Transition(models.TextChoices):
+    """What a person may do to an existing action (the consoles' buttons)."""
+
+    APPROVE = "approve", "Approve"
+    REJECT = "reject", "Reject"
+    EXECUTE = "execute", "Execute"
+    ROLLBACK = "rollback", "Roll back"
+    CANCEL = "cancel", "Cancel"
+
+
 class AuditEvent(models.TextChoices):
     REQUESTED = "requested", "Requested"
     SUBMITTED = "submitted", "Submitted for approval"

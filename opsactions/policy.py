@@ -30,6 +30,7 @@ from django.conf import settings
 
 from accounts.choices import Role, ScopeKind
 from accounts.scope import Scope, user_scope
+from common.errors import ValidationFailed
 from opsactions.choices import ActionType, RiskLevel
 
 REQUIRED_APPROVALS = {
@@ -279,3 +280,23 @@ def ops_roles():
 def parse_target(text):
     """Parse a target with the platform's scope syntax (400 naming `target`)."""
     return Scope.parse(text, field="target")
+
+
+def request_target(action_type, target):
+    """(ActionType, Scope) of a request, or a 400 naming `action_type` or `target`: a known
+    type, a target in the scope syntax, of a kind this type applies to."""
+    if action_type not in ActionType.values:
+        raise ValidationFailed(
+            "Unknown action type.", errors={"action_type": [f"Unknown type {action_type!r}."]}
+        )
+    action_type = ActionType(action_type)
+    scope = parse_target(target)
+    rule = POLICIES[action_type]
+    if scope.kind not in rule.targets:
+        kinds = ", ".join(sorted(rule.targets))
+        raise ValidationFailed(
+            "Invalid target.",
+            code="invalid_target",
+            errors={"target": [f"{action_type} applies to targets of kind: {kinds}."]},
+        )
+    return action_type, scope

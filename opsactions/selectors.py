@@ -1,18 +1,28 @@
 """Reads of ops actions; visibility depends on who asks (accounts.scope)."""
 
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
 from django.db.models import Exists, OuterRef
+from django.utils import timezone
 
 from accounts.scope import restrict_queryset
-from common.errors import NotAllowed, NotFound
+from common.errors import DomainError, NotAllowed, NotFound
 from opsactions import policy
-from opsactions.choices import ActionStatus
+from opsactions.choices import OPEN_STATUSES, ActionStatus, Decision, Transition
 from opsactions.models import AuditEntry, OpsAction, OpsApproval, RollbackRequest
+from opsactions.params import params_validate
 
 
 def can_view_ops(user):
-    """Only the roles that take part in ops actions see them (tenants never do)."""
+    """The roles that take part in ops actions see them (tenants never do); so do superusers,
+    read-only unless their role may act (policy: a superuser acts as its role, never more)."""
     return bool(
-        user and user.is_authenticated and user.is_active and (user.role in policy.ops_roles())
+        user
+        and user.is_authenticated
+        and user.is_active
+        and (user.is_superuser or user.role in policy.ops_roles())
     )
 
 
@@ -51,6 +61,21 @@ def actions_awaiting_approval(user, queryset):
     )
 
 
+def actions_requested_by(user, queryset):
+    """The actions `user` requested, newest first."""
+    return queryset.filter(requested_by=user)
+
+
+def requestable_types(user):
+    """Action types `user`'s role may request at all (the target is checked on request)."""
+    return [
+        action_type
+        for action_type, rule in policy.POLICIES.items()
+        if getattr(user, "role", "") in rule.request
+        and user.has_perm(policy.PERM_REQUEST_BY_ROLE.get(user.role, policy.PERM_REQUEST))
+    ]
+
+
 def action_audit(action_id):
     """The audit rows of one action, oldest first."""
     return AuditEntry.objects.filter(action_id=action_id).order_by("seq")
@@ -58,7 +83,7 @@ def action_audit(action_id):
 
 def approvals_summary(action):
     """(approvals so far, required, approver usernames) for consoles."""
-    votes = [a for a in action.approvals.all() if a.decision == "approve"]
+    votes = [a for a in action.approvals.all() if a.decision == Decision.APPROVE]
     return len(votes), action.required_approvals, [a.approver.username for a in votes]
 
 
@@ -68,4 +93,106 @@ def rollback_request_open(action_id):
         RollbackRequest.objects.select_related("requested_by")
         .filter(action_id=action_id, closed_at__isnull=True)
         .first()
+    )
+
+
+def approved_deadline(action):
+    """When an approved action expires unexecuted: OPS_ACTION_APPROVED_TTL_HOURS after the
+    approval that completed the quorum (None unless approved)."""
+    if action.status != ActionStatus.APPROVED or action.approved_at is None:
+        return None
+    return action.approved_at + timedelta(hours=settings.OPS_ACTION_APPROVED_TTL_HOURS)
+
+
+def action_transitions(user, action, *, now=None):
+    """The transitions `user` may attempt on `action` now: the buttons a console shows.
+
+    Mirrors the services' checks that can be read without a lock (state, deadline, role,
+    permission, scope, requester, own vote, own rollback request); the service still decides
+    when the button is used. Approve/reject: an eligible approver, not the requester, who has
+    not voted, while pending. Execute: an eligible executor, while approved. Roll back: an
+    eligible executor of a reversible executed action who has not already asked for it.
+    Cancel: the requester, before execution.
+    """
+    if not can_view_ops(user):
+        return []
+    now = now or timezone.now()
+    scope = policy.parse_target(action.target)
+    verbs = []
+    status = action.status
+    if status == ActionStatus.PENDING_APPROVAL and action.expires_at > now:
+        voted = any(a.approver_id == user.pk for a in action.approvals.all())
+        if (
+            user.pk != action.requested_by_id
+            and not voted
+            and policy.can_approve(user, action.action_type, scope)[0]
+        ):
+            verbs += [Transition.APPROVE, Transition.REJECT]
+    deadline = approved_deadline(action)
+    if status == ActionStatus.APPROVED and deadline and deadline > now:
+        if policy.can_execute(user, action.action_type, scope)[0]:
+            verbs.append(Transition.EXECUTE)
+    if (
+        status == ActionStatus.EXECUTED
+        and policy.POLICIES[action.action_type].reversible
+        and policy.can_execute(user, action.action_type, scope)[0]
+    ):
+        pending = rollback_request_open(action.pk)
+        if not (pending and pending.requested_by_id == user.pk):
+            verbs.append(Transition.ROLLBACK)
+    if (
+        user.pk == action.requested_by_id
+        and status in OPEN_STATUSES
+        and status != ActionStatus.EXECUTING
+    ):
+        verbs.append(Transition.CANCEL)
+    return verbs
+
+
+@dataclass(frozen=True)
+class ActionPreview:
+    """What the policy would give a request, computed without creating anything."""
+
+    action_type: str
+    risk_level: str
+    required_approvals: int
+    required_role: str
+    # False when the risk is the type's base risk only: target or parameters still missing
+    # or invalid, and they can raise it.
+    final: bool
+    may_request: bool
+    refusal: str = ""
+    errors: dict = field(default_factory=dict)
+
+
+def action_preview(user, *, action_type, target, params):
+    """The risk level and quorum the policy gives `action_type` on `target` with `params`, and
+    whether `user` may request it; field errors instead of exceptions (a form shows them)."""
+    errors = {}
+    scope = clean = None
+    try:
+        action_type, scope = policy.request_target(action_type, target)
+    except DomainError as exc:
+        if "action_type" in (exc.errors or {}):
+            raise
+        errors.update(exc.errors or {"target": [exc.detail]})
+    try:
+        clean = params_validate(action_type, params)
+    except DomainError as exc:
+        errors.update(exc.errors or {"params": [exc.detail]})
+    rule = policy.POLICIES[action_type]
+    final = scope is not None and clean is not None
+    risk = policy.risk_of(action_type, scope, clean) if final else rule.base_risk
+    may_request, refusal = (
+        policy.can_request(user, action_type, scope) if scope else (False, "target_missing")
+    )
+    return ActionPreview(
+        action_type=action_type,
+        risk_level=risk,
+        required_approvals=policy.required_approvals(risk),
+        required_role=policy.required_approver_role(action_type, risk) or "",
+        final=final,
+        may_request=may_request,
+        refusal=refusal,
+        errors=errors,
     )

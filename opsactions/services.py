@@ -19,7 +19,6 @@ from opsactions import policy
 from opsactions.audit import AuditContext, audit_append
 from opsactions.choices import (
     ActionStatus,
-    ActionType,
     AuditEvent,
     Decision,
     OutboxPhase,
@@ -29,7 +28,7 @@ from opsactions.executors import executor_for
 from opsactions.models import OpsAction, OpsApproval, RollbackRequest
 from opsactions.outbox import outbox_enqueue
 from opsactions.params import params_validate
-from opsactions.selectors import action_audit, rollback_request_open
+from opsactions.selectors import action_audit, approved_deadline, rollback_request_open
 
 MAX_TEXT = 1000
 
@@ -167,20 +166,8 @@ def action_create(*, actor, action_type, target, params, reason, expires_after=N
     """Request an action: validate and freeze it, then submit it for approval (409 if one is
     already open for this type and target)."""
     context = context or AuditContext.system()
-    if action_type not in ActionType.values:
-        raise ValidationFailed(
-            "Unknown action type.", errors={"action_type": [f"Unknown type {action_type!r}."]}
-        )
-    action_type = ActionType(action_type)
+    action_type, scope = policy.request_target(action_type, target)
     rule = policy.POLICIES[action_type]
-    scope = policy.parse_target(target)
-    if scope.kind not in rule.targets:
-        kinds = ", ".join(sorted(rule.targets))
-        raise ValidationFailed(
-            "Invalid target.",
-            code="invalid_target",
-            errors={"target": [f"{action_type} applies to targets of kind: {kinds}."]},
-        )
     _refuse(policy.can_request(actor, action_type, scope), "request")
     clean = params_validate(action_type, params)
     reason = (reason or "").strip() if isinstance(reason, str) else ""
@@ -253,14 +240,6 @@ def action_create(*, actor, action_type, target, params, reason, expires_after=N
             before={"status": ActionStatus.REQUESTED},
         )
     return action
-
-
-def approved_deadline(action):
-    """When an approved action expires unexecuted: OPS_ACTION_APPROVED_TTL_HOURS after the
-    approval that completed the quorum (None unless approved)."""
-    if action.status != ActionStatus.APPROVED or action.approved_at is None:
-        return None
-    return action.approved_at + timedelta(hours=settings.OPS_ACTION_APPROVED_TTL_HOURS)
 
 
 def _expire_if_due(action, now, context):
