@@ -165,7 +165,6 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_HEARTBEAT_INTERVAL_S = env_int("CELERY_HEARTBEAT_INTERVAL_S", 10, minimum=1)
 SNAPSHOT_REFRESH_INTERVAL_S = env_int("SNAPSHOT_REFRESH_INTERVAL_S", 60, minimum=1)
 SNAPSHOT_FULL_REFRESH_INTERVAL_S = env_int("SNAPSHOT_FULL_REFRESH_INTERVAL_S", 900, minimum=1)
-ALERT_CHECK_INTERVAL_S = env_int("ALERT_CHECK_INTERVAL_S", 60, minimum=1)
 OUTBOX_RELAY_INTERVAL_S = env_int("OUTBOX_RELAY_INTERVAL_S", 5, minimum=1)
 
 # Beat schedule: every periodic job of the product, by dotted task name. Each
@@ -199,10 +198,6 @@ CELERY_BEAT_SCHEDULE = {
         "task": "opsactions.tasks.relay_outbox",
         "schedule": OUTBOX_RELAY_INTERVAL_S,
     },
-    "check-alert-rules": {
-        "task": "alerts.tasks.check_alert_rules",
-        "schedule": ALERT_CHECK_INTERVAL_S,
-    },
 }
 
 # ------------------------------------------------------------------ product settings
@@ -211,6 +206,12 @@ REPORTING_CURRENCY = env_str("REPORTING_CURRENCY", "XOF")
 # authorization (active, role, scope) before reading it again from the database.
 OVERVIEW_AUTH_CACHE_S = env_int("OVERVIEW_AUTH_CACHE_S", 5, minimum=0)
 SEEN_EVENT_RETENTION_DAYS = env_int("SEEN_EVENT_RETENTION_DAYS", 7, minimum=1)
+# Transactions page (dashboard/web/stream.py): a server-sent-events connection holds
+# a web thread, so it is closed after STREAM_CONNECTION_S (the browser reconnects
+# and resumes from its last event id); a keep-alive every STREAM_HEARTBEAT_S also
+# finds a client that went away.
+STREAM_CONNECTION_S = env_int("STREAM_CONNECTION_S", 25, minimum=1)
+STREAM_HEARTBEAT_S = env_int("STREAM_HEARTBEAT_S", 5, minimum=1)
 OPS_ACTION_PENDING_TTL_HOURS = env_int("OPS_ACTION_PENDING_TTL_HOURS", 24, minimum=1)
 # An approved action not executed within this many hours of its quorum expires.
 OPS_ACTION_APPROVED_TTL_HOURS = env_int("OPS_ACTION_APPROVED_TTL_HOURS", 24, minimum=1)
