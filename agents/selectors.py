@@ -9,11 +9,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from django.db.models import Count, DecimalField, ExpressionWrapper, F, Max, Min, Q, Sum
+
 from accounts.choices import ScopeKind
 from accounts.scope import is_platform_staff, restrict_queryset, user_scope
 from agents import sql
-from agents.models import Agent, AgentFloatHour, AgentGridState, AgentSalesHour
-from common.errors import NotAllowed
+from agents.models import Agent, AgentFloatHour, AgentGridCell, AgentGridState, AgentSalesHour
+from common.errors import NotAllowed, ValidationFailed
 
 # Grid levels precomputed by agents.tasks.refresh_agent_map: 0 .. GRID_MAX_LEVEL.
 GRID_MAX_LEVEL = 14
@@ -24,6 +26,9 @@ MAX_ZOOM = 22
 # for its zoom is answered at a coarser level, so the answer stays bounded.
 MAX_CELLS_PER_AXIS = 48
 MAX_INDIVIDUAL_AGENTS = 500
+# "Near" the low-float threshold: a float under 125 % of it is worth watching
+# before it actually runs out.
+LOW_FLOAT_WATCH_RATIO = Decimal("1.25")
 
 
 def cell_size(level):
@@ -40,6 +45,19 @@ class AgentVisibility:
 
     agent_id: str | None = None
     country: str | None = None
+
+    @classmethod
+    def for_scope(cls, scope):
+        """The agents of a tenant scope (platform, agent:ID, region:CC); merchant and bank
+        scopes hold no agents (ValidationFailed, 400)."""
+        if scope.kind == ScopeKind.PLATFORM:
+            return cls()
+        if scope.kind == ScopeKind.AGENT:
+            return cls(agent_id=scope.id)
+        if scope.kind == ScopeKind.REGION:
+            return cls(country=scope.id)
+        message = "Agent data exists for the platform, a country (region:CC) or an agent only."
+        raise ValidationFailed(message, code="scope_without_agents", errors={"scope": [message]})
 
     def filters(self):
         out = {}
@@ -66,6 +84,15 @@ def agent_visibility(user):
     if own.kind == ScopeKind.REGION:
         return AgentVisibility(country=own.id)
     raise NotAllowed("This account may not view the agent map.", code="scope_forbidden")
+
+
+def can_view_agents(user):
+    """Whether `user` may open the agent pages (the navigation's rule, same as agent_visibility)."""
+    try:
+        agent_visibility(user)
+    except NotAllowed:
+        return False
+    return True
 
 
 def _where(filters, params, alias="a."):
@@ -136,6 +163,89 @@ def agent_float_totals(scope):
     params = {}
     rows = sql.fetchall(sql.FLOAT_TOTALS.format(filters=_where(filters, params, alias="")), params)
     return {currency: Decimal(total) for currency, total in rows if currency}
+
+
+def agent_float_by_country(visibility):
+    """Float per country and currency of the visible agents that reported a float, largest
+    first: agents, float_total, low_float (under their threshold), near_low (under
+    LOW_FLOAT_WATCH_RATIO x threshold, low ones included) and sales_24h. Totals match
+    agent_float_totals."""
+    watch = F("low_float_threshold") * LOW_FLOAT_WATCH_RATIO
+    return list(
+        Agent.objects.filter(float_updated_at__isnull=False, **visibility.filters())
+        .values("country", "currency")
+        .annotate(
+            agents=Count("agent_id"),
+            float_total=Sum("float_balance"),
+            low_float=Count("agent_id", filter=Q(float_balance__lt=F("low_float_threshold"))),
+            near_low=Count("agent_id", filter=Q(float_balance__lt=watch)),
+            sales_24h=Sum("sales_24h"),
+        )
+        .order_by("currency", "-float_total", "country")
+    )
+
+
+def agents_low_float(visibility):
+    """Visible agents with a float under LOW_FLOAT_WATCH_RATIO x their low-float threshold
+    (a queryset), lowest share of the threshold first; `share` = float / threshold.
+    Agents that never reported a float are not "low", they are unknown: left out."""
+    return (
+        Agent.objects.filter(
+            float_updated_at__isnull=False, low_float_threshold__gt=0, **visibility.filters()
+        )
+        .filter(float_balance__lt=F("low_float_threshold") * LOW_FLOAT_WATCH_RATIO)
+        .annotate(
+            share=ExpressionWrapper(
+                F("float_balance") / F("low_float_threshold"),
+                output_field=DecimalField(max_digits=30, decimal_places=6),
+            )
+        )
+        .order_by("share", "agent_id")
+    )
+
+
+def agent_float_history(visibility, *, start, buckets, unit="day"):
+    """Float per country and currency at the end of each UTC `unit` ("hour" or "day") from
+    `start` (aligned to the unit), `buckets` of them: [{"bucket", "country", "currency",
+    "total"}] ordered by currency, country, bucket. Each agent counts with its last
+    balance at or before the bucket's end (history rows carried forward; agents with
+    no change in the window at their current float). Needs the history of `start`'s
+    previous hour: keep windows inside AGENTS_HISTORY_RETENTION_DAYS."""
+    if unit not in ("hour", "day"):
+        raise ValueError(f"unit must be 'hour' or 'day', not {unit!r}")
+    step = timedelta(hours=1) if unit == "hour" else timedelta(days=1)
+    params = {
+        "start": start,
+        "end": start + step * buckets,
+        "last": start + step * (buckets - 1),
+        "before": start - step,
+        "step": step,
+        "unit": unit,
+    }
+    query = sql.FLOAT_HISTORY.format(filters=_where(visibility.filters(), params))
+    return [
+        {"bucket": bucket, "country": country, "currency": currency, "total": Decimal(total)}
+        for bucket, country, currency, total in sql.fetchall(query, params)
+    ]
+
+
+def agents_extent(visibility, *, level=8):
+    """Bounding box (BBox) of the grid cells holding `visibility`'s agents at grid `level`
+    (cells of about 0.35 degree at level 8: cheap, whatever the number of agents); None
+    when there are none. For the map's first view of a country."""
+    cells = AgentGridCell.objects.filter(level=level)
+    if visibility.country is not None:
+        cells = cells.filter(country=visibility.country)
+    box = cells.aggregate(cx0=Min("cx"), cx1=Max("cx"), cy0=Min("cy"), cy1=Max("cy"))
+    if box["cx0"] is None:
+        return None
+    size = cell_size(level)
+    return BBox(
+        box["cx0"] * size - 180.0,
+        box["cy0"] * size - 90.0,
+        (box["cx1"] + 1) * size - 180.0,
+        (box["cy1"] + 1) * size - 90.0,
+    )
 
 
 # ---------------------------------------------------------------- nearby

@@ -296,6 +296,80 @@ WHERE float_updated_at IS NOT NULL {filters}
 GROUP BY currency ORDER BY currency
 """
 
+# Float per country and currency at the end of each bucket (UTC hour or day) of a
+# window. Why SQL: the history keeps a row only for the hours an agent's float
+# changed, so each bucket's figure carries every agent's last balance forward;
+# summing per-bucket changes with a window function does that in one pass over
+# the window's rows (plus one index probe per changed agent for the balance it
+# started with), where the ORM would need every (agent, bucket) pair in Python.
+# Agents whose float last changed before the window are flat over it; agents
+# without any float (float_updated_at NULL) are left out, as in FLOAT_TOTALS.
+# The country is the agent's current one; a currency change moves the balance
+# from the old currency to the new one in the bucket it happens.
+FLOAT_HISTORY = """
+WITH changed AS (
+    SELECT a.agent_id, a.country FROM agents_agent a
+    WHERE a.float_updated_at >= %(start)s {filters}
+),
+points AS (
+    (SELECT DISTINCT ON (h.agent_id, date_trunc(%(unit)s, h.hour, 'UTC'))
+            h.agent_id, c.country, h.currency, h.balance,
+            date_trunc(%(unit)s, h.hour, 'UTC') AS bucket
+     FROM changed c JOIN agents_agentfloathour h ON h.agent_id = c.agent_id
+     WHERE h.hour >= %(start)s AND h.hour < %(end)s
+     ORDER BY h.agent_id, date_trunc(%(unit)s, h.hour, 'UTC'), h.hour DESC)
+    UNION ALL
+    -- The balance each changed agent started the window with, filed one bucket
+    -- before it: its last hour before the window ((agent, hour) unique index).
+    SELECT c.agent_id, c.country, p.currency, p.balance, %(before)s::timestamptz
+    FROM changed c CROSS JOIN LATERAL (
+        SELECT h.currency, h.balance FROM agents_agentfloathour h
+        WHERE h.agent_id = c.agent_id AND h.hour < %(start)s
+        ORDER BY h.hour DESC LIMIT 1
+    ) p
+),
+steps AS (
+    SELECT bucket, country, currency, balance AS amount FROM points
+    UNION ALL
+    SELECT bucket, country, prev_currency, -prev_balance FROM (
+        SELECT bucket, country, lag(currency) OVER w AS prev_currency,
+               lag(balance) OVER w AS prev_balance
+        FROM points WINDOW w AS (PARTITION BY agent_id ORDER BY bucket)
+    ) p WHERE prev_balance IS NOT NULL
+),
+changes AS (
+    SELECT bucket, country, currency, sum(amount) AS amount FROM steps
+    GROUP BY bucket, country, currency
+),
+steady AS (
+    SELECT a.country, a.currency, sum(a.float_balance) AS amount FROM agents_agent a
+    WHERE a.float_updated_at < %(start)s {filters}
+    GROUP BY a.country, a.currency
+),
+opening AS (
+    SELECT country, currency, sum(amount) AS amount FROM (
+        SELECT country, currency, amount FROM steady
+        UNION ALL
+        SELECT country, currency, amount FROM changes WHERE bucket = %(before)s::timestamptz
+    ) o GROUP BY country, currency
+),
+keys AS (
+    SELECT country, currency FROM opening
+    UNION SELECT country, currency FROM changes
+),
+buckets AS (
+    SELECT generate_series(%(start)s::timestamptz, %(last)s::timestamptz, %(step)s::interval)
+        AS bucket
+)
+SELECT b.bucket, k.country, k.currency,
+       coalesce(o.amount, 0) + sum(coalesce(c.amount, 0)) OVER (
+           PARTITION BY k.country, k.currency ORDER BY b.bucket) AS total
+FROM keys k CROSS JOIN buckets b
+LEFT JOIN opening o ON o.country = k.country AND o.currency = k.currency
+LEFT JOIN changes c ON c.bucket = b.bucket AND c.country = k.country AND c.currency = k.currency
+ORDER BY k.currency, k.country, b.bucket
+"""
+
 
 def execute(sql, params=None):
     """Run one statement on the current connection (inside the caller's transaction)."""

@@ -1,0 +1,208 @@
+/* Float treasury: formats the exact amounts the page carries as decimal strings
+   (data-money, data-percent, data-datetime, data-country), and draws the float per
+   country (bars) and the float history (stacked areas) for the chosen currency.
+   ECharts' simple build has no tooltip or legend: the legend is HTML and a read-out
+   line shows the figures of the hovered bucket. */
+(function () {
+  "use strict";
+  const M = window.Molam;
+  const t = M.t;
+  const PALETTE = ["#0b5cad", "#2a9d8f", "#e9a23b", "#8e5cc4", "#d1495b", "#4c956c", "#5f6caf",
+    "#c06c2f", "#2b7bb9", "#7a8b99", "#a23b72", "#3d8361"];
+  let regionNames = null;
+  try { regionNames = new Intl.DisplayNames([M.lang], {type: "region"}); } catch (e) { regionNames = null; }
+  function countryName(code) {
+    if (!regionNames || !/^[A-Z]{2}$/.test(code) || code === "ZZ") return code;
+    try { return regionNames.of(code) || code; } catch (e) { return code; }
+  }
+  function pct(share) { return M.percent(Number(share), 0); }
+
+  // ------------------------------------------------------------------ figures in the page
+  document.querySelectorAll("[data-money]").forEach(function (el) {
+    if (el.dataset.money !== "") el.textContent = M.money(el.dataset.money, el.dataset.currency);
+  });
+  document.querySelectorAll("[data-percent]").forEach(function (el) {
+    el.textContent = el.dataset.percent === "" ? "—" : pct(el.dataset.percent);
+  });
+  document.querySelectorAll("[data-datetime]").forEach(function (el) {
+    if (el.dataset.datetime) el.textContent = M.dateTime(el.dataset.datetime);
+  });
+  document.querySelectorAll("[data-country]").forEach(function (el) {
+    const name = countryName(el.dataset.country);
+    if (name !== el.dataset.country) el.textContent = name + " (" + el.dataset.country + ")";
+  });
+  document.querySelectorAll(".meter-bar[data-share]").forEach(function (el) {
+    // Share of the threshold, capped at the "near" ratio so the bar stays inside its box.
+    el.style.width = Math.min(100, Math.max(0, Number(el.dataset.share) / 1.25 * 100)) + "%";
+  });
+
+  const dataEl = document.getElementById("float-data");
+  if (!dataEl || !window.echarts) return;
+  const data = JSON.parse(dataEl.textContent);
+  if (!data.currencies.length) return;
+  let currency = data.currencies[0];
+  const charts = {};
+
+  function chart(id) {
+    const el = document.getElementById(id);
+    if (!el) return null;
+    if (!charts[id]) charts[id] = window.echarts.init(el, null, {renderer: "canvas"});
+    return charts[id];
+  }
+  function colourOf(country, list) { return PALETTE[list.indexOf(country) % PALETTE.length]; }
+
+  function drawByCountry() {
+    const c = chart("chart-by-country");
+    if (!c) return;
+    const rows = data.byCountry.filter(function (r) { return r.currency === currency; });
+    const countries = rows.map(function (r) { return r.country; });
+    c.setOption({
+      aria: {enabled: true},
+      animationDuration: 300,
+      grid: {left: 8, right: 24, top: 10, bottom: 8, containLabel: true},
+      xAxis: {type: "value", axisLabel: {formatter: function (v) { return M.compact(v); }, color: "#5b6776"},
+        splitLine: {lineStyle: {color: "#e8ecf1"}}},
+      yAxis: {type: "category", inverse: true, data: countries.map(countryName),
+        axisLabel: {color: "#17202b"}, axisTick: {show: false}},
+      series: [{
+        type: "bar", barMaxWidth: 26,
+        data: rows.map(function (r) {
+          return {value: Number(r.float), itemStyle: {color: colourOf(r.country, countries), borderRadius: [0, 4, 4, 0]}};
+        }),
+        label: {show: true, position: "insideRight", color: "#fff", fontWeight: 600,
+          formatter: function (p) { return M.compact(p.value); }},
+      }],
+    }, true);
+  }
+
+  function bucketLabel(iso) {
+    const d = new Date(iso);
+    const opts = data.history.unit === "hour"
+      ? {day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", timeZone: "UTC"}
+      : {day: "numeric", month: "short", timeZone: "UTC"};
+    return new Intl.DateTimeFormat(M.lang, opts).format(d);
+  }
+
+  function drawHistory() {
+    const c = chart("chart-history");
+    if (!c) return;
+    const series = data.history.series.filter(function (s) { return s.currency === currency; });
+    const countries = series.map(function (s) { return s.country; });
+    const labels = data.history.buckets.map(bucketLabel);
+    c.setOption({
+      aria: {enabled: true},
+      animationDuration: 300,
+      grid: {left: 8, right: 16, top: 12, bottom: 8, containLabel: true},
+      xAxis: {type: "category", boundaryGap: false, data: labels, axisLabel: {color: "#5b6776", hideOverlap: true},
+        axisLine: {lineStyle: {color: "#c3ccd6"}}},
+      yAxis: {type: "value", axisLabel: {formatter: function (v) { return M.compact(v); }, color: "#5b6776"},
+        splitLine: {lineStyle: {color: "#e8ecf1"}}},
+      series: series.map(function (s) {
+        const colour = colourOf(s.country, countries);
+        return {
+          name: s.country, type: "line", stack: "float", symbol: "none", smooth: false,
+          lineStyle: {width: 1.5, color: colour}, itemStyle: {color: colour},
+          areaStyle: {color: colour, opacity: 0.25},
+          data: s.values.map(Number),
+        };
+      }),
+    }, true);
+    const legend = document.getElementById("history-legend");
+    legend.innerHTML = "";
+    series.forEach(function (s) {
+      const li = document.createElement("li");
+      const swatch = document.createElement("i");
+      swatch.style.background = colourOf(s.country, countries);
+      li.appendChild(swatch);
+      li.appendChild(document.createTextNode(countryName(s.country)));
+      legend.appendChild(li);
+    });
+    readout(data.history.buckets.length - 1);
+  }
+
+  // Exact sum of decimal strings ("12.5", "-3") with BigInt: no binary rounding.
+  function decimalSum(values) {
+    const scale = Math.max(0, ...values.map(function (v) { return (String(v).split(".")[1] || "").length; }));
+    let total = 0n;
+    values.forEach(function (v) {
+      const text = String(v);
+      const negative = text.startsWith("-");
+      const parts = text.replace("-", "").split(".");
+      const digits = BigInt(parts[0] + (parts[1] || "").padEnd(scale, "0"));
+      total += negative ? -digits : digits;
+    });
+    const negative = total < 0n;
+    let text = (negative ? -total : total).toString().padStart(scale + 1, "0");
+    if (scale) text = text.slice(0, -scale) + "." + text.slice(-scale);
+    return (negative ? "-" : "") + text;
+  }
+
+  // The figures of one bucket: the exact total and each country's part.
+  function readout(index) {
+    const el = document.getElementById("history-readout");
+    if (!el) return;
+    const series = data.history.series.filter(function (s) { return s.currency === currency; });
+    if (!series.length || index < 0 || index >= data.history.buckets.length) {
+      el.textContent = series.length ? "" : t("No float history in this window.");
+      return;
+    }
+    const parts = series
+      .map(function (s) { return {country: s.country, value: s.values[index]}; })
+      .filter(function (p) { return Number(p.value) !== 0; })
+      .sort(function (a, b) { return Number(b.value) - Number(a.value); });
+    el.innerHTML = "";
+    const head = document.createElement("strong");
+    head.textContent = bucketLabel(data.history.buckets[index]) + (data.history.unit === "day" ? " · " + t("end of day") : "");
+    head.appendChild(document.createTextNode(" · " + t("Total") + " " +
+      M.money(decimalSum(parts.map(function (p) { return p.value; }).concat(["0"])), currency)));
+    el.appendChild(head);
+    if (parts.length > 1) {
+      el.appendChild(document.createTextNode(" — " + parts.map(function (p) {
+        return p.country + " " + M.money(p.value, currency);
+      }).join(" · ")));
+    }
+  }
+
+  function hookHover() {
+    const c = charts["chart-history"];
+    if (!c) return;
+    function at(e) {
+      const point = [e.offsetX, e.offsetY];
+      if (!c.containPixel({gridIndex: 0}, point)) return;
+      const value = c.convertFromPixel({xAxisIndex: 0}, point);
+      const index = Math.round(Array.isArray(value) ? value[0] : value);
+      readout(index);
+    }
+    c.getZr().on("mousemove", at);
+    c.getZr().on("click", at);
+    c.getZr().on("globalout", function () { readout(data.history.buckets.length - 1); });
+  }
+
+  function drawAll() {
+    document.querySelectorAll("[data-chart-currency]").forEach(function (el) {
+      el.textContent = "· " + currency;
+    });
+    drawByCountry();
+    drawHistory();
+  }
+
+  const switcher = document.getElementById("currency-switch");
+  if (switcher) {
+    switcher.addEventListener("click", function (e) {
+      const button = e.target.closest("button[data-currency]");
+      if (!button) return;
+      currency = button.dataset.currency;
+      switcher.querySelectorAll("button").forEach(function (b) {
+        b.setAttribute("aria-pressed", b === button ? "true" : "false");
+      });
+      drawAll();
+    });
+  }
+  drawAll();
+  hookHover();
+  window.addEventListener("resize", function () {
+    Object.keys(charts).forEach(function (k) { charts[k].resize(); });
+  });
+  // Used by the browser test to read what was drawn.
+  window.MolamFloat = {charts: charts, currency: function () { return currency; }};
+})();

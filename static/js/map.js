@@ -1,0 +1,325 @@
+/* Agent map: offline country outlines (or the configured tile server), server clusters of
+   the viewport reloaded on every move (debounced), individual agents once zoomed in, and
+   the nearby search. Data: /api/dashboard/agents/clusters and /nearby (session auth). */
+(function () {
+  "use strict";
+  const cfgEl = document.getElementById("map-config");
+  const mapEl = document.getElementById("agent-map");
+  if (!cfgEl || !mapEl || !window.L || !window.Molam) return;
+  const M = window.Molam;
+  const t = M.t;
+  const ngettext = window.ngettext || function (one, many, n) { return n === 1 ? one : many; };
+  const interpolate = window.interpolate || function (text, obj) {
+    return text.replace(/%\((\w+)\)s/g, function (_, k) { return String(obj[k]); });
+  };
+  const cfg = JSON.parse(cfgEl.textContent);
+  const statusEl = document.getElementById("map-status");
+  const asofEl = document.getElementById("map-asof");
+  const MAX_ZOOM = 18;
+
+  function esc(value) {
+    return String(value === null || value === undefined ? "" : value).replace(/[&<>"']/g, function (c) {
+      return {"&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&quot;", "'": "&#39;"}[c];
+    });
+  }
+  function setStatus(text) { if (statusEl) statusEl.textContent = text; }
+  function moneyLines(byCurrency) {
+    const keys = Object.keys(byCurrency || {});
+    if (!keys.length) return "—";
+    return keys.map(function (c) { return esc(M.money(byCurrency[c], c)); }).join("<br>");
+  }
+  function distance(m) {
+    if (m === null || m === undefined) return "—";
+    if (m < 1000) return M.number(Math.round(m), 0) + " m";
+    return M.number(m / 1000, m < 10000 ? 2 : 1) + " km";
+  }
+  function statusBadge(status) {
+    if (status === "frozen") return "<span class=\"badge badge-bad\">" + esc(t("Frozen")) + "</span>";
+    return "<span class=\"badge badge-ok\">" + esc(t("Active")) + "</span>";
+  }
+  function place(p) {
+    const parts = [p.city, p.region && p.region !== p.city ? p.region : "", p.country].filter(Boolean);
+    return parts.join(", ");
+  }
+  function agentsText(n) {
+    return interpolate(ngettext("%(n)s agent", "%(n)s agents", n), {n: M.number(n, 0)}, true);
+  }
+
+  // ------------------------------------------------------------------ map and basemap
+  const map = L.map(mapEl, {
+    minZoom: 2, maxZoom: MAX_ZOOM, worldCopyJump: false,
+    maxBounds: [[-85, -180], [85, 180]], maxBoundsViscosity: 1.0,
+  });
+  if (cfg.tileUrl) {
+    L.tileLayer(cfg.tileUrl, {attribution: cfg.tileAttribution || "", maxZoom: MAX_ZOOM}).addTo(map);
+  } else {
+    mapEl.classList.add("offline");
+    const pane = map.createPane("basemap");
+    pane.style.zIndex = 250;
+    pane.style.pointerEvents = "none";
+    map.attributionControl.addAttribution("Natural Earth");
+    fetch(cfg.atlasUrl, {credentials: "same-origin"})
+      .then(function (r) { if (!r.ok) throw new Error(String(r.status)); return r.json(); })
+      .then(function (topo) {
+        L.geoJSON(window.topojson.feature(topo, topo.objects.countries), {
+          pane: "basemap", interactive: false, renderer: L.canvas({pane: "basemap", padding: 0.5}),
+          style: {color: "#98a9bb", weight: 0.8, fillColor: "#fbfaf5", fillOpacity: 1},
+        }).addTo(map);
+      })
+      .catch(function () { if (asofEl) asofEl.textContent = t("The country outlines could not be loaded."); });
+  }
+  const dataLayer = L.layerGroup().addTo(map);
+  const nearbyLayer = L.layerGroup().addTo(map);
+
+  // ------------------------------------------------------------------ clusters and agents
+  function clusterMarker(f, cellDeg) {
+    const p = f.properties;
+    const lon = f.geometry.coordinates[0], lat = f.geometry.coordinates[1];
+    const size = Math.round(Math.min(64, 30 + 10 * Math.log10(Math.max(1, p.count))));
+    let label = agentsText(p.count);
+    if (p.low_float_count) {
+      label += " · " + interpolate(t("%(n)s with low float"), {n: M.number(p.low_float_count, 0)}, true);
+    }
+    const low = p.low_float_count ? "<i class=\"low\">" + esc(M.compact(p.low_float_count)) + "</i>" : "";
+    const icon = L.divIcon({
+      className: "cluster-icon",
+      html: "<span class=\"disc\">" + esc(M.compact(p.count)) + low + "</span>",
+      iconSize: [size, size],
+    });
+    const marker = L.marker([lat, lon], {icon: icon, title: label, keyboard: true, riseOnHover: true});
+    marker.bindPopup(
+      "<h3>" + esc(agentsText(p.count)) + "</h3><dl class=\"props\">" +
+      "<dt>" + esc(t("Low float")) + "</dt><dd>" + esc(M.number(p.low_float_count, 0)) + "</dd>" +
+      "<dt>" + esc(t("Float")) + "</dt><dd>" + moneyLines(p.float) + "</dd>" +
+      "<dt>" + esc(t("Sales 24 h")) + "</dt><dd>" + moneyLines(p.sales_24h) + "</dd></dl>" +
+      "<button type=\"button\" class=\"btn btn-secondary\" data-zoom>" + esc(t("Zoom in")) + "</button>"
+    );
+    marker.on("popupopen", function (e) {
+      const button = e.popup.getElement().querySelector("[data-zoom]");
+      button.addEventListener("click", function () {
+        // The cluster's grid cell (id "level/cx/cy"): zoom to it whole.
+        const cell = String(f.id || "").split("/").map(Number);
+        if (cell.length === 3 && cellDeg) {
+          const west = cell[1] * cellDeg - 180, south = cell[2] * cellDeg - 90;
+          map.fitBounds([[south, west], [south + cellDeg, west + cellDeg]], {maxZoom: MAX_ZOOM});
+        } else {
+          map.setView([lat, lon], Math.min(map.getZoom() + 2, MAX_ZOOM));
+        }
+      });
+    });
+    return marker;
+  }
+
+  function agentPopup(p) {
+    const cur = p.currency;
+    let html = "<h3><span class=\"mono\">" + esc(p.agent_id) + "</span> " + statusBadge(p.status) +
+      (p.low_float ? " <span class=\"badge badge-bad\">" + esc(t("Low float")) + "</span>" : "") + "</h3>";
+    html += "<div class=\"muted\">" + esc(place(p)) + "</div><dl class=\"props\">";
+    html += "<dt>" + esc(t("Float")) + "</dt><dd>" + esc(M.money(p.float_balance, cur)) + "</dd>";
+    html += "<dt>" + esc(t("Low-float threshold")) + "</dt><dd>" + esc(M.money(p.low_float_threshold, cur)) + "</dd>";
+    if (p.float_limit !== null && p.float_limit !== undefined) {
+      html += "<dt>" + esc(t("Float limit")) + "</dt><dd>" + esc(M.money(p.float_limit, cur)) + "</dd>";
+    }
+    html += "<dt>" + esc(t("Sales 24 h")) + "</dt><dd>" + esc(M.money(p.sales_24h, cur)) + "</dd>";
+    html += "<dt>" + esc(t("Last activity")) + "</dt><dd>" + esc(M.dateTime(p.last_seen_at)) + "</dd>";
+    html += "<dt>" + esc(t("Float updated")) + "</dt><dd>" + esc(M.dateTime(p.float_updated_at)) + "</dd>";
+    if (p.distance_m !== null && p.distance_m !== undefined) {
+      html += "<dt>" + esc(t("Distance")) + "</dt><dd>" + esc(distance(p.distance_m)) + "</dd>";
+    }
+    return html + "</dl>";
+  }
+
+  function agentMarker(f) {
+    const p = f.properties;
+    const lon = f.geometry.coordinates[0], lat = f.geometry.coordinates[1];
+    const own = cfg.agentOnly ? " is-own" : "";
+    const icon = L.divIcon({
+      className: "agent-icon" + own,
+      html: "<span class=\"agent-dot status-" + esc(p.status) + (p.low_float ? " is-low" : "") + "\"></span>",
+      iconSize: [16, 16],
+    });
+    const state = p.status === "frozen" ? t("Frozen") : t("Active");
+    const title = p.agent_id + " · " + state + (p.low_float ? " · " + t("Low float") : "");
+    const marker = L.marker([lat, lon], {icon: icon, title: title, keyboard: true, riseOnHover: true});
+    marker.bindPopup(function () { return agentPopup(p); });
+    return marker;
+  }
+
+  let seq = 0;
+  let timer = null;
+  let firstDraw = true;
+  function viewBox() {
+    const b = map.getBounds();
+    const clamp = function (v, lo, hi) { return Math.min(hi, Math.max(lo, v)); };
+    const w = clamp(b.getWest(), -180, 180), e = clamp(b.getEast(), -180, 180);
+    const s = clamp(b.getSouth(), -90, 90), n = clamp(b.getNorth(), -90, 90);
+    if (!(w < e && s < n)) return null;
+    return [w, s, e, n].map(function (v) { return v.toFixed(5); }).join(",");
+  }
+  function schedule() {
+    clearTimeout(timer);
+    timer = setTimeout(load, 250);
+  }
+  async function load() {
+    const bbox = viewBox();
+    if (!bbox) return;
+    const mine = ++seq;  // answers to older requests are dropped, not aborted
+    setStatus(t("Loading…"));
+    let data;
+    try {
+      const params = new URLSearchParams({bbox: bbox, zoom: String(Math.round(map.getZoom()))});
+      const resp = await fetch(cfg.clustersUrl + "?" + params, {
+        credentials: "same-origin", headers: {Accept: "application/json"},
+      });
+      if (!resp.ok) throw new Error(String(resp.status));
+      data = await resp.json();
+    } catch (err) {
+      if (mine === seq) setStatus(t("The map data could not be loaded; move the map to try again."));
+      return;
+    }
+    if (mine !== seq) return;
+    draw(data);
+  }
+  function draw(data) {
+    dataLayer.clearLayers();
+    const features = data.features || [];
+    if (data.mode === "clusters") {
+      features.forEach(function (f) { dataLayer.addLayer(clusterMarker(f, data.cell_deg)); });
+      mapEl.dataset.mode = "clusters";
+      setStatus(features.length
+        ? interpolate(ngettext("%(clusters)s cluster", "%(clusters)s clusters", features.length),
+          {clusters: M.number(features.length, 0)}, true) + " · " + agentsText(data.count) + " " + t("in view")
+        : t("No agents in view"));
+      if (asofEl) {
+        asofEl.textContent = data.as_of
+          ? interpolate(t("Clusters as of %(time)s (refreshed every minute)."), {time: M.dateTime(data.as_of)}, true)
+          : "";
+      }
+    } else {
+      features.forEach(function (f) { dataLayer.addLayer(agentMarker(f)); });
+      mapEl.dataset.mode = "agents";
+      setStatus(features.length ? agentsText(features.length) + " " + t("in view") : t("No agents in view"));
+      if (asofEl) asofEl.textContent = t("Individual agents with live figures.");
+      if (cfg.agentOnly && firstDraw && features.length === 1) {
+        dataLayer.getLayers()[0].openPopup();
+      }
+    }
+    firstDraw = false;
+    mapEl.dataset.features = String(features.length);
+  }
+  map.on("moveend", schedule);
+  if (cfg.center) {
+    map.setView([cfg.center.lat, cfg.center.lon], cfg.center.zoom);
+  } else {
+    map.fitBounds(cfg.bounds);
+  }
+  schedule();
+
+  // ------------------------------------------------------------------ nearby search
+  const form = document.getElementById("nearby-form");
+  if (!form) return;
+  const results = document.getElementById("nearby-results");
+  const errorEl = document.getElementById("nearby-error");
+  const latIn = form.elements.lat, lonIn = form.elements.lon;
+  const pickIcon = L.divIcon({className: "pick-icon", html: "<span></span>", iconSize: [16, 16], iconAnchor: [8, 20]});
+  let pick = null;
+
+  function setPoint(latlng) {
+    latIn.value = latlng.lat.toFixed(5);
+    lonIn.value = L.Util.wrapNum(latlng.lng, [-180, 180], true).toFixed(5);
+    if (pick) pick.setLatLng(latlng);
+    else pick = L.marker(latlng, {icon: pickIcon, interactive: false, keyboard: false, zIndexOffset: 1000}).addTo(map);
+  }
+  function showError(text) {
+    errorEl.textContent = text;
+    errorEl.hidden = !text;
+  }
+
+  map.on("click", function (e) {
+    setPoint(e.latlng);
+    const radius = form.elements.radius_m;
+    const html = "<div class=\"muted\">" + esc(latIn.value + ", " + lonIn.value) + "</div>" +
+      "<button type=\"button\" class=\"btn\" data-search>" +
+      esc(interpolate(t("Search within %(radius)s"), {radius: radius.options[radius.selectedIndex].text}, true)) +
+      "</button>";
+    const popup = L.popup({offset: [0, -14]}).setLatLng(e.latlng).setContent(html).openOn(map);
+    popup.getElement().querySelector("[data-search]").addEventListener("click", function () {
+      map.closePopup(popup);
+      search();
+    });
+  });
+  document.getElementById("nearby-centre").addEventListener("click", function () {
+    setPoint(map.getCenter());
+    search();
+  });
+  form.addEventListener("submit", function (e) {
+    e.preventDefault();
+    search();
+  });
+
+  async function search() {
+    const lat = Number(latIn.value), lon = Number(lonIn.value);
+    if (latIn.value === "" || lonIn.value === "" || !(lat >= -90 && lat <= 90) || !(lon >= -180 && lon <= 180)) {
+      showError(t("Pick a point: click the map, or enter a latitude (-90 to 90) and a longitude (-180 to 180)."));
+      return;
+    }
+    showError("");
+    setPoint(L.latLng(lat, lon));
+    const radius = Number(form.elements.radius_m.value);
+    const params = new URLSearchParams({lat: String(lat), lon: String(lon), radius_m: String(radius), limit: "50"});
+    if (form.elements.status.value) params.set("status", form.elements.status.value);
+    if (form.elements.low_float.checked) params.set("low_float", "true");
+    results.innerHTML = "<p class=\"summary\">" + esc(t("Searching…")) + "</p>";
+    let data;
+    try {
+      const resp = await fetch(cfg.nearbyUrl + "?" + params, {credentials: "same-origin", headers: {Accept: "application/json"}});
+      data = await resp.json();
+      if (!resp.ok) {
+        results.innerHTML = "";
+        showError(data.detail || t("The search failed."));
+        return;
+      }
+    } catch (err) {
+      results.innerHTML = "";
+      showError(t("The search failed; try again."));
+      return;
+    }
+    nearbyLayer.clearLayers();
+    const circle = L.circle([lat, lon], {radius: radius, color: "#0b5cad", weight: 1.5, dashArray: "4 4",
+      fillColor: "#0b5cad", fillOpacity: 0.05, interactive: false}).addTo(nearbyLayer);
+    const features = data.features || [];
+    const markers = features.map(function (f) { return agentMarker(f).addTo(nearbyLayer); });
+    map.fitBounds(circle.getBounds(), {maxZoom: 16});
+    renderResults(features, markers, radius);
+  }
+
+  function renderResults(features, markers, radius) {
+    const within = distance(radius);
+    let summary = features.length
+      ? interpolate(t("%(agents)s within %(radius)s, nearest first."), {agents: agentsText(features.length), radius: within}, true)
+      : interpolate(t("No agent within %(radius)s."), {radius: within}, true);
+    if (features.length >= 50) summary += " " + t("Only the 50 nearest are listed.");
+    const list = document.createElement("ol");
+    list.className = "nearby-list";
+    features.forEach(function (f, i) {
+      const p = f.properties;
+      const li = document.createElement("li");
+      const button = document.createElement("button");
+      button.type = "button";
+      button.innerHTML = "<span class=\"id\">" + esc(p.agent_id) + "</span>" +
+        "<span class=\"dist\">" + esc(distance(p.distance_m)) + "</span>" +
+        "<span class=\"meta\">" + esc(place(p)) + " · " + esc(M.money(p.float_balance, p.currency)) +
+        (p.low_float ? " <span class=\"badge badge-bad\">" + esc(t("Low float")) + "</span>" : "") +
+        (p.status === "frozen" ? " " + statusBadge(p.status) : "") + "</span>";
+      button.addEventListener("click", function () {
+        const ll = markers[i].getLatLng();
+        map.setView(ll, Math.max(map.getZoom(), 16));
+        markers[i].openPopup();
+      });
+      li.appendChild(button);
+      list.appendChild(li);
+    });
+    results.innerHTML = "<p class=\"summary\">" + esc(summary) + "</p>";
+    results.appendChild(list);
+  }
+})();
