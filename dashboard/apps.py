@@ -32,6 +32,14 @@ class DashboardConfig(AppConfig):
             allowed=can_view_dashboards,
             icon="◧",
         )
+        register_page(
+            key="explorer",
+            label=_("Metrics"),
+            url_name="dashboard-explorer",
+            order=20,
+            allowed=can_view_dashboards,
+            icon="∿",
+        )
 
     def seed_demo(self):
         """Demo FX rates (into XOF) for today and the last 60 days' start."""

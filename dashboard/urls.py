@@ -2,9 +2,13 @@
 
 from django.urls import path
 
-from dashboard.web import overview, scopes
+from dashboard.web import explorer, overview, scopes
 
 urlpatterns = [
     path("overview", overview.overview_page, name="dashboard-overview"),
+    path("overview/cards", overview.overview_cards, name="dashboard-overview-cards"),
+    path("overview/series", overview.overview_series, name="dashboard-overview-series"),
+    # Not /metrics: that is the Prometheus endpoint.
+    path("explore", explorer.explorer_page, name="dashboard-explorer"),
     path("scopes", scopes.scope_options, name="scope-options"),
 ]
