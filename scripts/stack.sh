@@ -267,9 +267,14 @@ app_up() {
   start_part worker nice -n 10 "$VENV/bin/celery" -A config worker -l INFO -c 2 -n "worker@%h"
   start_part beat "$VENV/bin/celery" -A config beat -l INFO -s "$RUN/app/celerybeat-schedule"
   start_part consumer "$PY" manage.py consume_events
-  if "$PY" manage.py help produce_events >/dev/null 2>&1; then
-    start_part producer "$PY" manage.py produce_events --rate 20 --duration 0
-  fi
+  # Live demo traffic with the same daily and weekly shape and mean rate as the history.
+  start_part producer "$PY" manage.py produce_events --shaped --duration 0
+  # 30 days of demo history through the same topics and consumer, on the first start
+  # only (a marker row remembers it); waits until it is counted and the snapshots
+  # are refreshed, so the pages show it when `make up` prints the URLs.
+  log "demo history (sent on the first start only)"
+  "$PY" manage.py backfill_demo --wait 120 \
+    || log "warning: the demo history is not fully shown yet; the pages fill in within minutes"
 }
 
 app_down() {

@@ -1,14 +1,28 @@
-"""Realistic West African demo events (contract format), for produce_events and the benchmark.
+"""Realistic West African demo events (contract format), for produce_events, backfill_demo
+and the benchmark.
 
 Deterministic for a given seed. The demo accounts' tenants (merchant:m_1042,
 agent:a_0001, bank:b_sgbs, region:SN) get a generous share of the traffic so
-their dashboards are never empty.
+their dashboards are never empty. The agents are seed_demo's (agents.demo):
+same ids, cities, currencies and positions, their float wandering around the
+seeded balance, so an agent's float history never changes currency and the
+events never move an agent away from where seed_demo put it.
+
+Time shape (`intensity`): quiet nights, a lunchtime and an evening peak on
+working days, a later, flatter day at weekends, Friday the busiest day and
+Sunday the quietest. `DemoWorld.history` draws a past stretch with that shape
+and two incidents (a bank failing payouts, a fraud burst on one merchant);
+`produce_events --shaped` follows the same shape live.
 """
 
+import math
 import random
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+
+from agents.demo import demo_agent_rows
 
 # country -> (currency, [(city, region, lat, lon, weight)], [bank ids])
 GEOGRAPHY = {
@@ -103,6 +117,69 @@ DEMO_AGENT = "a_0001"
 DEMO_BANK = "b_sgbs"
 
 
+# ---------------------------------------------------------------- time shape
+# Relative traffic per UTC hour (local time in most of the region; UTC+1 in
+# NG, BJ and NE): working days peak at lunchtime and in the evening, weekends
+# start later and stay busy into the night.
+# fmt: off
+WORKDAY_HOURS = (0.10, 0.06, 0.04, 0.04, 0.06, 0.15, 0.35, 0.60, 0.80, 0.85, 0.85, 0.95,
+                 1.00, 1.00, 0.80, 0.70, 0.75, 0.85, 0.95, 1.00, 0.90, 0.65, 0.40, 0.20)
+WEEKEND_HOURS = (0.15, 0.10, 0.06, 0.05, 0.05, 0.08, 0.15, 0.30, 0.45, 0.60, 0.70, 0.75,
+                 0.80, 0.80, 0.75, 0.75, 0.80, 0.85, 0.95, 1.00, 1.00, 0.80, 0.55, 0.30)
+# fmt: on
+DAY_FACTORS = (1.00, 0.97, 1.00, 1.02, 1.10, 0.85, 0.60)  # Monday .. Sunday
+_WEEK_MEAN = sum(
+    DAY_FACTORS[d] * (WEEKEND_HOURS if d >= 5 else WORKDAY_HOURS)[h]
+    for d in range(7)
+    for h in range(24)
+) / (7 * 24)
+# Mean events/s of the demo traffic (history and the live producer alike): a
+# 30-day history of ~390,000 events, which `make up` produces and counts in
+# well under a minute.
+DEMO_RATE = 0.15
+# The business grew this much over the last 30 days (the history ramps up to today).
+GROWTH_30D = 0.15
+HOUR = timedelta(hours=1)
+
+
+def intensity(at):
+    """The relative event rate at `at` (aware datetime): 1.0 is the weekly mean."""
+    at = at.astimezone(UTC)
+    day = at.weekday()
+    hours = WEEKEND_HOURS if day >= 5 else WORKDAY_HOURS
+    return DAY_FACTORS[day] * hours[at.hour] / _WEEK_MEAN
+
+
+PAYOUT_FAILURES = "payout_failures"
+FRAUD_BURST = "fraud_burst"
+
+
+@dataclass(frozen=True)
+class Incident:
+    """A few abnormal hours of the demo history.
+
+    `shares`: hour by hour from `start`, the extra events as a share of the
+    hour's ordinary traffic (platform-wide), so an incident stands out the same
+    at any rate.
+    """
+
+    kind: str
+    start: datetime
+    shares: tuple
+    bank_id: str = ""
+    country: str = ""
+    merchant_id: str = ""
+
+    @property
+    def end(self):
+        return self.start + HOUR * len(self.shares)
+
+    def share(self, hour):
+        """The share of the hour starting at `hour` (0 outside the incident)."""
+        index = int((hour - self.start) / HOUR)
+        return self.shares[index] if self.start <= hour and index < len(self.shares) else 0.0
+
+
 class DemoWorld:
     """Merchants, agents and banks placed in real cities; draws contract events."""
 
@@ -111,43 +188,37 @@ class DemoWorld:
         rng = self.rng
         countries = list(COUNTRY_WEIGHTS)
         cweights = list(COUNTRY_WEIGHTS.values())
-        self.places = []
-        for cc in countries:
-            for city, region, lat, lon, w in GEOGRAPHY[cc][1]:
-                self.places.append((cc, city, region, lat, lon, w))
 
         def place_in(cc=None):
             cc = cc or rng.choices(countries, cweights)[0]
             cities = GEOGRAPHY[cc][1]
-            city, region, lat, lon, _ = rng.choices(cities, [c[4] for c in cities])[0]
-            return cc, city, region, lat, lon
+            city, region, _lat, _lon, _ = rng.choices(cities, [c[4] for c in cities])[0]
+            return cc, city, region
 
         # Merchants m_1001.. ; m_1042 is the demo merchant, in Dakar.
         self.merchants = []
         for n in range(merchants):
             mid = f"{merchant_prefix}{1001 + n}"
             if mid.endswith("_1042") and merchant_prefix == "m_":
-                cc, city, region, lat, lon = "SN", "Dakar", "Dakar", 14.6928, -17.4467
+                cc, city, region = "SN", "Dakar", "Dakar"
             else:
-                cc, city, region, lat, lon = place_in()
+                cc, city, region = place_in()
             self.merchants.append((mid, cc, city, region))
-        # Agents a_0001.. with a home position jittered around their city.
-        self.agents = []
-        for n in range(agents):
-            aid = f"{agent_prefix}{n + 1:04d}"
-            if aid == DEMO_AGENT:
-                cc, city, region, lat, lon = "SN", "Dakar", "Dakar", 14.6928, -17.4467
-            else:
-                cc, city, region, lat, lon = place_in()
-            lat += rng.uniform(-0.04, 0.04)
-            lon += rng.uniform(-0.04, 0.04)
-            currency = GEOGRAPHY[cc][0]
-            float_balance = Decimal(rng.randint(50, 2000) * 1000) if currency == "XOF" else None
-            if float_balance is None:
-                float_balance = Decimal(rng.randint(500, 20000)) * (10 if currency == "NGN" else 1)
-            self.agents.append([aid, cc, city, region, round(lat, 5), round(lon, 5), float_balance])
+        # Agents a_0001.. where seed_demo puts them, each with its float and the
+        # seeded balance it wanders around: [id, country, city, region, lat,
+        # lon, float, home float, currency].
+        self.agents = [
+            [f"{agent_prefix}{n:04d}", cc, city, region, lat, lon, balance, balance, currency]
+            for n, (_, (city, region, cc, currency, *_), lat, lon, balance) in enumerate(
+                demo_agent_rows(agents), start=1
+            )
+        ]
         self.types = [(t, s) for t, s, _ in MIX]
         self.type_weights = [w for _, _, w in MIX]
+        # The merchant of the history's fraud burst: the first one in Abidjan
+        # (any other merchant in a world without one), never the demo merchant.
+        others = [m for m in self.merchants if m[0] != DEMO_MERCHANT] or self.merchants
+        self.fraud_merchant = next((m for m in others if m[2] == "Abidjan"), others[0])
 
     def _money(self, currency):
         rng = self.rng
@@ -156,43 +227,55 @@ class DemoWorld:
         amount = Decimal(str(round(value, places))) if places else Decimal(int(value) or 1)
         return amount.quantize(Decimal(1).scaleb(-places)) if places else amount
 
-    def event(self, now=None, late_fraction=0.0):
-        """One valid contract event (dict) occurring around `now`."""
+    def event(self, now=None, late_fraction=0.0, *, at=None):
+        """One valid contract event (dict) occurring around `now`, or exactly `at`."""
         rng = self.rng
-        now = now or datetime.now(UTC)
+        if at is None:
+            now = now or datetime.now(UTC)
+            at = now - timedelta(seconds=rng.uniform(0, 5))
+            if late_fraction and rng.random() < late_fraction:
+                at = now - timedelta(hours=rng.uniform(1, 72))
         etype, source = rng.choices(self.types, self.type_weights)[0]
-        occurred = now - timedelta(seconds=rng.uniform(0, 5))
-        if late_fraction and rng.random() < late_fraction:
-            occurred = now - timedelta(hours=rng.uniform(1, 72))
+        return self._compose(at, etype, source)
+
+    def _compose(self, at, etype, source, *, merchant=None, agent=None, bank_id=None):
+        rng = self.rng
         event = {
             "event_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
             "type": etype,
             "source": source,
-            "occurred_at": occurred.isoformat(timespec="milliseconds"),
+            "occurred_at": at.isoformat(timespec="milliseconds"),
         }
-        agent = None
         if source == "wallet":
-            agent = self.agents[0] if rng.random() < 0.05 else rng.choice(self.agents)
+            if agent is None:
+                agent = self.agents[0] if rng.random() < 0.05 else rng.choice(self.agents)
             _, cc, city, region = agent[:4]
-            if etype in ("transfer.completed", "payout.completed") and rng.random() < 0.3:
-                merchant = self._merchant()
-                event["merchant_id"] = merchant[0]
+            if merchant is None and etype in ("transfer.completed", "payout.completed"):
+                merchant = self._merchant() if rng.random() < 0.3 else None
         else:
-            merchant = self._merchant()
-            event["merchant_id"] = merchant[0]
+            merchant = merchant or self._merchant()
             _, cc, city, region = merchant
+        if merchant is not None:
+            event["merchant_id"] = merchant[0]
         currency = GEOGRAPHY[cc][0]
         if etype != "agent.float_updated" and rng.random() < 0.03:
             currency = rng.choice(("USD", "EUR"))  # cross-border
         banks = GEOGRAPHY[cc][2]
-        if source == "connect" or rng.random() < 0.2:
+        if bank_id is not None:
+            event["bank_id"] = bank_id
+        elif source == "connect" or rng.random() < 0.2:
             event["bank_id"] = banks[0] if rng.random() < 0.5 else rng.choice(banks)
         if agent is not None:
             event["agent_id"] = agent[0]
         event.update(country=cc, region=region, city=city)
         if etype == "agent.float_updated":
-            delta = self._money(currency) * rng.choice((-1, 1))
-            agent[6] = max(Decimal(0), agent[6] + delta * 3)
+            # A random walk pulled back towards the seeded float: the history
+            # stays in the agent's range and meets seed_demo's recent balances.
+            currency = agent[8]
+            delta = self._money(currency) * rng.choice((-1, 1)) * 3
+            agent[6] = max(
+                Decimal(0), agent[6] + delta + ((agent[7] - agent[6]) / 10).to_integral()
+            )
             event.update(
                 currency=currency,
                 balance=str(agent[6]),
@@ -219,6 +302,77 @@ class DemoWorld:
                 if m[0] == DEMO_MERCHANT:
                     return m
         return self.rng.choice(self.merchants)
+
+    # ------------------------------------------------------------ history
+    def incidents(self, end):
+        """The incidents of a history ending at `end`: both inside the last 7 days.
+
+        The demo bank (SN) fails payouts from 09:00 UTC five days before `end`'s
+        day, for five hours; a merchant in Abidjan takes a burst of fraud flags
+        and failed payments from 19:00 UTC two days before, for three hours.
+        """
+        day = end.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        return (
+            Incident(PAYOUT_FAILURES, day - timedelta(days=5) + 9 * HOUR,
+                     (0.02, 0.05, 0.06, 0.05, 0.02), bank_id=DEMO_BANK, country="SN"),
+            Incident(FRAUD_BURST, day - timedelta(days=2) + 19 * HOUR,
+                     (0.04, 0.08, 0.05), merchant_id=self.fraud_merchant[0]),
+        )  # fmt: skip
+
+    def history(self, end, days=30, rate=DEMO_RATE):
+        """Events of the `days` days before `end`, in time order (a generator).
+
+        Each hour gets `rate` events/s on average times `intensity`, times the
+        growth (the history ramps up to today's rate), with a little noise;
+        the incidents add their events, and the failing bank's payouts of the
+        ordinary traffic fail too.
+        """
+        rng = self.rng
+        end = end.astimezone(UTC)
+        start = end - timedelta(days=days)
+        incidents = self.incidents(end)
+        hour = start.replace(minute=0, second=0, microsecond=0)
+        while hour < end:
+            lo, hi = max(hour, start), min(hour + HOUR, end)
+            span = (hi - lo).total_seconds()
+            age_days = (end - hour).total_seconds() / 86400
+            growth = max(0.5, 1 - GROWTH_30D * age_days / 30)
+            mean = rate * span * intensity(hour) * growth * rng.lognormvariate(0, 0.08)
+            ordinary = math.floor(mean + rng.random())
+            planned = [(rng.uniform(0, span), None) for _ in range(ordinary)]
+            for incident in incidents:
+                extra = math.floor(ordinary * incident.share(hour) + rng.random())
+                planned += [(rng.uniform(0, span), incident) for _ in range(extra)]
+            planned.sort(key=lambda p: p[0])
+            failing = [i for i in incidents if i.kind == PAYOUT_FAILURES and i.share(hour)]
+            for offset, incident in planned:
+                at = lo + timedelta(seconds=offset)
+                if incident is None:
+                    event = self.event(at=at)
+                    if failing and event["type"] == "payout.completed":
+                        _fail_payout(event, failing[0])
+                    yield event
+                else:
+                    yield self._incident_event(incident, at)
+            hour += HOUR
+
+    def _incident_event(self, incident, at):
+        rng = self.rng
+        if incident.kind == PAYOUT_FAILURES:
+            if rng.random() < 0.2:
+                local = [a for a in self.agents if a[1] == incident.country] or self.agents
+                return self._compose(at, "payout.failed", "wallet", agent=rng.choice(local),
+                                     bank_id=incident.bank_id)  # fmt: skip
+            local = [m for m in self.merchants if m[1] == incident.country] or self.merchants
+            return self._compose(at, "payout.failed", "connect", merchant=rng.choice(local),
+                                 bank_id=incident.bank_id)  # fmt: skip
+        merchant = next(m for m in self.merchants if m[0] == incident.merchant_id)
+        etype = "fraud.flagged" if rng.random() < 0.6 else "payment.failed"
+        event = self._compose(at, etype, "connect", merchant=merchant)
+        if "amount" in event:
+            # Fraud goes for big tickets.
+            event["amount"] = str(Decimal(event["amount"]) * 4)
+        return event
 
     # ------------------------------------------------------------ invalid events
     INVALID_KINDS = (
@@ -258,6 +412,14 @@ class DemoWorld:
             bad["type"], bad["source"] = "payment.succeeded", "connect"
             bad["currency"], bad["amount"] = bad.get("currency") or "XOF", "12.345678"
         return bad, kind
+
+
+def _fail_payout(event, incident):
+    """Turn an ordinary payout of the incident's bank and country into a failed one."""
+    if event.get("bank_id") == incident.bank_id and event["country"] == incident.country:
+        event["type"] = "payout.failed"
+        for name in ("amount", "fee", "cost"):
+            event.pop(name, None)
 
 
 def message_key(event):

@@ -1,4 +1,4 @@
-"""Ingestion models: dead letters (dashboard/ingest owns them).
+"""Ingestion models: dead letters, the demo history marker (dashboard/ingest owns them).
 
 The seen-id store (`dashboard_seen_event`) is a partitioned table written and
 read only by raw SQL on the hot path (dashboard/ingest/sql.py): it has no model.
@@ -9,7 +9,7 @@ from django.db import models
 
 from dashboard.ingest.choices import DeadLetterReason, DeadLetterStatus
 
-__all__ = ["DeadLetter"]
+__all__ = ["DeadLetter", "DemoBackfill"]
 
 
 class DeadLetter(models.Model):
@@ -52,3 +52,30 @@ class DeadLetter(models.Model):
     def payload_text(self):
         """The payload decoded for display (invalid UTF-8 shown escaped)."""
         return bytes(self.payload).decode("utf-8", errors="backslashreplace")
+
+
+class DemoBackfill(models.Model):
+    """A demo history sent by `manage.py backfill_demo`: what it covers and whether it finished.
+
+    The marker that keeps the command from counting a history twice: the
+    seen-id store forgets ids after SEEN_EVENT_RETENTION_DAYS, and most of a
+    30-day history is older than that. An unfinished row is resumed with its
+    own seed and end, so the same events are sent again and only the ones not
+    yet counted count.
+    """
+
+    seed = models.BigIntegerField()
+    history_end = models.DateTimeField(help_text="The history covers the days before this.")
+    days = models.PositiveSmallIntegerField()
+    rate = models.FloatField(help_text="Mean events per second.")
+    events = models.PositiveIntegerField(default=0, help_text="Events sent (once finished).")
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "dashboard_demo_backfill"
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self):
+        state = f"{self.events} events" if self.finished_at else "unfinished"
+        return f"{self.days} days up to {self.history_end:%Y-%m-%d %H:%M} ({state})"

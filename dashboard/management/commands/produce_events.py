@@ -3,13 +3,13 @@
 import logging
 import signal
 import time
+from datetime import UTC, datetime
 
 import orjson
-from confluent_kafka import KafkaException, Producer
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from dashboard.ingest.demo import DemoWorld, message_key, topic_for
+from dashboard.ingest.demo import DEMO_RATE, DemoWorld, intensity
+from dashboard.ingest.producer import EventSender
 
 log = logging.getLogger("dashboard.ingest.producer")
 
@@ -20,7 +20,16 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--count", type=int, help="stop after N events (default: unlimited)")
         parser.add_argument(
-            "--rate", type=float, default=0, help="events/s (0: as fast as possible)"
+            "--rate",
+            type=float,
+            default=None,
+            help=f"events/s (0: as fast as possible; with --shaped the mean, default {DEMO_RATE})",
+        )
+        parser.add_argument(
+            "--shaped",
+            action="store_true",
+            help="follow the demo's daily and weekly shape (quiet nights, peaks, weekends), "
+            "as backfill_demo's history does",
         )
         parser.add_argument("--duration", type=float, help="seconds to run (0: forever)")
         parser.add_argument("--seed", type=int, default=None, help="random seed (repeatable runs)")
@@ -34,28 +43,16 @@ class Command(BaseCommand):
         for name in ("duplicates", "invalid", "late"):
             if not 0 <= o[name] <= 1:
                 raise CommandError(f"--{name} must be a fraction between 0 and 1")
+        if o["rate"] is None:
+            o["rate"] = DEMO_RATE if o["shaped"] else 0
         if o["rate"] < 0 or (o["count"] is not None and o["count"] < 0):
             raise CommandError("--rate and --count must not be negative")
+        if o["shaped"] and not o["rate"]:
+            raise CommandError("--shaped needs a positive --rate")
         if o["count"] is None and not o["duration"] and o["duration"] != 0:
             o["count"] = 1000  # neither given: a small burst
-        topics = settings.KAFKA_EVENT_TOPICS
-        wallet = o["wallet_topic"] or next((t for t in topics if "wallet" in t), topics[0])
-        connect = o["connect_topic"] or next((t for t in topics if "connect" in t), topics[-1])
         world = DemoWorld(seed=o["seed"] if o["seed"] is not None else time.time_ns())
-
-        def new_producer():
-            # Not idempotent: a duplicate from a retry is exactly what the
-            # consumer must cope with anyway, and an idempotent producer dies
-            # for good when a memory-only dev broker restarts.
-            return Producer(
-                {
-                    "bootstrap.servers": settings.KAFKA_BOOTSTRAP_SERVERS,
-                    "linger.ms": 20,
-                    "queue.buffering.max.messages": 500000,
-                }
-            )
-
-        producer = new_producer()
+        sender = EventSender(o["wallet_topic"], o["connect_topic"])
         stop = {"flag": False}
 
         def request_stop(*_):
@@ -63,8 +60,9 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGTERM, request_stop)
         signal.signal(signal.SIGINT, request_stop)
-        started = time.monotonic()
+        started = last = time.monotonic()
         deadline = started + o["duration"] if o["duration"] else None
+        due = 0.0  # events the rate asked for so far
         sent = dupes = bad = 0
         recent = []
         rng = world.rng
@@ -75,9 +73,11 @@ class Command(BaseCommand):
             if deadline is not None and now >= deadline:
                 break
             if o["rate"]:
-                due = int((now - started) * o["rate"]) + 1
-                if sent >= due:
-                    time.sleep(min(0.05, (sent + 1) / o["rate"] - (now - started)))
+                rate = o["rate"] * (intensity(datetime.now(UTC)) if o["shaped"] else 1)
+                due += (now - last) * rate
+                last = now
+                if sent >= int(due) + 1:
+                    time.sleep(min(0.05, (sent + 1 - due) / rate))
                     continue
             if recent and rng.random() < o["duplicates"]:
                 event = rng.choice(recent)
@@ -94,22 +94,12 @@ class Command(BaseCommand):
                     spoiled, _ = world.spoil(event)
                     payload = spoiled if isinstance(spoiled, bytes) else orjson.dumps(spoiled)
                     bad += 1
-            topic = topic_for(event, wallet, connect)
-            while not stop["flag"]:
-                try:
-                    producer.produce(topic, value=payload, key=message_key(event))
-                    producer.poll(0)
-                    break
-                except BufferError:
-                    producer.poll(0.1)
-                except KafkaException as exc:
-                    log.warning("producer failed (%s): starting a new one in 2s", exc)
-                    time.sleep(2)
-                    producer = new_producer()
+            if not sender.send(event, payload, stopping=lambda: stop["flag"]):
+                break
             sent += 1
             if sent % 10000 == 0:
                 log.info("produced %d events (%d duplicates, %d invalid)", sent, dupes, bad)
-        remaining = producer.flush(30)
+        remaining = sender.flush(30)
         if remaining:
             raise CommandError(f"{remaining} events not delivered (broker unreachable?)")
         self.stdout.write(f"produced {sent} events ({dupes} duplicates, {bad} invalid)")
