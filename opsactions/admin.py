@@ -12,9 +12,8 @@ from django.utils.html import format_html, format_html_join
 
 from accounts.scope import is_platform_staff
 from common.errors import DomainError, NotAllowed
-from opsactions import services
 from opsactions.audit import context_from_request
-from opsactions.choices import ActionStatus
+from opsactions.choices import ActionStatus, Transition
 from opsactions.models import (
     AuditEntry,
     MerchantControl,
@@ -36,47 +35,16 @@ from opsactions.selectors import (
     can_view_ops,
     rollback_request_open,
 )
+from opsactions.transitions import TRANSITIONS, transition_apply
 
-# verb -> (label, service call, whether the text box is required, its label)
-TRANSITIONS = {
-    "approve": (
-        "Approve",
-        lambda u, a, text, ctx: services.action_approve(
-            actor=u, action_id=a, comment=text, context=ctx
-        ),
-        False,
-        "Comment",
-    ),
-    "reject": (
-        "Reject",
-        lambda u, a, text, ctx: services.action_reject(
-            actor=u, action_id=a, reason=text, context=ctx
-        ),
-        True,
-        "Reason",
-    ),
-    "execute": (
-        "Execute",
-        lambda u, a, text, ctx: services.action_execute(actor=u, action_id=a, context=ctx),
-        False,
-        "Comment (not stored)",
-    ),
-    "rollback": (
-        "Roll back",
-        lambda u, a, text, ctx: services.action_rollback(
-            actor=u, action_id=a, reason=text, context=ctx
-        ),
-        True,
-        "Reason",
-    ),
-    "cancel": (
-        "Cancel",
-        lambda u, a, text, ctx: services.action_cancel(
-            actor=u, action_id=a, reason=text, context=ctx
-        ),
-        False,
-        "Reason",
-    ),
+# verb -> (button label, label of its text box); the service each calls and whether the
+# text is required come from opsactions.transitions (shared with the web console).
+TRANSITION_LABELS = {
+    Transition.APPROVE: ("Approve", "Comment"),
+    Transition.REJECT: ("Reject", "Reason"),
+    Transition.EXECUTE: ("Execute", "Comment (not stored)"),
+    Transition.ROLLBACK: ("Roll back", "Reason"),
+    Transition.CANCEL: ("Cancel", "Reason"),
 }
 
 
@@ -281,14 +249,15 @@ class OpsActionAdmin(ReadOnlyOpsAdmin):
 
     def transition_view(self, request, action_id, verb):
         """Per-object button on the detail page: same confirmation page, same services."""
-        if verb not in TRANSITIONS or not self.has_view_permission(request):
+        if verb not in TRANSITION_LABELS or not self.has_view_permission(request):
             return HttpResponseRedirect(reverse("admin:opsactions_opsaction_changelist"))
         obj = get_object_or_404(self.get_queryset(request), pk=action_id)
         back = reverse("admin:opsactions_opsaction_change", args=[obj.pk])
         return self._confirm(request, [obj], verb, back=back)
 
     def _confirm(self, request, objects, verb, back=None):
-        label, call, text_required, text_label = TRANSITIONS[verb]
+        label, text_label = TRANSITION_LABELS[verb]
+        text_required = TRANSITIONS[verb].text_required
         error = ""
         if request.method == "POST" and request.POST.get("confirm") == "yes":
             text = request.POST.get("comment", "").strip()
@@ -298,7 +267,9 @@ class OpsActionAdmin(ReadOnlyOpsAdmin):
                 context = context_from_request(request)
                 for obj in objects:
                     try:
-                        call(request.user, obj.pk, text, context)
+                        transition_apply(
+                            verb, actor=request.user, action_id=obj.pk, text=text, context=context
+                        )
                         obj.refresh_from_db()
                         if verb == "rollback" and obj.status == ActionStatus.EXECUTED:
                             note = (
@@ -366,7 +337,7 @@ class OpsActionAdmin(ReadOnlyOpsAdmin):
         # Only the buttons this user may use on this action now (the same rule as the web
         # console); the services still decide when one is pressed.
         verbs = action_transitions(request.user, obj) if obj else []
-        context["transitions"] = [(verb, TRANSITIONS[verb][0]) for verb in verbs]
+        context["transitions"] = [(verb, TRANSITION_LABELS[verb][0]) for verb in verbs]
         return super().render_change_form(request, context, *args, obj=obj, **kwargs)
 
 

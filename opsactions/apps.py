@@ -6,7 +6,25 @@ class OpsactionsConfig(AppConfig):
     verbose_name = "Ops actions and approvals"
 
     def ready(self):
+        from django.utils.translation import gettext_lazy as _
+
+        from accounts.web.nav import register_page
         from dashboard.health import register_check
         from opsactions.health import outbox_health
+        from opsactions.selectors import can_view_ops
 
         register_check("ops_outbox", outbox_health)
+        register_page(
+            key="ops",
+            label=_("Ops console"),
+            url_name="ops-console",
+            order=60,
+            allowed=can_view_ops,
+            icon="⚑",
+        )
+
+    def seed_demo(self):
+        """Called by `manage.py seed_demo`: a few ops actions in every state (once)."""
+        from opsactions.demo import seed_demo_actions
+
+        seed_demo_actions()

@@ -1,35 +1,36 @@
 """Statuses, types and levels of ops actions (TextChoices: never bare strings)."""
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class ActionType(models.TextChoices):
-    PAUSE_PAYOUT = "PAUSE_PAYOUT", "Pause payouts"
-    RESUME_PAYOUT = "RESUME_PAYOUT", "Resume payouts"
-    FREEZE_MERCHANT = "FREEZE_MERCHANT", "Freeze merchant"
-    UNFREEZE_MERCHANT = "UNFREEZE_MERCHANT", "Unfreeze merchant"
-    FREEZE_AGENT = "FREEZE_AGENT", "Freeze agent"
-    UNFREEZE_AGENT = "UNFREEZE_AGENT", "Unfreeze agent"
-    SET_HOLD = "SET_HOLD", "Hold merchant settlements"
-    RELEASE_HOLD = "RELEASE_HOLD", "Release settlement hold"
-    ROUTE_PAYOUT = "ROUTE_PAYOUT", "Route a country's payouts through a bank"
-    ADJUST_THRESHOLD = "ADJUST_THRESHOLD", "Adjust an alert or risk threshold"
-    ADJUST_AGENT_FLOAT_LIMIT = "ADJUST_AGENT_FLOAT_LIMIT", "Adjust agent float limit"
-    FORCE_RECONCILIATION = "FORCE_RECONCILIATION", "Force a bank reconciliation"
-    REVERSE_TRANSACTION = "REVERSE_TRANSACTION", "Reverse a transaction"
+    PAUSE_PAYOUT = "PAUSE_PAYOUT", _("Pause payouts")
+    RESUME_PAYOUT = "RESUME_PAYOUT", _("Resume payouts")
+    FREEZE_MERCHANT = "FREEZE_MERCHANT", _("Freeze merchant")
+    UNFREEZE_MERCHANT = "UNFREEZE_MERCHANT", _("Unfreeze merchant")
+    FREEZE_AGENT = "FREEZE_AGENT", _("Freeze agent")
+    UNFREEZE_AGENT = "UNFREEZE_AGENT", _("Unfreeze agent")
+    SET_HOLD = "SET_HOLD", _("Hold merchant settlements")
+    RELEASE_HOLD = "RELEASE_HOLD", _("Release settlement hold")
+    ROUTE_PAYOUT = "ROUTE_PAYOUT", _("Route a country's payouts through a bank")
+    ADJUST_THRESHOLD = "ADJUST_THRESHOLD", _("Adjust an alert or risk threshold")
+    ADJUST_AGENT_FLOAT_LIMIT = "ADJUST_AGENT_FLOAT_LIMIT", _("Adjust agent float limit")
+    FORCE_RECONCILIATION = "FORCE_RECONCILIATION", _("Force a bank reconciliation")
+    REVERSE_TRANSACTION = "REVERSE_TRANSACTION", _("Reverse a transaction")
 
 
 class ActionStatus(models.TextChoices):
-    REQUESTED = "requested", "Requested"
-    PENDING_APPROVAL = "pending_approval", "Pending approval"
-    APPROVED = "approved", "Approved"
-    EXECUTING = "executing", "Executing"
-    EXECUTED = "executed", "Executed"
-    FAILED = "failed", "Failed"
-    REJECTED = "rejected", "Rejected"
-    CANCELLED = "cancelled", "Cancelled"
-    EXPIRED = "expired", "Expired"
-    ROLLED_BACK = "rolled_back", "Rolled back"
+    REQUESTED = "requested", _("Requested")
+    PENDING_APPROVAL = "pending_approval", _("Pending approval")
+    APPROVED = "approved", _("Approved")
+    EXECUTING = "executing", _("Executing")
+    EXECUTED = "executed", _("Executed")
+    FAILED = "failed", _("Failed")
+    REJECTED = "rejected", _("Rejected")
+    CANCELLED = "cancelled", _("Cancelled")
+    EXPIRED = "expired", _("Expired")
+    ROLLED_BACK = "rolled_back", _("Rolled back")
 
 
 # An "open" action still occupies its type+target slot (partial unique index):
@@ -43,63 +44,63 @@ OPEN_STATUSES = (
 
 
 class RiskLevel(models.TextChoices):
-    LOW = "low", "Low"
-    MEDIUM = "medium", "Medium"
-    HIGH = "high", "High"
-    CRITICAL = "critical", "Critical"
+    LOW = "low", _("Low")
+    MEDIUM = "medium", _("Medium")
+    HIGH = "high", _("High")
+    CRITICAL = "critical", _("Critical")
 
 
 class Decision(models.TextChoices):
-    APPROVE = "approve", "Approve"
-    REJECT = "reject", "Reject"
+    APPROVE = "approve", _("Approve")
+    REJECT = "reject", _("Reject")
 
 
 class Transition(models.TextChoices):
     """What a person may do to an existing action (the consoles' buttons)."""
 
-    APPROVE = "approve", "Approve"
-    REJECT = "reject", "Reject"
-    EXECUTE = "execute", "Execute"
-    ROLLBACK = "rollback", "Roll back"
-    CANCEL = "cancel", "Cancel"
+    APPROVE = "approve", _("Approve")
+    REJECT = "reject", _("Reject")
+    EXECUTE = "execute", _("Execute")
+    ROLLBACK = "rollback", _("Roll back")
+    CANCEL = "cancel", _("Cancel")
 
 
 class AuditEvent(models.TextChoices):
-    REQUESTED = "requested", "Requested"
-    SUBMITTED = "submitted", "Submitted for approval"
-    APPROVAL = "approval", "Approval vote"
-    APPROVED = "approved", "Quorum reached"
-    REJECTED = "rejected", "Rejected"
-    CANCELLED = "cancelled", "Cancelled"
-    EXPIRED = "expired", "Expired"
-    EXECUTION_STARTED = "execution_started", "Execution started"
-    EXECUTED = "executed", "Executed"
-    FAILED = "failed", "Execution failed"
-    ROLLBACK_REQUESTED = "rollback_requested", "Rollback requested (needs a second person)"
-    ROLLED_BACK = "rolled_back", "Rolled back"
-    ROLLBACK_FAILED = "rollback_failed", "Rollback refused"
+    REQUESTED = "requested", _("Requested")
+    SUBMITTED = "submitted", _("Submitted for approval")
+    APPROVAL = "approval", _("Approval vote")
+    APPROVED = "approved", _("Quorum reached")
+    REJECTED = "rejected", _("Rejected")
+    CANCELLED = "cancelled", _("Cancelled")
+    EXPIRED = "expired", _("Expired")
+    EXECUTION_STARTED = "execution_started", _("Execution started")
+    EXECUTED = "executed", _("Executed")
+    FAILED = "failed", _("Execution failed")
+    ROLLBACK_REQUESTED = "rollback_requested", _("Rollback requested (needs a second person)")
+    ROLLED_BACK = "rolled_back", _("Rolled back")
+    ROLLBACK_FAILED = "rollback_failed", _("Rollback refused")
 
 
 class RollbackOutcome(models.TextChoices):
     """How a rollback request was closed."""
 
-    ROLLED_BACK = "rolled_back", "Rolled back"
-    ROLLBACK_FAILED = "rollback_failed", "Rollback refused"
-    LAPSED = "lapsed", "Requester no longer eligible"
+    ROLLED_BACK = "rolled_back", _("Rolled back")
+    ROLLBACK_FAILED = "rollback_failed", _("Rollback refused")
+    LAPSED = "lapsed", _("Requester no longer eligible")
 
 
 class ControlStatus(models.TextChoices):
     """Status of a merchant as written by FREEZE/UNFREEZE_MERCHANT."""
 
-    ACTIVE = "active", "Active"
-    FROZEN = "frozen", "Frozen"
+    ACTIVE = "active", _("Active")
+    FROZEN = "frozen", _("Frozen")
 
 
 class HoldKind(models.TextChoices):
-    PERCENT = "percent", "Percent of settlements"
-    AMOUNT = "amount", "Fixed amount"
+    PERCENT = "percent", _("Percent of settlements")
+    AMOUNT = "amount", _("Fixed amount")
 
 
 class OutboxPhase(models.TextChoices):
-    EXECUTE = "execute", "Execute"
-    ROLLBACK = "rollback", "Rollback"
+    EXECUTE = "execute", _("Execute")
+    ROLLBACK = "rollback", _("Rollback")

@@ -9,6 +9,7 @@ import re
 from decimal import Decimal
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from common.errors import ValidationFailed
@@ -92,12 +93,18 @@ class SetHoldParams(_Strict):
         min_value=Decimal("0.01"),
         max_value=Decimal("100"),
         required=False,
+        help_text=_("When kind is percent: 0.01 to 100. Above 50 the risk is high."),
     )
     amount = MoneyField(
-        min_value=Decimal("0.0001"), max_value=Decimal("99999999999999"), required=False
+        min_value=Decimal("0.0001"),
+        max_value=Decimal("99999999999999"),
+        required=False,
+        help_text=_("When kind is amount, with its currency."),
     )
-    currency = CurrencyField(required=False)
-    days = serializers.IntegerField(min_value=1, max_value=180)
+    currency = CurrencyField(required=False, help_text=_("When kind is amount: ISO code (XOF)."))
+    days = serializers.IntegerField(
+        min_value=1, max_value=180, help_text=_("1 to 180. Above 30 the risk is high.")
+    )
 
     def validate(self, attrs):
         if attrs["kind"] == HoldKind.PERCENT:
@@ -117,21 +124,21 @@ class SetHoldParams(_Strict):
 
 
 class RoutePayoutParams(_Strict):
-    bank_id = IdField()
+    bank_id = IdField(help_text=_("The bank that will carry the country's payouts."))
 
 
 class AdjustThresholdParams(_Strict):
-    key = serializers.RegexField(_KEY_RE, help_text="e.g. fraud_rate_bps.max")
+    key = serializers.RegexField(_KEY_RE, help_text=_("e.g. fraud_rate_bps.max"))
     value = serializers.DecimalField(max_digits=24, decimal_places=6)
 
 
 class AgentFloatLimitParams(_Strict):
     float_limit = MoneyField(min_value=Decimal("0"), max_value=Decimal("99999999999999"))
-    currency = CurrencyField()
+    currency = CurrencyField(help_text=_("ISO code (XOF)."))
 
 
 class ForceReconciliationParams(_Strict):
-    date = serializers.DateField(input_formats=["iso-8601"])
+    date = serializers.DateField(input_formats=["iso-8601"], help_text=_("Not in the future."))
 
     def validate_date(self, value):
         if value > timezone.now().date():
@@ -141,8 +148,12 @@ class ForceReconciliationParams(_Strict):
 
 class ReverseTransactionParams(_Strict):
     transaction_id = IdField()
-    amount = MoneyField(min_value=Decimal("0.0001"), max_value=Decimal("99999999999999"))
-    currency = CurrencyField()
+    amount = MoneyField(
+        min_value=Decimal("0.0001"),
+        max_value=Decimal("99999999999999"),
+        help_text=_("Above the currency's high-risk amount the risk is high."),
+    )
+    currency = CurrencyField(help_text=_("ISO code (XOF)."))
     reason = serializers.CharField(max_length=500)
 
 

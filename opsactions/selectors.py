@@ -7,7 +7,8 @@ from django.conf import settings
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from accounts.scope import restrict_queryset
+from accounts.choices import ScopeKind
+from accounts.scope import restrict_queryset, user_scope
 from common.errors import DomainError, NotAllowed, NotFound
 from opsactions import policy
 from opsactions.choices import OPEN_STATUSES, ActionStatus, Decision, Transition
@@ -67,12 +68,26 @@ def actions_requested_by(user, queryset):
 
 
 def requestable_types(user):
-    """Action types `user`'s role may request at all (the target is checked on request)."""
+    """Action types `user` may request on some target in reach: role and permission, and for
+    region staff only types with region or agent targets (the exact target is checked on
+    request)."""
+    role = getattr(user, "role", "")
+    if not (
+        can_view_ops(user)
+        and user.has_perm(policy.PERM_REQUEST_BY_ROLE.get(role, policy.PERM_REQUEST))
+    ):
+        return []
+    own = user_scope(user)
+    if own.is_platform:
+        kinds = None
+    elif own.kind == ScopeKind.REGION:
+        kinds = {ScopeKind.REGION, ScopeKind.AGENT}
+    else:
+        return []
     return [
         action_type
         for action_type, rule in policy.POLICIES.items()
-        if getattr(user, "role", "") in rule.request
-        and user.has_perm(policy.PERM_REQUEST_BY_ROLE.get(user.role, policy.PERM_REQUEST))
+        if role in rule.request and (kinds is None or rule.targets & kinds)
     ]
 
 

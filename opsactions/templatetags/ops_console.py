@@ -1,0 +1,113 @@
+"""Badges and small pieces of the ops console pages (labels come from the TextChoices)."""
+
+from django import template
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
+
+from opsactions.choices import ActionStatus, ActionType, AuditEvent, Decision, RiskLevel
+
+register = template.Library()
+
+# Colour says what the reader has to do: amber waits on people, blue is ready or running,
+# green is done, red failed or refused, grey is closed without effect.
+_STATUS_TONE = {
+    ActionStatus.REQUESTED: "info",
+    ActionStatus.PENDING_APPROVAL: "warn",
+    ActionStatus.APPROVED: "info",
+    ActionStatus.EXECUTING: "info",
+    ActionStatus.EXECUTED: "ok",
+    ActionStatus.FAILED: "bad",
+    ActionStatus.REJECTED: "bad",
+    ActionStatus.CANCELLED: "muted",
+    ActionStatus.EXPIRED: "muted",
+    ActionStatus.ROLLED_BACK: "muted",
+}
+
+
+def _label(choices, value):
+    try:
+        return choices(value).label
+    except ValueError:
+        return value
+
+
+@register.simple_tag
+def status_badge(status):
+    """A status pill: <span class="badge badge-warn">Pending approval</span>."""
+    tone = _STATUS_TONE.get(status, "muted")
+    return format_html(
+        '<span class="badge badge-{} status-badge" data-status="{}">{}</span>',
+        tone,
+        status,
+        _label(ActionStatus, status),
+    )
+
+
+@register.simple_tag
+def risk_badge(risk):
+    """A risk pill with a level meter (colour is never the only cue: the text says it)."""
+    return format_html(
+        '<span class="risk risk-{}"><span class="risk-meter" aria-hidden="true">'
+        "<i></i><i></i><i></i><i></i></span>{}</span>",
+        risk,
+        _label(RiskLevel, risk),
+    )
+
+
+@register.filter
+def type_label(action_type):
+    return _label(ActionType, action_type)
+
+
+@register.filter
+def event_label(event):
+    return _label(AuditEvent, event)
+
+
+@register.filter
+def decision_label(decision):
+    return _label(Decision, decision)
+
+
+@register.simple_tag
+def approval_pips(count, required):
+    """n of m approvals as pips and text: ●●○ 2/3."""
+    shown = max(required, count)
+    pips = format_html_join(
+        "",
+        '<i class="{}"></i>',
+        (("on" if i < count else "",) for i in range(shown)),
+    )
+    return format_html(
+        '<span class="pips" title="{}"><span class="pip-row" aria-hidden="true">{}</span>'
+        '<span class="pip-text">{}/{}</span></span>',
+        _("%(count)s of %(required)s approvals") % {"count": count, "required": required},
+        pips,
+        count,
+        required,
+    )
+
+
+@register.filter
+def humanize_key(key):
+    """reason_code -> Reason code (parameter names as labels)."""
+    text = str(key).replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+@register.filter
+def approvals_done(action):
+    """Approve votes so far (prefetched approvals; no query per row)."""
+    return sum(1 for a in action.approvals.all() if a.decision == Decision.APPROVE)
+
+
+@register.filter
+def plain(value):
+    """A parameter or effect value for people: yes/no for booleans, a dash for nothing."""
+    if value is True:
+        return _("yes")
+    if value is False:
+        return _("no")
+    if value is None or value == "":
+        return "—"
+    return value
