@@ -18,7 +18,7 @@ class AgentsConfig(AppConfig):
             url_name="agents-map",
             order=40,
             allowed=can_view_agents,
-            icon="⌖",
+            icon="◎",
         )
         register_page(
             key="float",

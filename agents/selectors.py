@@ -185,6 +185,17 @@ def agent_float_by_country(visibility):
     )
 
 
+def agent_float_by_city(visibility, *, limit=12):
+    """The `limit` cities holding most float among the visible agents (one country's
+    breakdown): [{"city", "currency", "agents", "float_total"}], largest first."""
+    return list(
+        Agent.objects.filter(float_updated_at__isnull=False, **visibility.filters())
+        .values("city", "currency")
+        .annotate(agents=Count("agent_id"), float_total=Sum("float_balance"))
+        .order_by("currency", "-float_total", "city")[:limit]
+    )
+
+
 def agents_low_float(visibility):
     """Visible agents with a float under LOW_FLOAT_WATCH_RATIO x their low-float threshold
     (a queryset), lowest share of the threshold first; `share` = float / threshold.

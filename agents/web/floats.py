@@ -13,9 +13,11 @@ from django.utils.translation import gettext_lazy
 
 from accounts.scope import is_platform_staff, resolve_scope
 from agents.api.serializers import money
+from agents.models import Agent
 from agents.selectors import (
     LOW_FLOAT_WATCH_RATIO,
     AgentVisibility,
+    agent_float_by_city,
     agent_float_by_country,
     agent_float_history,
     agents_low_float,
@@ -123,8 +125,10 @@ def float_page(request):
         row["sales_text"] = money(row["sales_24h"])
     for cur in currencies.values():
         cur["total_text"] = money(cur["total"])
-    # The currency with most agents leads (XOF in West Africa).
+    # The currency with most agents leads (XOF in West Africa), in the table too.
     currency_list = sorted(currencies.values(), key=lambda c: (-c["agents"], c["currency"]))
+    rank = {c["currency"]: i for i, c in enumerate(currency_list)}
+    by_country.sort(key=lambda row: (rank[row["currency"]], -row["float_total"], row["country"]))
 
     low_page = Paginator(agents_low_float(visibility), PAGE_SIZE).get_page(int(page_text))
     low_rows = [
@@ -141,7 +145,44 @@ def float_page(request):
     start = _window_start(unit, buckets, datetime.now(UTC))
     history = agent_float_history(visibility, start=start, buckets=buckets, unit=unit)
 
+    # One country in view: the bars break it down by city instead of one lone bar.
+    countries = {row["country"] for row in by_country}
+    if len(countries) == 1:
+        bars = {
+            "kind": "city",
+            "rows": [
+                {
+                    "label": row["city"],
+                    "currency": row["currency"],
+                    "float": money(row["float_total"]),
+                }
+                for row in agent_float_by_city(visibility)
+            ],
+        }
+    else:
+        bars = {
+            "kind": "country",
+            "rows": [
+                {"label": row["country"], "currency": row["currency"], "float": row["float_text"]}
+                for row in by_country
+            ],
+        }
+    own = None
+    if visibility.agent_id is not None:
+        agent = Agent.objects.filter(agent_id=visibility.agent_id).first()
+        if agent is not None and agent.float_updated_at is not None:
+            own = {
+                "agent": agent,
+                "float": money(agent.float_balance),
+                "threshold": money(agent.low_float_threshold),
+                "share": money(agent.float_balance / agent.low_float_threshold)
+                if agent.low_float_threshold
+                else "",
+                "sales": money(agent.sales_24h),
+            }
+
     context.update(
+        own=own,
         description=_describe(visibility),
         visibility=visibility,
         currencies=currency_list,
@@ -152,16 +193,7 @@ def float_page(request):
         below_count=sum(c["low"] for c in currency_list),
         chart_data={
             "currencies": [c["currency"] for c in currency_list],
-            "byCountry": [
-                {
-                    "country": row["country"],
-                    "currency": row["currency"],
-                    "float": money(row["float_total"]),
-                    "agents": row["agents"],
-                    "low": row["low_float"],
-                }
-                for row in by_country
-            ],
+            "bars": bars,
             "history": _history_payload(history, unit, start, buckets),
         },
     )

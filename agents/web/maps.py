@@ -13,7 +13,7 @@ from agents.web import visibility_or_403
 
 # First view for staff (and whenever nothing narrower is known): West Africa,
 # from Dakar to Lagos and from the Sahel to the Gulf of Guinea.
-WEST_AFRICA = [[4.0, -18.0], [17.5, 4.5]]  # [[south, west], [north, east]]
+WEST_AFRICA = [[4.0, -18.0], [17.0, 9.0]]  # [[south, west], [north, east]]
 NEARBY_RADII_M = [1000, 2000, 5000, 10000, 25000, 50000]
 
 
@@ -37,7 +37,7 @@ def map_page(request):
     if visibility.agent_id is not None:
         own = Agent.objects.filter(agent_id=visibility.agent_id).first()
         if own is not None and own.location is not None:
-            config["center"] = {"lat": own.location.y, "lon": own.location.x, "zoom": 15}
+            config["center"] = {"lat": own.location.y, "lon": own.location.x, "zoom": 12}
     elif visibility.country is not None:
         box = agents_extent(visibility)
         if box is not None:

@@ -49,27 +49,32 @@
     if (!charts[id]) charts[id] = window.echarts.init(el, null, {renderer: "canvas"});
     return charts[id];
   }
-  function colourOf(country, list) { return PALETTE[list.indexOf(country) % PALETTE.length]; }
+  // One colour per country on both charts, whatever the currency shown.
+  const allCountries = Array.from(new Set(data.history.series.map(function (r) { return r.country; })
+    .concat(data.bars.kind === "country" ? data.bars.rows.map(function (r) { return r.label; }) : []))).sort();
+  function colourOf(country) { return PALETTE[Math.max(0, allCountries.indexOf(country)) % PALETTE.length]; }
 
-  function drawByCountry() {
+  function drawBars() {
     const c = chart("chart-by-country");
     if (!c) return;
-    const rows = data.byCountry.filter(function (r) { return r.currency === currency; });
-    const countries = rows.map(function (r) { return r.country; });
+    const byCity = data.bars.kind === "city";
+    const rows = data.bars.rows.filter(function (r) { return r.currency === currency; });
+    const labels = rows.map(function (r) { return byCity ? (r.label || t("Unknown city")) : countryName(r.label); });
     c.setOption({
       aria: {enabled: true},
       animationDuration: 300,
-      grid: {left: 8, right: 24, top: 10, bottom: 8, containLabel: true},
+      grid: {left: 8, right: 48, top: 10, bottom: 8, containLabel: true},
       xAxis: {type: "value", axisLabel: {formatter: function (v) { return M.compact(v); }, color: "#5b6776"},
         splitLine: {lineStyle: {color: "#e8ecf1"}}},
-      yAxis: {type: "category", inverse: true, data: countries.map(countryName),
-        axisLabel: {color: "#17202b"}, axisTick: {show: false}},
+      yAxis: {type: "category", inverse: true, data: labels,
+        axisLabel: {color: "#17202b", width: 110, overflow: "truncate"}, axisTick: {show: false}},
       series: [{
         type: "bar", barMaxWidth: 26,
         data: rows.map(function (r) {
-          return {value: Number(r.float), itemStyle: {color: colourOf(r.country, countries), borderRadius: [0, 4, 4, 0]}};
+          const colour = byCity ? PALETTE[0] : colourOf(r.label);
+          return {value: Number(r.float), itemStyle: {color: colour, borderRadius: [0, 4, 4, 0]}};
         }),
-        label: {show: true, position: "insideRight", color: "#fff", fontWeight: 600,
+        label: {show: true, position: "right", color: "#17202b", fontWeight: 600,
           formatter: function (p) { return M.compact(p.value); }},
       }],
     }, true);
@@ -87,7 +92,6 @@
     const c = chart("chart-history");
     if (!c) return;
     const series = data.history.series.filter(function (s) { return s.currency === currency; });
-    const countries = series.map(function (s) { return s.country; });
     const labels = data.history.buckets.map(bucketLabel);
     c.setOption({
       aria: {enabled: true},
@@ -98,7 +102,7 @@
       yAxis: {type: "value", axisLabel: {formatter: function (v) { return M.compact(v); }, color: "#5b6776"},
         splitLine: {lineStyle: {color: "#e8ecf1"}}},
       series: series.map(function (s) {
-        const colour = colourOf(s.country, countries);
+        const colour = colourOf(s.country);
         return {
           name: s.country, type: "line", stack: "float", symbol: "none", smooth: false,
           lineStyle: {width: 1.5, color: colour}, itemStyle: {color: colour},
@@ -108,15 +112,21 @@
       }),
     }, true);
     const legend = document.getElementById("history-legend");
-    legend.innerHTML = "";
-    series.forEach(function (s) {
-      const li = document.createElement("li");
-      const swatch = document.createElement("i");
-      swatch.style.background = colourOf(s.country, countries);
-      li.appendChild(swatch);
-      li.appendChild(document.createTextNode(countryName(s.country)));
-      legend.appendChild(li);
-    });
+    if (legend) {
+      legend.innerHTML = "";
+      series.forEach(function (s) {
+        const li = document.createElement("li");
+        const swatch = document.createElement("i");
+        swatch.style.background = colourOf(s.country);
+        const value = document.createElement("span");
+        value.className = "value";
+        value.dataset.country = s.country;
+        li.appendChild(swatch);
+        li.appendChild(document.createTextNode(countryName(s.country) + " "));
+        li.appendChild(value);
+        legend.appendChild(li);
+      });
+    }
     readout(data.history.buckets.length - 1);
   }
 
@@ -137,7 +147,8 @@
     return (negative ? "-" : "") + text;
   }
 
-  // The figures of one bucket: the exact total and each country's part.
+  // The figures of one bucket: the exact total above the chart, each country's part
+  // in the legend.
   function readout(index) {
     const el = document.getElementById("history-readout");
     if (!el) return;
@@ -146,21 +157,17 @@
       el.textContent = series.length ? "" : t("No float history in this window.");
       return;
     }
-    const parts = series
-      .map(function (s) { return {country: s.country, value: s.values[index]}; })
-      .filter(function (p) { return Number(p.value) !== 0; })
-      .sort(function (a, b) { return Number(b.value) - Number(a.value); });
+    const values = series.map(function (s) { return s.values[index]; });
     el.innerHTML = "";
     const head = document.createElement("strong");
-    head.textContent = bucketLabel(data.history.buckets[index]) + (data.history.unit === "day" ? " · " + t("end of day") : "");
-    head.appendChild(document.createTextNode(" · " + t("Total") + " " +
-      M.money(decimalSum(parts.map(function (p) { return p.value; }).concat(["0"])), currency)));
+    head.textContent = bucketLabel(data.history.buckets[index]) +
+      (data.history.unit === "day" ? " · " + t("end of day") : "");
     el.appendChild(head);
-    if (parts.length > 1) {
-      el.appendChild(document.createTextNode(" — " + parts.map(function (p) {
-        return p.country + " " + M.money(p.value, currency);
-      }).join(" · ")));
-    }
+    el.appendChild(document.createTextNode(" · " + t("Total") + " " + M.money(decimalSum(values.concat(["0"])), currency)));
+    series.forEach(function (s) {
+      const slot = document.querySelector("#history-legend .value[data-country=\"" + s.country + "\"]");
+      if (slot) slot.textContent = M.money(s.values[index], currency);
+    });
   }
 
   function hookHover() {
@@ -182,7 +189,7 @@
     document.querySelectorAll("[data-chart-currency]").forEach(function (el) {
       el.textContent = "· " + currency;
     });
-    drawByCountry();
+    drawBars();
     drawHistory();
   }
 

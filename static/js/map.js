@@ -17,6 +17,14 @@
   const asofEl = document.getElementById("map-asof");
   const MAX_ZOOM = 18;
 
+  // Exact amounts and times the page carries (the "your agent" card).
+  document.querySelectorAll("[data-money]").forEach(function (el) {
+    if (el.dataset.money !== "") el.textContent = M.money(el.dataset.money, el.dataset.currency);
+  });
+  document.querySelectorAll("[data-datetime]").forEach(function (el) {
+    if (el.dataset.datetime) el.textContent = M.dateTime(el.dataset.datetime);
+  });
+
   function esc(value) {
     return String(value === null || value === undefined ? "" : value).replace(/[&<>"']/g, function (c) {
       return {"&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&quot;", "'": "&#39;"}[c];
@@ -72,39 +80,88 @@
   const nearbyLayer = L.layerGroup().addTo(map);
 
   // ------------------------------------------------------------------ clusters and agents
-  function clusterMarker(f, cellDeg) {
-    const p = f.properties;
-    const lon = f.geometry.coordinates[0], lat = f.geometry.coordinates[1];
-    const size = Math.round(Math.min(64, 30 + 10 * Math.log10(Math.max(1, p.count))));
-    let label = agentsText(p.count);
-    if (p.low_float_count) {
-      label += " · " + interpolate(t("%(n)s with low float"), {n: M.number(p.low_float_count, 0)}, true);
+  // Exact sum of decimal strings ("12.5", "-3") with BigInt: no binary rounding.
+  function decimalSum(values) {
+    const scale = Math.max(0, ...values.map(function (v) { return (String(v).split(".")[1] || "").length; }));
+    let total = 0n;
+    values.forEach(function (v) {
+      const text = String(v);
+      const parts = text.replace("-", "").split(".");
+      const digits = BigInt(parts[0] + (parts[1] || "").padEnd(scale, "0"));
+      total += text.startsWith("-") ? -digits : digits;
+    });
+    const negative = total < 0n;
+    let text = (negative ? -total : total).toString().padStart(scale + 1, "0");
+    if (scale) text = text.slice(0, -scale) + "." + text.slice(-scale);
+    return (negative ? "-" : "") + text;
+  }
+  function addMoney(into, from) {
+    Object.keys(from || {}).forEach(function (c) {
+      into[c] = into[c] === undefined ? from[c] : decimalSum([into[c], from[c]]);
+    });
+  }
+  function discSize(count) {
+    return Math.round(Math.min(64, 30 + 10 * Math.log10(Math.max(1, count))));
+  }
+
+  // The server's clusters are fixed grid cells, so the centroids of two neighbouring
+  // cells can sit a few pixels apart: discs that would overlap are drawn as one, with
+  // exact sums, and "Zoom in" shows all of its cells.
+  function mergeClusters(features, cellDeg) {
+    const items = features.map(function (f) {
+      const p = f.properties;
+      const lon = f.geometry.coordinates[0], lat = f.geometry.coordinates[1];
+      const cell = String(f.id || "").split("/").map(Number);
+      const west = cell[1] * cellDeg - 180, south = cell[2] * cellDeg - 90;
+      return {
+        count: p.count, low: p.low_float_count, lat: lat, lon: lon,
+        float: Object.assign({}, p.float), sales: Object.assign({}, p.sales_24h),
+        bounds: L.latLngBounds([south, west], [south + cellDeg, west + cellDeg]),
+        pt: map.latLngToLayerPoint([lat, lon]),
+      };
+    }).sort(function (a, b) { return b.count - a.count; });
+    const out = [];
+    items.forEach(function (it) {
+      const host = out.find(function (o) {
+        return o.pt.distanceTo(it.pt) < (discSize(o.count) + discSize(it.count)) / 2;
+      });
+      if (!host) { out.push(it); return; }
+      const n = host.count + it.count;
+      host.lat = (host.lat * host.count + it.lat * it.count) / n;
+      host.lon = (host.lon * host.count + it.lon * it.count) / n;
+      host.count = n;
+      host.low += it.low;
+      addMoney(host.float, it.float);
+      addMoney(host.sales, it.sales);
+      host.bounds.extend(it.bounds);
+      host.pt = map.latLngToLayerPoint([host.lat, host.lon]);
+    });
+    return out;
+  }
+
+  function clusterMarker(c) {
+    const size = discSize(c.count);
+    let label = agentsText(c.count);
+    if (c.low) {
+      label += " · " + interpolate(t("%(n)s with low float"), {n: M.number(c.low, 0)}, true);
     }
-    const low = p.low_float_count ? "<i class=\"low\">" + esc(M.compact(p.low_float_count)) + "</i>" : "";
+    const low = c.low ? "<i class=\"low\">" + esc(M.compact(c.low)) + "</i>" : "";
     const icon = L.divIcon({
       className: "cluster-icon",
-      html: "<span class=\"disc\">" + esc(M.compact(p.count)) + low + "</span>",
+      html: "<span class=\"disc\">" + esc(M.compact(c.count)) + low + "</span>",
       iconSize: [size, size],
     });
-    const marker = L.marker([lat, lon], {icon: icon, title: label, keyboard: true, riseOnHover: true});
+    const marker = L.marker([c.lat, c.lon], {icon: icon, title: label, keyboard: true, riseOnHover: true});
     marker.bindPopup(
-      "<h3>" + esc(agentsText(p.count)) + "</h3><dl class=\"props\">" +
-      "<dt>" + esc(t("Low float")) + "</dt><dd>" + esc(M.number(p.low_float_count, 0)) + "</dd>" +
-      "<dt>" + esc(t("Float")) + "</dt><dd>" + moneyLines(p.float) + "</dd>" +
-      "<dt>" + esc(t("Sales 24 h")) + "</dt><dd>" + moneyLines(p.sales_24h) + "</dd></dl>" +
+      "<h3>" + esc(agentsText(c.count)) + "</h3><dl class=\"props\">" +
+      "<dt>" + esc(t("Low float")) + "</dt><dd>" + esc(M.number(c.low, 0)) + "</dd>" +
+      "<dt>" + esc(t("Float")) + "</dt><dd>" + moneyLines(c.float) + "</dd>" +
+      "<dt>" + esc(t("Sales 24 h")) + "</dt><dd>" + moneyLines(c.sales) + "</dd></dl>" +
       "<button type=\"button\" class=\"btn btn-secondary\" data-zoom>" + esc(t("Zoom in")) + "</button>"
     );
     marker.on("popupopen", function (e) {
-      const button = e.popup.getElement().querySelector("[data-zoom]");
-      button.addEventListener("click", function () {
-        // The cluster's grid cell (id "level/cx/cy"): zoom to it whole.
-        const cell = String(f.id || "").split("/").map(Number);
-        if (cell.length === 3 && cellDeg) {
-          const west = cell[1] * cellDeg - 180, south = cell[2] * cellDeg - 90;
-          map.fitBounds([[south, west], [south + cellDeg, west + cellDeg]], {maxZoom: MAX_ZOOM});
-        } else {
-          map.setView([lat, lon], Math.min(map.getZoom() + 2, MAX_ZOOM));
-        }
+      e.popup.getElement().querySelector("[data-zoom]").addEventListener("click", function () {
+        map.fitBounds(c.bounds, {maxZoom: MAX_ZOOM});
       });
     });
     return marker;
@@ -130,7 +187,8 @@
   }
 
   function agentMarker(f) {
-    const p = f.properties;
+    // The agent id is the GeoJSON feature's id (not repeated in its properties).
+    const p = Object.assign({agent_id: f.id}, f.properties);
     const lon = f.geometry.coordinates[0], lat = f.geometry.coordinates[1];
     const own = cfg.agentOnly ? " is-own" : "";
     const icon = L.divIcon({
@@ -184,11 +242,12 @@
     dataLayer.clearLayers();
     const features = data.features || [];
     if (data.mode === "clusters") {
-      features.forEach(function (f) { dataLayer.addLayer(clusterMarker(f, data.cell_deg)); });
+      const clusters = mergeClusters(features, data.cell_deg);
+      clusters.forEach(function (c) { dataLayer.addLayer(clusterMarker(c)); });
       mapEl.dataset.mode = "clusters";
       setStatus(features.length
-        ? interpolate(ngettext("%(clusters)s cluster", "%(clusters)s clusters", features.length),
-          {clusters: M.number(features.length, 0)}, true) + " · " + agentsText(data.count) + " " + t("in view")
+        ? interpolate(ngettext("%(clusters)s cluster", "%(clusters)s clusters", clusters.length),
+          {clusters: M.number(clusters.length, 0)}, true) + " · " + agentsText(data.count) + " " + t("in view")
         : t("No agents in view"));
       if (asofEl) {
         asofEl.textContent = data.as_of
@@ -205,13 +264,13 @@
       }
     }
     firstDraw = false;
-    mapEl.dataset.features = String(features.length);
+    mapEl.dataset.features = String(dataLayer.getLayers().length);
   }
   map.on("moveend", schedule);
   if (cfg.center) {
     map.setView([cfg.center.lat, cfg.center.lon], cfg.center.zoom);
   } else {
-    map.fitBounds(cfg.bounds);
+    map.fitBounds(cfg.bounds, {padding: [16, 16]});
   }
   schedule();
 
@@ -302,7 +361,7 @@
     const list = document.createElement("ol");
     list.className = "nearby-list";
     features.forEach(function (f, i) {
-      const p = f.properties;
+      const p = Object.assign({agent_id: f.id}, f.properties);
       const li = document.createElement("li");
       const button = document.createElement("button");
       button.type = "button";
