@@ -222,7 +222,7 @@
     const bbox = viewBox();
     if (!bbox) return;
     const mine = ++seq;  // answers to older requests are dropped, not aborted
-    setStatus(t("Loading…"));
+    if (map.hasLayer(dataLayer)) setStatus(t("Loading…"));
     let data;
     try {
       const params = new URLSearchParams({bbox: bbox, zoom: String(Math.round(map.getZoom()))});
@@ -240,12 +240,13 @@
   }
   function draw(data) {
     dataLayer.clearLayers();
+    const searching = !map.hasLayer(dataLayer);  // a nearby search holds the map and the status
     const features = data.features || [];
     if (data.mode === "clusters") {
       const clusters = mergeClusters(features, data.cell_deg);
       clusters.forEach(function (c) { dataLayer.addLayer(clusterMarker(c)); });
       mapEl.dataset.mode = "clusters";
-      setStatus(features.length
+      if (!searching) setStatus(features.length
         ? interpolate(ngettext("%(clusters)s cluster", "%(clusters)s clusters", clusters.length),
           {clusters: M.number(clusters.length, 0)}, true) + " · " + agentsText(data.count) + " " + t("in view")
         : t("No agents in view"));
@@ -257,7 +258,7 @@
     } else {
       features.forEach(function (f) { dataLayer.addLayer(agentMarker(f)); });
       mapEl.dataset.mode = "agents";
-      setStatus(features.length ? agentsText(features.length) + " " + t("in view") : t("No agents in view"));
+      if (!searching) setStatus(features.length ? agentsText(features.length) + " " + t("in view") : t("No agents in view"));
       if (asofEl) asofEl.textContent = t("Individual agents with live figures.");
       if (cfg.agentOnly && firstDraw && features.length === 1) {
         dataLayer.getLayers()[0].openPopup();
@@ -344,6 +345,8 @@
       return;
     }
     nearbyLayer.clearLayers();
+    // While a search is shown its agents replace the clusters (no discs over the dots).
+    map.removeLayer(dataLayer);
     const circle = L.circle([lat, lon], {radius: radius, color: "#0b5cad", weight: 1.5, dashArray: "4 4",
       fillColor: "#0b5cad", fillOpacity: 0.05, interactive: false}).addTo(nearbyLayer);
     const features = data.features || [];
@@ -372,6 +375,10 @@
         (p.status === "frozen" ? " " + statusBadge(p.status) : "") + "</span>";
       button.addEventListener("click", function () {
         const ll = markers[i].getLatLng();
+        const box = mapEl.getBoundingClientRect();
+        if (box.top < 0 || box.bottom > window.innerHeight) {
+          mapEl.scrollIntoView({block: "center"});  // phones: the list is under the map
+        }
         map.setView(ll, Math.max(map.getZoom(), 16));
         markers[i].openPopup();
       });
@@ -379,6 +386,24 @@
       list.appendChild(li);
     });
     results.innerHTML = "<p class=\"summary\">" + esc(summary) + "</p>";
+    setStatus(summary);
+    const clear = document.createElement("button");
+    clear.type = "button";
+    clear.className = "btn btn-secondary clear-search";
+    clear.textContent = t("Clear search");
+    clear.addEventListener("click", clearSearch);
     results.appendChild(list);
+    results.appendChild(clear);
+  }
+
+  function clearSearch() {
+    nearbyLayer.clearLayers();
+    if (pick) { map.removeLayer(pick); pick = null; }
+    results.innerHTML = "";
+    latIn.value = "";
+    lonIn.value = "";
+    showError("");
+    if (!map.hasLayer(dataLayer)) dataLayer.addTo(map);
+    schedule();
   }
 })();
