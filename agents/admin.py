@@ -2,13 +2,15 @@
 (they come from events), status and limits change through ops actions."""
 
 from django.contrib import admin
-from django.contrib.gis.admin import GISModelAdmin
 
 from agents.models import Agent
 
 
 @admin.register(Agent)
-class AgentAdmin(GISModelAdmin):
+class AgentAdmin(admin.ModelAdmin):
+    """Every field read-only; a plain ModelAdmin, not GISModelAdmin, whose map widget loads
+    OpenLayers from a CDN (no page may need the internet; the agent map page shows agents)."""
+
     list_display = (
         "agent_id",
         "country",

@@ -308,19 +308,14 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
-# The project's own assets, and the libraries npm installs into node_modules at
-# setup (package.json; never committed), each under its own prefix.
-STATICFILES_DIRS = [BASE_DIR / "static"] + [
-    (prefix, BASE_DIR / "node_modules" / folder)
-    for prefix, folder in (
-        ("vendor/htmx", "htmx.org/dist"),
-        ("vendor/echarts", "echarts/dist"),
-        ("vendor/leaflet", "leaflet/dist"),
-        ("vendor/topojson", "topojson-client/dist"),
-        ("vendor/world-atlas", "world-atlas"),
-        ("vendor/axe-core", "axe-core"),
-    )
-    if (BASE_DIR / "node_modules" / folder).is_dir()
+# The project's own assets, and the few files of the libraries npm installs into
+# node_modules at setup (package.json; never committed) that pages load, each
+# under vendor/<library>/ (common/staticfinders.py lists them).
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "common.staticfinders.VendorFinder",
 ]
 # Served by the web process itself (whitenoise), compressed, with hashed names
 # that browsers may cache for ever. `collectstatic` runs in every setup path.
@@ -331,6 +326,12 @@ STORAGES = {
 # Library files reference source maps and fonts that are not shipped: keep the
 # manifest strict for our own files but do not fail on those references.
 WHITENOISE_MANIFEST_STRICT = False
+# Source maps are for developers' tools, never loaded by a page: not worth compressing
+# (they are most of the bytes, and brotli is slow).
+WHITENOISE_SKIP_COMPRESS_EXTENSIONS = [
+    "jpg", "jpeg", "png", "gif", "webp", "zip", "gz", "tgz", "bz2", "tbz", "xz", "br",
+    "woff", "woff2", "map",
+]  # fmt: skip
 
 # ------------------------------------------------------------------ sign-in
 LOGIN_URL = "login"

@@ -99,9 +99,21 @@ PYEOF
       || die "npm ci failed"
     echo "$nwant" > "$nstamp"
   fi
-  # Static files (ours and the libraries') and the French catalog, built from the checkout.
-  (cd "$ROOT" && "$PY" manage.py compilemessages -v 0 --ignore=.venv --ignore=node_modules \
-    && "$PY" manage.py collectstatic --noinput -v 0) || die "collectstatic/compilemessages failed"
+  build_assets
+}
+
+# Static files (ours and the libraries') and the French catalog, rebuilt from the
+# checkout when an input changed (collectstatic compresses every file: seconds, not zero).
+build_assets() {
+  local stamp="$ROOT/staticfiles/.inputs-stamp" want
+  want="$(cd "$ROOT" && { find static locale -type f -not -name '*.mo' | sort | xargs sha1sum; \
+    sha1sum package-lock.json pyproject.toml config/settings.py common/staticfinders.py; } | sha1sum)"
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    log "building static files and translations"
+    (cd "$ROOT" && "$PY" manage.py compilemessages -v 0 --ignore=.venv --ignore=node_modules \
+      && "$PY" manage.py collectstatic --noinput -v 0) || die "collectstatic/compilemessages failed"
+    echo "$want" > "$stamp"
+  fi
 }
 
 tansu_bin() {
@@ -251,6 +263,7 @@ start_part() {  # name command...
 
 app_up() {
   cd "$ROOT"
+  build_assets
   export PROMETHEUS_MULTIPROC_DIR="$RUN/app/prometheus"
   pid_alive "$RUN/app/web.pid" || rm -rf "$PROMETHEUS_MULTIPROC_DIR"
   mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
