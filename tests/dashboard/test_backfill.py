@@ -18,6 +18,7 @@ from django.core.management.base import CommandError
 
 from dashboard.ingest.consumer import EventConsumer
 from dashboard.ingest.demo import (
+    DEMO_AGENT,
     DEMO_BANK,
     DEMO_MERCHANT,
     FRAUD_BURST,
@@ -294,18 +295,27 @@ def test_a_small_backfill_through_the_broker_and_consumer_counts_what_the_genera
             assert ingest_rows(kind, sid) == totals, (kind, sid)
     assert expected["merchant", DEMO_MERCHANT]["success_count"] > 50
 
-    # What --wait promises: everything committed by the group, no scope dirty in the
-    # history, the platform's snapshot computed after and showing the history.
+    # What --wait promises: everything committed by the group; every scope but the
+    # agents (left to the worker), and the demo agent, refreshed over the history; the
+    # platform's snapshot computed after and showing the history.
     ends = {}
     for m in _read_all(topics):
         ends[m.topic(), m.partition()] = max(
             ends.get((m.topic(), m.partition()), 0), m.offset() + 1
         )
     assert consumer_group_behind(group, ends) == 0
-    assert not DirtyScope.objects.filter(min_bucket__lt=run.history_end - timedelta(hours=1))
-    snapshot = Snapshot.objects.get(scope_kind="platform", scope_id="", period="30d")
-    body = orjson.loads(snapshot.body)
-    assert body["counts"]["attempts"] == expected["platform", ""]["attempts"]
+    left = set(
+        DirtyScope.objects.filter(min_bucket__lt=run.history_end - timedelta(hours=1)).values_list(
+            "scope_kind", "scope_id"
+        )
+    )
+    assert {kind for kind, _ in left} <= {"agent"} and ("agent", DEMO_AGENT) not in left
+    assert {kind for kind, _ in expected} == {"platform", "merchant", "bank", "agent", "region"}
+    for kind, sid in (("platform", ""), ("merchant", DEMO_MERCHANT), ("bank", DEMO_BANK),
+                      ("agent", DEMO_AGENT), ("region", "SN")):  # fmt: skip
+        body = orjson.loads(Snapshot.objects.get(scope_kind=kind, scope_id=sid, period="30d").body)
+        for figure in ("attempts", "success_count", "payouts_failed_count", "fraud_count"):
+            assert body["counts"][figure] == expected[kind, sid][figure], (kind, sid, figure)
     # Float history over the whole stretch (the float treasury's chart).
     days = {h.date() for h in AgentFloatHour.objects.values_list("hour", flat=True)}
     assert len(days) >= 2
