@@ -148,7 +148,7 @@
     const low = c.low ? "<i class=\"low\">" + esc(M.compact(c.low)) + "</i>" : "";
     const icon = L.divIcon({
       className: "cluster-icon",
-      html: "<span class=\"disc\">" + esc(M.compact(c.count)) + low + "</span>",
+      html: "<span class=\"disc\" data-count=\"" + c.count + "\">" + esc(M.compact(c.count)) + low + "</span>",
       iconSize: [size, size],
     });
     const marker = L.marker([c.lat, c.lon], {icon: icon, title: label, keyboard: true, riseOnHover: true});
