@@ -188,6 +188,8 @@ def live_context(request, scope, period, data):
             lambda m: _safe_scope(f"merchant:{m}"),
         ),
         "show_merchants": scope.kind in (ScopeKind.PLATFORM, ScopeKind.BANK),
+        # A country's own overview would list itself alone.
+        "show_countries": scope.kind != ScopeKind.REGION,
         "currency_columns": CURRENCY_COLUMNS,
         "currency_rows": currency_rows(data),
         "compared": COMPARED_WITH[period],

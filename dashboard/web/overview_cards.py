@@ -323,19 +323,36 @@ class CardBuilder:
         )
 
     def cards(self):
+        """Two wide cards (gross volume, revenue), then eight small ones. An agent's scope has
+        no payments of its own (no attempts, refunds or disputes): its cash-in and cash-out
+        take their places."""
         counts = self.counts
         succeeded = _("%(ok)s succeeded · %(failed)s failed") % {
             "ok": count(counts.get("success_count", 0)),
             "failed": count(counts.get("failed_count", 0)),
         }
         attempts = _("of %(count)s payment attempts") % {"count": count(counts.get("attempts", 0))}
-        out = [
+        success = self.rate_card(
+            "success_rate", _("Success rate"), UP_GOOD, succeeded, _("No completed payments")
+        )
+        wide = [
             self.converted_card("gmv", _("Gross volume"), UP_GOOD),
             self.converted_card("revenue", _("Revenue"), UP_GOOD),
+        ]
+        if self.scope.kind == ScopeKind.AGENT:
+            return wide + [
+                self.amount_card("cash_in_amount", _("Cash-in"), UP_GOOD),
+                self.amount_card("cash_out_amount", _("Cash-out"), NEUTRAL),
+                self.transactions_card(),
+                success,
+                self.amount_card("fees", _("Fees"), UP_GOOD),
+                self.fraud_card(),
+                self.payouts_card(),
+                self.float_card(),
+            ]
+        return wide + [
             self.amount_card("fees", _("Fees"), UP_GOOD),
-            self.rate_card(
-                "success_rate", _("Success rate"), UP_GOOD, succeeded, _("No completed payments")
-            ),
+            success,
             self.rate_card(
                 "conversion_rate", _("Conversion"), UP_GOOD, attempts, _("No payment attempts")
             ),
@@ -347,11 +364,6 @@ class CardBuilder:
                 "disputes_count", _("Disputes"), UP_BAD, "disputes_amount", _("%(amount)s disputed")
             ),
             self.payouts_card(),
+            # The float where the scope has agents, the completed transactions elsewhere.
+            self.float_card() if self.scope.kind in FLOAT_SCOPES else self.transactions_card(),
         ]
-        # Eight small cards under the two wide ones: the float where the scope has agents,
-        # the completed transactions elsewhere.
-        if self.scope.kind in FLOAT_SCOPES:
-            out.append(self.float_card())
-        else:
-            out.append(self.transactions_card())
-        return out

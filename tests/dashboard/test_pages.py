@@ -201,7 +201,7 @@ def test_changes_against_the_previous_period_with_their_meaning(client, ops_admi
     assert pill("fees") is None  # nothing in either period: no change to show
 
 
-def test_top_lists_drill_down_for_staff_only(client, ops_admin, region_sn):
+def test_top_lists_drill_down_for_staff_only(client, ops_admin, merchant_admin_m1, region_sn):
     from dashboard.snapshots.refresh import snapshots_refresh_dirty
 
     insert_event_rows(hours_ago(1), merchant="m_1", country="SN", gmv="100")
@@ -212,12 +212,30 @@ def test_top_lists_drill_down_for_staff_only(client, ops_admin, region_sn):
     assert 'href="?scope=region%3ACI&amp;period=24h"' in html
     assert 'href="?scope=merchant%3Am_2&amp;period=24h"' in html
     assert html.index("merchant%3Am_2") < html.index("merchant%3Am_1")  # by volume
-    client.force_login(region_sn)
+    # A merchant sees its countries, with no link: it may open no other scope.
+    client.force_login(merchant_admin_m1)
     html = client.get("/overview").content.decode()
     tops = html.split('id="top-country"')[1].split("</section>")[0]
-    assert 'data-row="SN"' in tops
-    assert "<a " not in tops  # a region user opens no other scope
+    assert 'data-row="SN"' in tops and "<a " not in tops
     assert "Top merchants" not in html
+    # A country's overview does not list itself as its top country.
+    client.force_login(region_sn)
+    html = client.get("/overview").content.decode()
+    assert 'data-kpi="gmv"' in html and 'id="top-country"' not in html
+
+
+def test_an_agent_sees_cash_in_and_out_instead_of_payment_cards(client, agent_user):
+    insert_event_rows(hours_ago(1), agent="a_1", source="wallet", success_count=3,
+                      cash_in_amount="50000", cash_out_amount="20000", gmv="70000")  # fmt: skip
+    client.force_login(agent_user)
+    shown = kpis(client.get("/overview").content.decode())
+    assert list(shown) == [
+        "gmv", "revenue", "cash_in_amount", "cash_out_amount", "success_count",
+        "success_rate", "fees", "fraud_rate_bps", "payouts_count", "float",
+    ]  # fmt: skip
+    assert shown["cash_in_amount"] == ("50000", "XOF", "XOF 50,000")
+    assert shown["cash_out_amount"] == ("20000", "XOF", "XOF 20,000")
+    assert shown["float"][0] == ""  # no balance reported yet: a dash, not a zero
 
 
 def test_a_merchant_without_traffic_gets_an_empty_state(client, merchant_admin_m2):
