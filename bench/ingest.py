@@ -300,10 +300,11 @@ def repeat_runs(args):
 
 def cleanup(connection, merchant_prefix, agent_prefix):
     """Remove what the run's merchants and agents left: their aggregate rows, dirty
-    marks, snapshots and rollups, bank-merchant GMV, and the agents themselves
-    (with their float and sales history). Platform, region and bank figures keep
-    the run's events."""
+    marks, snapshots and rollups, bank-merchant GMV, live feeds, and the agents
+    themselves (with their float and sales history). Platform, region and bank
+    figures keep the run's events."""
     from agents.models import Agent
+    from dashboard.stream import feed_forget
 
     scopes = [("merchant", merchant_prefix + "%"), ("agent", agent_prefix + "%")]
     with connection.cursor() as cur:
@@ -319,6 +320,8 @@ def cleanup(connection, merchant_prefix, agent_prefix):
             [merchant_prefix + "%"],
         )
     Agent.objects.filter(agent_id__startswith=agent_prefix).delete()
+    feed_forget(f"merchant:{merchant_prefix}*")
+    feed_forget(f"agent:{agent_prefix}*")
 
 
 def copy_baseline(connection, events, run):

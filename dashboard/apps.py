@@ -40,6 +40,14 @@ class DashboardConfig(AppConfig):
             allowed=can_view_dashboards,
             icon="∿",
         )
+        register_page(
+            key="stream",
+            label=_("Transactions"),
+            url_name="dashboard-stream",
+            order=30,
+            allowed=can_view_dashboards,
+            icon="⇅",
+        )
 
     def seed_demo(self):
         """Demo FX rates (into XOF) for today and the last 60 days' start."""

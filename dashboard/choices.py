@@ -43,3 +43,13 @@ MONEY_FIGURES = (
     "cash_in_amount",
     "cash_out_amount",
 )
+
+
+class EventOutcome(models.TextChoices):
+    """What an event says happened, as the live transactions feed labels it (dashboard.stream)."""
+
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    PENDING = "pending", "Pending"
+    FLAGGED = "flagged", "Flagged"
+    UPDATED = "updated", "Updated"

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from dashboard.web import explorer, overview, scopes
+from dashboard.web import explorer, overview, scopes, stream
 
 urlpatterns = [
     path("overview", overview.overview_page, name="dashboard-overview"),
@@ -11,4 +11,6 @@ urlpatterns = [
     # Not /metrics: that is the Prometheus endpoint.
     path("explore", explorer.explorer_page, name="dashboard-explorer"),
     path("scopes", scopes.scope_options, name="scope-options"),
+    path("stream", stream.stream_page, name="dashboard-stream"),
+    path("stream/events", stream.stream_events, name="dashboard-stream-events"),
 ]

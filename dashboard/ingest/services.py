@@ -14,6 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import NamedTuple
 
 from django.conf import settings
@@ -22,6 +23,7 @@ from django.utils import timezone
 
 from agents import services as agent_services
 from common.db import bound_cursor
+from dashboard import stream
 from dashboard.choices import COUNT_FIGURES
 from dashboard.ingest import sql
 from dashboard.ingest.choices import DeadLetterReason, DeadLetterStatus
@@ -294,12 +296,26 @@ def apply_prepared(batch):
             timings["agents"] = t3 - t2
             sql.dirty_scopes_mark(cursor, batch.spans)
             timings["dirty"] = clock() - t3
+            if len(fresh_ids) == len(events):
+                counted = list(events.values())
+            else:
+                counted = [e for i, e in events.items() if i in fresh_ids]  # (arrival order)
+            # The live feed shows only what the database counted: written after
+            # the (outermost) commit, never for an attempt that rolled back.
+            transaction.on_commit(partial(_feed_after_commit, counted, timings), robust=True)
         if result.dead_letters:
             _dead_letters_store(result.dead_letters, batch.now)
         t4 = clock()
-    timings["commit"] = clock() - t4
+    timings["commit"] = clock() - t4 - timings.get("feed", 0.0)
     timings["apply"] = clock() - t0
     return result
+
+
+def _feed_after_commit(events, timings):
+    """(on commit) The batch's counted events to the live feed (dashboard/stream.py)."""
+    started = time.perf_counter()
+    stream.feed_append(events)
+    timings["feed"] = time.perf_counter() - started
 
 
 _SALES_TYPES = ("cash_in.completed", "cash_out.completed")
