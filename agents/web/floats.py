@@ -191,6 +191,7 @@ def float_page(request):
         low_rows=low_rows,
         low_count=low_page.paginator.count,
         below_count=sum(c["low"] for c in currency_list),
+        near_count=sum(c["near"] - c["low"] for c in currency_list),
         chart_data={
             "currencies": [c["currency"] for c in currency_list],
             "bars": bars,

@@ -37,7 +37,7 @@ def map_page(request):
     if visibility.agent_id is not None:
         own = Agent.objects.filter(agent_id=visibility.agent_id).first()
         if own is not None and own.location is not None:
-            config["center"] = {"lat": own.location.y, "lon": own.location.x, "zoom": 12}
+            config["center"] = {"lat": own.location.y, "lon": own.location.x, "zoom": 10}
     elif visibility.country is not None:
         box = agents_extent(visibility)
         if box is not None:
