@@ -47,7 +47,7 @@
     zr.on("mousemove", function (e) {
       const point = [e.offsetX, e.offsetY];
       if (!chart.containPixel({gridIndex: 0}, point)) { hide(); return; }
-      const index = Math.round(chart.convertFromPixel({xAxisIndex: 0}, point)[0]);
+      const index = Math.round(chart.convertFromPixel({xAxisIndex: 0}, e.offsetX));
       const text = describe(index);
       if (!text) { hide(); return; }
       if (index !== last) {

@@ -76,6 +76,17 @@ def page_kpis(page):
     )
 
 
+def hover_tip(page, selector):
+    """Move the mouse over the middle of a chart; the tooltip's (title, value) lines."""
+    box = page.locator(selector).bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
+    tip = page.locator(".chart-tip:not([hidden])")
+    tip.wait_for()
+    title, value = tip.inner_text().replace("\xa0", " ").split("\n")
+    page.mouse.move(0, 0)
+    return title, value
+
+
 def check_overview(page, base, scope, name):
     page.goto(f"{base}/overview?scope={scope}&period=24h")
     page.wait_for_selector("[data-spark] canvas")
@@ -105,6 +116,11 @@ def check_overview(page, base, scope, name):
     )  # fmt: skip
     if len(amounts) > 1:
         assert sorted(map(tuple, listed)) == sorted((c, a["gmv"]) for c, a in amounts.items())
+    # The wide chart's tooltip reads a bucket of the card's series.
+    series = api_json(page, page.get_attribute("#live", "data-series-url"))["body"]
+    title, value = hover_tip(page, "[data-kpi=gmv] .kpi-spark")
+    assert title.endswith("UTC")
+    assert value in {f"{currency} {shown(v, currency)}" for v in series["series"]["gmv"]}
     screenshot(page, f"overview-{name}-desktop")
     return body
 
@@ -126,6 +142,8 @@ def check_explorer(page, base, scope, name):
     assert f"XOF {shown(total, 'XOF')}" in " ".join(stats.split())
     csv = page.eval_on_selector("[data-csv]", "a => a.getAttribute('href')")
     assert csv == api_url + "&format=csv"
+    title, value = hover_tip(page, "#explorer-chart")
+    assert value in {f"XOF {shown(p['value'], 'XOF')}" for p in points}
     page.click("[data-chart-type=bar]")
     assert "chart=bar" in page.url
     screenshot(page, f"explorer-{name}-desktop")
