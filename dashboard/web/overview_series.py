@@ -7,7 +7,7 @@ from decimal import Decimal
 from dashboard.snapshots.choices import Granularity, SnapshotPeriod
 from dashboard.snapshots.fx import RateBook
 from dashboard.snapshots.periods import floor_day
-from dashboard.snapshots.timeseries import METRICS, parse_series_query, series_points
+from dashboard.snapshots.timeseries import METRICS, parse_series_query, series_points_many
 from dashboard.web.overview_cards import CONVERTED
 
 # Hourly buckets for the short periods, daily for the long ones.
@@ -21,13 +21,30 @@ def parse_time(text):
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
+def _needs(cards, currencies, quote):
+    """{currency or None: {metrics}} the cards' sparklines read."""
+    needs = {}
+    for card in cards:
+        spec = card.spark
+        if not spec:
+            continue
+        metric, currency = spec["metric"], spec["currency"]
+        if currency == CONVERTED:
+            wanted = ("fraud_amount", "gmv") if metric == "fraud_rate_bps" else (metric,)
+            for c in currencies or [quote]:
+                needs.setdefault(c, set()).update(wanted)
+        else:
+            needs.setdefault(currency, set()).add(metric)
+    return needs
+
+
 def sparkline_series(scope, period, data, cards):
     """{"t": [bucket starts], "series": {card key: [values]}, "meta": {card key: {...}}}.
 
     Reads the time-series selectors over the snapshot's window (hourly for today and
-    24h, daily for 7d and 30d). A card shown in the reporting currency gets each
-    currency's series converted at its day's rate, summed per bucket (the snapshot's
-    rule), so its trend matches its headline.
+    24h, daily for 7d and 30d), one statement per currency. A card shown in the
+    reporting currency gets each currency's series converted at its day's rate and
+    summed per bucket (the snapshot's rule), so its trend matches its headline.
     """
     hourly = period in HOURLY_PERIODS
     granularity = Granularity.HOUR if hourly else Granularity.DAY
@@ -37,43 +54,35 @@ def sparkline_series(scope, period, data, cards):
     params = {"from": frm.isoformat(), "to": data["to"], "granularity": granularity}
     quote = (data.get("converted") or {}).get("currency") or "XOF"
     currencies = sorted(data.get("amounts") or {})
-    cache_points = {}
-
-    def points(metric, currency):
-        if (metric, currency) not in cache_points:
-            q = parse_series_query(
-                metric=metric, scope=scope, params={**params, "currency": currency or ""}
-            )
-            cache_points[(metric, currency)] = series_points(q)
-        return cache_points[(metric, currency)]
-
-    book = None
+    points = {}  # (metric, currency) -> [(t, value)]
+    for currency, metrics in _needs(cards, currencies, quote).items():
+        queries = [
+            parse_series_query(metric=m, scope=scope, params={**params, "currency": currency or ""})
+            for m in sorted(metrics)
+        ]
+        for metric, pts in series_points_many(queries).items():
+            points[(metric, currency)] = pts
+    if not points:
+        q = parse_series_query(metric="attempts", scope=scope, params=params)
+        points[("attempts", None)] = series_points_many([q])["attempts"]
+    times = [t for t, _v in next(iter(points.values()))]
+    book = RateBook.load(currencies, until=parse_time(data["to"]).date(), quote=quote)
 
     def converted(metric):
-        nonlocal book
-        if book is None:
-            until = parse_time(data["to"]).date()
-            book = RateBook.load(currencies, until=until, quote=quote)
-        totals = None
-        for c in currencies:
-            pts = points(metric, c)
-            if totals is None:
-                totals = [Decimal(0)] * len(pts)
-            for i, (t, v) in enumerate(pts):
+        totals = [Decimal(0)] * len(times)
+        for c in currencies or [quote]:
+            for i, (t, v) in enumerate(points[(metric, c)]):
                 value = book.convert(c, parse_time(t).date(), Decimal(v))
                 if value is not None:
                     totals[i] += value
         return totals
 
-    times = None
     series, meta = {}, {}
     for card in cards:
         spec = card.spark
         if not spec:
             continue
         metric, currency = spec["metric"], spec["currency"]
-        if currency == CONVERTED and not currencies:
-            currency = quote
         if currency == CONVERTED and metric == "fraud_rate_bps":
             fraud, gmv = converted("fraud_amount"), converted("gmv")
             values = [
@@ -85,15 +94,10 @@ def sparkline_series(scope, period, data, cards):
             values = [_money_text(v) for v in converted(metric)]
             kind, shown = "money", quote
         else:
-            pts = points(metric, currency)
-            times = times or [t for t, _v in pts]
-            values = [v for _t, v in pts]
-            kind = METRICS[metric].kind
-            shown = currency
+            values = [v for _t, v in points[(metric, currency)]]
+            kind, shown = METRICS[metric].kind, currency
         series[card.key] = values
         meta[card.key] = {"metric": metric, "kind": kind, "currency": shown}
-    if times is None:
-        times = [t for t, _v in points("attempts", None)]
     return {
         "scope": str(scope),
         "period": period,

@@ -172,3 +172,28 @@ def test_merchant_isolation(client_for, merchant_admin_m1):
 
 def test_unauthenticated_is_401(api_client):
     assert api_client.get(url("attempts")).status_code == 401
+
+
+def test_several_metrics_in_one_read_equal_each_read_alone():
+    from dashboard.snapshots.timeseries import (
+        parse_series_query,
+        series_points,
+        series_points_many,
+    )
+
+    base = now_hour() - timedelta(hours=6)
+    insert_event_rows(base, merchant="m_1", attempts=4, success_count=3, failed_count=1,
+                      gmv="100.5", fraud_amount="2")  # fmt: skip
+    insert_event_rows(base + timedelta(hours=2), merchant="m_1", source="wallet",
+                      success_count=2, gmv="40")  # fmt: skip
+    scope = Scope.parse("merchant:m_1")
+    params = {"from": iso(base), "to": iso(base + timedelta(hours=4)), "currency": "XOF"}
+    names = ("gmv", "success_count", "conversion_rate", "fraud_rate_bps", "sales")
+    queries = [parse_series_query(metric=m, scope=scope, params=params) for m in names]
+    together = series_points_many(queries)
+    assert together == {q.metric: series_points(q) for q in queries}
+    assert [v for _t, v in together["gmv"]] == ["100.5", "0", "40", "0"]
+    assert [v for _t, v in together["conversion_rate"]] == [0.75, None, None, None]
+    other = parse_series_query(metric="gmv", scope=scope, params={**params, "currency": "EUR"})
+    with pytest.raises(ValueError):
+        series_points_many([queries[0], other])
