@@ -3,6 +3,7 @@
 from django import template
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from opsactions.choices import ActionStatus, ActionType, AuditEvent, Decision, RiskLevel
 
@@ -111,3 +112,22 @@ def plain(value):
     if value is None or value == "":
         return "—"
     return value
+
+
+@register.filter
+def human_duration(value):
+    """timedelta(hours=30) -> "1 day 6 hours" (whole hours; the rest in minutes)."""
+    if value is None:
+        return "—"
+    seconds = int(value.total_seconds())
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    parts = []
+    if days:
+        parts.append(ngettext("%(n)d day", "%(n)d days", days) % {"n": days})
+    if hours:
+        parts.append(ngettext("%(n)d hour", "%(n)d hours", hours) % {"n": hours})
+    if minutes or not parts:
+        parts.append(ngettext("%(n)d minute", "%(n)d minutes", minutes) % {"n": minutes})
+    return " ".join(parts)

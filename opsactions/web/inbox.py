@@ -5,6 +5,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
+from opsactions import policy
 from opsactions.choices import OPEN_STATUSES, ActionStatus, ActionType
 from opsactions.selectors import (
     action_queryset,
@@ -46,6 +47,7 @@ def console(request):
     page = Paginator(listed, PAGE_SIZE).get_page(page_number)
     awaiting = actions_awaiting_approval(user, visible)
     mine = actions_requested_by(user, visible)
+    can_request = bool(requestable_types(user))
     query = request.GET.copy()
     query.pop("page", None)
     context = {
@@ -63,7 +65,9 @@ def console(request):
         "types": ActionType.choices,
         "filter_query": query.urlencode(),
         "filtered": bool(status or action_type),
-        "can_request": bool(requestable_types(user)),
+        "can_request": can_request,
+        # A superuser without an ops role sees everything and can do nothing: say so.
+        "read_only": not can_request and user.role not in policy.ops_roles(),
         "error": error,
     }
     return render(request, "opsactions/console.html", context, status=400 if error else 200)

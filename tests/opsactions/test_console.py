@@ -150,6 +150,7 @@ def test_superuser_sees_every_action_but_never_bypasses_the_quorum(
     assert ids(inbox.context["page"].object_list) == ids(actions)
     assert inbox.context["can_request"] is False
     assert 'id="new-action"' not in inbox.content.decode()
+    assert 'id="read-only"' in inbox.content.decode()
     detail = client.get(f"/ops/{actions[0].pk}").content.decode()
     assert "fraud_suspected" in detail and 'id="btn-approve"' not in detail
     # A forged vote: the service refuses it (a superuser acts as its role, and has none).
