@@ -119,3 +119,17 @@ def browser_type_launch_args(browser_type_launch_args):
         "executable_path": "/usr/lib/chromium/chromium",
         "args": ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
     }
+
+
+@pytest.fixture(scope="session")
+def live_server(request):
+    """pytest-django's live server, with static files served as in production: by whitenoise
+    from STATIC_ROOT (collectstatic's hashed names), not by Django's finder-based handler,
+    which knows no hashed name (scripts/run_tests.sh builds the assets first)."""
+    from pytest_django.live_server_helper import LiveServer
+
+    server = LiveServer(request.config.getvalue("liveserver") or "localhost:0", start=False)
+    server.thread.static_handler = lambda handler: handler
+    server.start()
+    request.addfinalizer(server.stop)
+    return server
