@@ -90,15 +90,19 @@ def explorer_form(params, today):
     values = {
         "metric": params.get("metric") or DEFAULT_METRIC,
         "granularity": params.get("granularity") or Granularity.HOUR,
-        # An absent currency means the default; an emptied one is kept, so that a money
-        # metric without a currency shows the API's message at the field.
-        "currency": params.get("currency", DEFAULT_CURRENCY).strip(),
+        "currency": (params.get("currency") or "").strip(),
         "source": params.get("source") or "",
         "country": (params.get("country") or "").strip().upper(),
         "region": (params.get("region") or "").strip(),
         "city": (params.get("city") or "").strip(),
         "chart": "bar" if params.get("chart") == "bar" else "line",
     }
+    # An absent currency is XOF for money metrics (they need one) and every currency for
+    # counts and rates; an emptied one is kept, so that a money metric without a currency
+    # shows the API's message at the field.
+    metric = METRICS.get(values["metric"])
+    if "currency" not in params and metric is not None and metric.needs_currency:
+        values["currency"] = DEFAULT_CURRENCY
     to_text = params.get("to") or today.isoformat()
     from_text = params.get("from") or (today - timedelta(days=DEFAULT_DAYS - 1)).isoformat()
     values["to"], values["from"] = to_text, from_text

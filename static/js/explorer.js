@@ -12,16 +12,18 @@
     const currency = document.getElementById("f-currency");
     if (!metric || !currency) return;
     const any = currency.querySelector("option[data-any]");
-    // On a metric change only: a money metric needs a currency, so pick one. On load the
-    // form stays as submitted, so that the server's message matches what is shown.
+    // On a metric change only: a money metric needs a currency, so pick one; a count or a
+    // rate goes back to every currency. On load the form stays as submitted, so that the
+    // server's message matches what is shown.
     function sync(changed) {
       const option = metric.options[metric.selectedIndex];
       const needs = option && option.hasAttribute("data-needs-currency");
-      if (any) any.disabled = needs && currency.value !== "";
+      if (changed && !needs) currency.value = "";
       if (changed && needs && !currency.value) {
         const xof = currency.querySelector("option[value='XOF']");
         currency.value = xof ? "XOF" : (currency.options[1] ? currency.options[1].value : "");
       }
+      if (any) any.disabled = needs && currency.value !== "";
     }
     metric.addEventListener("change", function () { sync(true); });
     currency.addEventListener("change", function () { sync(false); });

@@ -359,6 +359,15 @@ def test_explorer_defaults_to_gmv_in_xof_over_the_last_seven_days(client, mercha
     )
 
 
+def test_explorer_counts_default_to_every_currency(client, ops_admin):
+    client.force_login(ops_admin)
+    html = client.get("/explore", {"metric": "refunds_count"}).content.decode()
+    config = re.search(r'<script id="explorer-config" type="application/json">(.*?)</script>',
+                       html, re.S).group(1)  # fmt: skip
+    assert "currency=" not in orjson.loads(config)["api"]
+    assert '<option value="" selected data-any>' in html
+
+
 def test_explorer_passes_filters_and_dates_to_the_api(client, ops_admin):
     client.force_login(ops_admin)
     response = client.get("/explore", {
