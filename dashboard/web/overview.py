@@ -47,9 +47,9 @@ SERIES_CACHE_S = 120
 class PageError(Exception):
     """A request the page refuses: the status and a message for the reader."""
 
-    def __init__(self, status, message, errors=None):
+    def __init__(self, status, message, errors=None, code="invalid"):
         super().__init__(message)
-        self.status, self.message, self.errors = status, message, errors or {}
+        self.status, self.message, self.errors, self.code = status, message, errors or {}, code
 
 
 def scope_label(scope):
@@ -67,11 +67,12 @@ def parse_request(request):
             400,
             _("Unknown period “%(period)s”: use today, 24h, 7d or 30d.") % {"period": period},
             {"period": [_("Choose today, 24h, 7d or 30d.")]},
+            code="invalid_period",
         )
     try:
         scope = resolve_scope(request.user, request.GET.get("scope"))
     except DomainError as exc:
-        raise PageError(exc.status_code, exc.detail, exc.errors) from exc
+        raise PageError(exc.status_code, exc.detail, exc.errors, exc.code) from exc
     return scope, period
 
 
@@ -108,7 +109,7 @@ def currency_rows(data):
                 "cells": [
                     (k, figures.get(k, "0"), amount(figures.get(k, "0"), c))
                     for k, _l in CURRENCY_COLUMNS
-                ],  # fmt: skip
+                ],
             }
         )
     return rows
@@ -251,7 +252,7 @@ def overview_series(request):
         scope, period = parse_request(request)
     except PageError as exc:
         return JsonResponse(
-            {"detail": exc.message, "code": "invalid", "errors": exc.errors}, status=exc.status
+            {"detail": exc.message, "code": exc.code, "errors": exc.errors}, status=exc.status
         )
     raw = overview_body(scope, period)
     data = orjson.loads(raw)

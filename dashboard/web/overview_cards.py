@@ -63,6 +63,16 @@ class Card:
         return self.breakdown[:head], self.breakdown[head:]
 
 
+def _spoken(direction, change, compared):
+    """The change as a sentence for screen readers ("Up 12.0% compared with ...")."""
+    texts = {
+        "up": _("Up %(change)s %(compared)s"),
+        "down": _("Down %(change)s %(compared)s"),
+        "flat": _("Unchanged %(compared)s"),
+    }
+    return texts[direction] % {"change": change, "compared": compared}
+
+
 def _arrow(direction):
     return {"up": "▲", "down": "▼"}.get(direction, "")
 
@@ -87,12 +97,11 @@ def relative_change(current, previous, polarity, compared):
     pct = (cur - prev) / abs(prev)
     direction = "flat" if abs(pct) < Decimal("0.0005") else ("up" if pct > 0 else "down")
     text = percent(abs(pct))
-    spoken = {"up": _("Up"), "down": _("Down"), "flat": _("Unchanged")}[direction]
     return Change(
         direction,
         f"{_arrow(direction)} {text}".strip(),
         _tone(direction, polarity),
-        f"{spoken} {text} {compared}",
+        _spoken(direction, text, compared),
     )
 
 
@@ -111,12 +120,11 @@ def difference_change(current, previous, polarity, compared, *, points):
         text = bps(abs(diff))
         flat = abs(diff) < Decimal("0.005")
     direction = "flat" if flat else ("up" if diff > 0 else "down")
-    spoken = {"up": _("Up"), "down": _("Down"), "flat": _("Unchanged")}[direction]
     return Change(
         direction,
         f"{_arrow(direction)} {text}".strip(),
         _tone(direction, polarity),
-        f"{spoken} {text} {compared}",
+        _spoken(direction, text, compared),
     )
 
 
