@@ -5,6 +5,7 @@
 (function () {
   "use strict";
   const M = window.Molam;
+  const Molam = window.Molam; // Molam.t("...") literals are what makemessages extracts
 
   // ------------------------------------------------------------- form behaviour
   function formBehaviour() {
@@ -61,7 +62,7 @@
       if (value === null || value === undefined) return "—";
       if (cfg.kind === "money") return M.money(value, cfg.currency);
       if (cfg.kind === "ratio") return M.percent(value, 2);
-      if (cfg.kind === "bps") return M.number(value, 2) + " bps";
+      if (cfg.kind === "bps") return M.number(value, 2) + " " + Molam.t("bps");
       return M.number(value, 0);
     }
     function axisValue(value) {
@@ -140,12 +141,12 @@
         const total = cfg.kind === "money"
           ? fromScaled(known.reduce(function (acc, p) { return acc + toScaled(String(p.value)); }, 0n))
           : known.reduce(function (acc, p) { return acc + Number(p.value); }, 0);
-        stat(list, M.t("Total"), format(total));
-        stat(list, hourly ? M.t("Average per hour") : M.t("Average per day"),
+        stat(list, Molam.t("Total"), format(total));
+        stat(list, hourly ? Molam.t("Average per hour") : Molam.t("Average per day"),
           format(points.length ? Number(total) / points.length : 0));
         let peak = null;
         known.forEach(function (p) { if (peak === null || Number(p.value) > Number(peak.value)) peak = p; });
-        stat(list, hourly ? M.t("Peak hour") : M.t("Peak day"), peak ? format(peak.value) : "—",
+        stat(list, hourly ? Molam.t("Peak hour") : Molam.t("Peak day"), peak ? format(peak.value) : "—",
           peak && Number(peak.value) ? C.timeTitle(peak.t, cfg.granularity) : "");
       } else {
         const last = known.length ? known[known.length - 1] : null;
@@ -155,11 +156,11 @@
           if (hi === null || p.value > hi.value) hi = p;
           if (lo === null || p.value < lo.value) lo = p;
         });
-        stat(list, M.t("Latest"), last ? format(last.value) : "—", last ? C.timeTitle(last.t, cfg.granularity) : "");
-        stat(list, M.t("Highest"), hi ? format(hi.value) : "—", hi ? C.timeTitle(hi.t, cfg.granularity) : "");
-        stat(list, M.t("Lowest"), lo ? format(lo.value) : "—", lo ? C.timeTitle(lo.t, cfg.granularity) : "");
+        stat(list, Molam.t("Latest"), last ? format(last.value) : "—", last ? C.timeTitle(last.t, cfg.granularity) : "");
+        stat(list, Molam.t("Highest"), hi ? format(hi.value) : "—", hi ? C.timeTitle(hi.t, cfg.granularity) : "");
+        stat(list, Molam.t("Lowest"), lo ? format(lo.value) : "—", lo ? C.timeTitle(lo.t, cfg.granularity) : "");
       }
-      stat(list, hourly ? M.t("Hours") : M.t("Days"), M.number(points.length, 0));
+      stat(list, hourly ? Molam.t("Hours") : Molam.t("Days"), M.number(points.length, 0));
     }
 
     function table() {
@@ -181,7 +182,7 @@
     function showErrors(body) {
       state.hidden = false;
       state.classList.add("chart-state-error");
-      state.textContent = (body && body.detail) || M.t("The series could not be loaded.");
+      state.textContent = (body && body.detail) || Molam.t("The series could not be loaded.");
       const errors = (body && body.errors) || {};
       Object.keys(errors).forEach(function (field) {
         const list = document.querySelector("[data-error-for='" + field + "']");
@@ -219,7 +220,7 @@
           const empty = points.every(function (p) { return !p.value; });
           state.hidden = !empty;
           state.classList.toggle("chart-state-empty", empty);
-          if (empty) state.textContent = M.t("Nothing recorded for these filters in this range.");
+          if (empty) state.textContent = Molam.t("Nothing recorded for these filters in this range.");
           draw();
           summary();
           table();

@@ -44,7 +44,7 @@
     if (value === null || value === undefined) return "—";
     if (meta.kind === "money") return M.money(value, meta.currency);
     if (meta.kind === "ratio") return M.percent(value, 1);
-    if (meta.kind === "bps") return M.number(value, 2) + " bps";
+    if (meta.kind === "bps") return M.number(value, 2) + " " + window.Molam.t("bps");
     return M.number(value, 0);
   }
 
