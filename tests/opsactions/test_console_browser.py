@@ -13,16 +13,6 @@ from tests.browser import screenshot, serious_axe_violations, sign_in, watch
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture(autouse=True)
-def unhashed_static(settings):
-    """pytest-django's live server serves /static/ through the staticfiles finders, which know
-    no hashed (manifest) names: ask for the plain names (as the other browser tests do)."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-
-
 def _new_page(browser, width=1366, height=900):
     context = browser.new_context(viewport={"width": width, "height": height})
     return context, context.new_page()
