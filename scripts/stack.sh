@@ -271,8 +271,10 @@ app_up() {
   "$PY" manage.py seed_demo --quiet
   # The platform snapshot exists before the first beat tick, so health is green sooner.
   "$PY" manage.py refresh_snapshots --scope platform >/dev/null
+  # 16 threads per worker: each open Transactions page holds one for its
+  # server-sent-events stream (up to STREAM_CONNECTION_S, mostly waiting on Redis).
   start_part web "$VENV/bin/gunicorn" config.wsgi:application --bind "127.0.0.1:$WEB_PORT" \
-    --workers 3 --threads 4 --worker-class gthread --access-logfile - --timeout 60 \
+    --workers 3 --threads 16 --worker-class gthread --access-logfile - --timeout 60 \
     --limit-request-line 8190
   # Snapshot refreshes are background batch work: at a lower CPU priority they
   # yield the cores to the web and to event ingestion (as separate pods with

@@ -16,6 +16,7 @@ import time
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.db import connection
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
@@ -81,6 +82,10 @@ def _frame(entries):
 def _events(scope, last_id):
     """The body of one stream connection (a generator: gunicorn writes each chunk as it comes)."""
     stream.STREAMS_OPEN.inc()
+    if not connection.in_atomic_block:
+        # Nothing here needs the database after the sign-in check: give its
+        # connection back now instead of holding it idle for the whole stream.
+        connection.close()
     try:
         deadline = time.monotonic() + settings.STREAM_CONNECTION_S
         try:

@@ -116,7 +116,7 @@
     tr.dataset.source = e.source;
     const when = new Date(e.occurred_at);
 
-    const tdTime = el("td", "c-time");
+    const tdTime = el("td", "c-time col-time");
     const time = el("time", "", timeFmt.format(when));
     time.dateTime = e.occurred_at;
     time.title = fullFmt.format(when) + " UTC";
@@ -129,8 +129,9 @@
     const family = e.type.split(".")[0].replace("_", "-");
     tdEvent.append(el("span", "type-badge tb-" + family, TYPE_LABELS[e.type] || e.type));
     const detail = el("span", "sub");
-    detail.append(el("span", "src src-" + e.source, SOURCES[e.source] || e.source));
-    // On phones the merchant/agent and place columns are hidden: shown here instead.
+    // On phones the time, merchant/agent and place columns are hidden: shown here instead.
+    detail.append(el("span", "only-phone", timeFmt.format(when) + " · "));
+    detail.append(el("span", "src", SOURCES[e.source] || e.source));
     const compact = party(e).map((p) => p[1]).concat([place(e)]).filter(Boolean).join(" · ");
     if (compact) detail.append(el("span", "only-phone", " · " + compact));
     tdEvent.append(detail);
@@ -148,6 +149,12 @@
       tdAmount.append(el("span", "muted", "—"));
     }
 
+    const status = STATUS[e.status] || [e.status, ""];
+    // (On phones the status column is hidden: the badge goes under the amount.)
+    const phoneStatus = el("span", "phone-status only-phone");
+    phoneStatus.append(el("span", "badge " + status[1], status[0]));
+    tdAmount.append(phoneStatus);
+
     const tdParty = el("td", "col-party");
     const parties = party(e);
     if (!parties.length) tdParty.append(el("span", "muted", "—"));
@@ -159,8 +166,7 @@
 
     const tdWhere = el("td", "col-where", place(e) || "—");
 
-    const tdStatus = el("td", "c-status");
-    const status = STATUS[e.status] || [e.status, ""];
+    const tdStatus = el("td", "c-status col-status");
     tdStatus.append(el("span", "badge " + status[1], status[0]));
 
     tr.append(tdTime, tdEvent, tdAmount, tdParty, tdWhere, tdStatus);

@@ -16,7 +16,7 @@ import orjson
 import pytest
 import redis
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from prometheus_client import REGISTRY
 
 from dashboard import stream
@@ -353,6 +353,13 @@ def test_a_client_that_goes_away_frees_its_thread(live_server, client, merchant_
     client.force_login(merchant_admin_m1)
     cookie = client.cookies["sessionid"].value
     host, port = live_server.url.removeprefix("http://").split(":")
+
+    def db_sessions():
+        with connection.cursor() as cur:
+            cur.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+            return cur.fetchone()[0]
+
+    sessions_before = db_sessions()
     open_before = stream.STREAMS_OPEN._value.get()
     sock = socket.create_connection((host, int(port)), timeout=5)
     sock.sendall(
@@ -365,6 +372,11 @@ def test_a_client_that_goes_away_frees_its_thread(live_server, client, merchant_
     while stream.STREAMS_OPEN._value.get() <= open_before and time.monotonic() < deadline:
         time.sleep(0.05)
     assert stream.STREAMS_OPEN._value.get() == open_before + 1
+    # The open stream holds no database connection (the sign-in check's is given back).
+    deadline = time.monotonic() + 3
+    while db_sessions() > sessions_before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert db_sessions() == sessions_before
     sock.close()
     # The next keep-alive writes to a closed socket: the stream ends well before its 60 s.
     deadline = time.monotonic() + 8
