@@ -153,7 +153,7 @@
     const el = document.getElementById("history-readout");
     if (!el) return;
     const series = data.history.series.filter(function (s) { return s.currency === currency; });
-    if (!series.length || index < 0 || index >= data.history.buckets.length) {
+    if (!series.length || !(index >= 0 && index < data.history.buckets.length)) {
       el.textContent = series.length ? "" : t("No float history in this window.");
       return;
     }
@@ -176,9 +176,9 @@
     function at(e) {
       const point = [e.offsetX, e.offsetY];
       if (!c.containPixel({gridIndex: 0}, point)) return;
-      const value = c.convertFromPixel({xAxisIndex: 0}, point);
-      const index = Math.round(Array.isArray(value) ? value[0] : value);
-      readout(index);
+      // On a category axis convertFromPixel takes the x pixel alone and gives the index.
+      const index = Math.round(Number(c.convertFromPixel({xAxisIndex: 0}, e.offsetX)));
+      if (Number.isFinite(index)) readout(index);
     }
     c.getZr().on("mousemove", at);
     c.getZr().on("click", at);

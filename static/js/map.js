@@ -216,11 +216,12 @@
   }
   function schedule() {
     clearTimeout(timer);
+    mapEl.dataset.loading = "1";  // until the answer is drawn (tests wait on it)
     timer = setTimeout(load, 250);
   }
   async function load() {
     const bbox = viewBox();
-    if (!bbox) return;
+    if (!bbox) { mapEl.dataset.loading = "0"; return; }
     const mine = ++seq;  // answers to older requests are dropped, not aborted
     if (map.hasLayer(dataLayer)) setStatus(t("Loading…"));
     let data;
@@ -232,11 +233,15 @@
       if (!resp.ok) throw new Error(String(resp.status));
       data = await resp.json();
     } catch (err) {
-      if (mine === seq) setStatus(t("The map data could not be loaded; move the map to try again."));
+      if (mine === seq) {
+        setStatus(t("The map data could not be loaded; move the map to try again."));
+        mapEl.dataset.loading = "0";
+      }
       return;
     }
     if (mine !== seq) return;
     draw(data);
+    mapEl.dataset.loading = "0";
   }
   function draw(data) {
     dataLayer.clearLayers();

@@ -87,7 +87,7 @@ def test_staff_see_clusters_then_the_float_treasury(
     assert page.locator(".nearby-list .dist").first.inner_text().endswith("m")
     assert page.locator(".cluster-icon").count() == 0
     page.wait_for_timeout(400)  # the map's debounced reload after fitting the search circle
-    page.wait_for_load_state("networkidle")
+    page.wait_for_selector("#agent-map[data-loading='0']")
 
     page.goto(f"{live_server.url}/float")
     page.wait_for_selector("#chart-by-country canvas")
@@ -95,6 +95,14 @@ def test_staff_see_clusters_then_the_float_treasury(
     total = f"XOF {int(agents_world['total_xof']):,}"
     assert total in _text(page, ".kpis")
     assert "a_1" in page.inner_text("#low-table")
+    # The history read-out: today's end equals the total; hovering an early day of the
+    # 30-day window (before these agents existed) reads zero.
+    assert f"Total {total}" in _text(page, "#history-readout")
+    page.locator("#chart-history").scroll_into_view_if_needed()
+    box = page.locator("#chart-history").bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.25, box["y"] + box["height"] * 0.5)
+    page.wait_for_timeout(200)
+    assert "Total XOF 0" in _text(page, "#history-readout")
     assert serious_axe_violations(page) == []
     screenshot(page, f"agents-float-staff-{viewport['width']}")
     scroll = page.evaluate("document.documentElement.scrollWidth")
@@ -117,8 +125,8 @@ def test_agent_user_sees_only_itself(live_server, browser, agent_user, agents_wo
     # Zoomed out, still only itself.
     page.evaluate("document.querySelector('.leaflet-control-zoom-out').click()")
     page.evaluate("document.querySelector('.leaflet-control-zoom-out').click()")
-    page.wait_for_timeout(700)
-    page.wait_for_load_state("networkidle")
+    page.wait_for_timeout(700)  # zoom animations, then the debounced reload
+    page.wait_for_selector("#agent-map[data-loading='0']")
     assert page.locator(".agent-icon").count() == 1
     assert serious_axe_violations(page) == []
     screenshot(page, "agents-map-agent-390")
