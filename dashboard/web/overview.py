@@ -7,15 +7,17 @@ show (the reporting-currency conversion when a scope has several currencies) and
 it. The raw value goes into a data-value attribute, so a test can hold the page to the API.
 """
 
+import functools
 import hashlib
 from decimal import Decimal
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import orjson
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
@@ -228,7 +230,27 @@ def overview_page(request):
     return render(request, "dashboard/overview.html", context)
 
 
-@login_required
+def _htmx_login_required(view):
+    """login_required, except that an htmx poll whose session ended sends the whole page
+    to the sign-in page (HX-Redirect) instead of swapping the sign-in form into it."""
+    guarded = login_required(view)
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_authenticated and request.headers.get("HX-Request"):
+            current = urlsplit(request.headers.get("HX-Current-URL") or "")
+            page = current.path or reverse("dashboard-overview")
+            if current.query:
+                page += "?" + current.query
+            response = HttpResponse(status=204)
+            response["HX-Redirect"] = f"{reverse('login')}?{urlencode({'next': page})}"
+            return response
+        return guarded(request, *args, **kwargs)
+
+    return wrapper
+
+
+@_htmx_login_required
 @require_GET
 def overview_cards(request):
     """The live part of the overview (htmx polls it): 204 while the snapshot is unchanged."""

@@ -121,7 +121,9 @@
       const dt = document.createElement("dt");
       dt.textContent = label;
       const dd = document.createElement("dd");
-      dd.textContent = value;
+      // May break between the currency code and the number on a narrow screen, never
+      // inside the number (its group separators do not break).
+      dd.textContent = String(value).replace(/\u00a0/g, " ");
       if (note) {
         const small = document.createElement("span");
         small.className = "stat-note";

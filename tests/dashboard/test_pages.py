@@ -57,6 +57,16 @@ def test_pages_need_a_login_and_redirect_to_the_product_login(client):
         assert response["Location"] == f"/login?next={path}"
 
 
+def test_a_poll_after_the_session_ended_sends_the_page_to_the_sign_in(client):
+    response = client.get(
+        "/overview/cards",
+        {"period": "24h"},
+        headers={"HX-Request": "true", "HX-Current-URL": "http://testserver/overview?period=7d"},
+    )
+    assert response.status_code == 204
+    assert response["HX-Redirect"] == "/login?next=%2Foverview%3Fperiod%3D7d"
+
+
 def test_staff_sees_any_scope_on_the_overview_page(client, ops_admin):
     insert_event_rows(hours_ago(1), merchant="m_7", gmv="700", success_count=1)
     client.force_login(ops_admin)
