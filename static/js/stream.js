@@ -78,7 +78,10 @@
     return a > c || (a === c && b > d);
   }
 
+  // The connection's state; the indicator says "paused" instead of "live" while paused.
+  let connection = "connecting";
   function setState(name) {
+    connection = name;
     if (!state) return;
     const shownState = paused && name === "live" ? "paused" : name;
     state.dataset.streamState = shownState;
@@ -233,6 +236,8 @@
       return;
     }
     pending.push(entry);
+    // (A hidden tab draws no frames: keep no more than the table can show.)
+    if (pending.length > cap) pending.splice(0, pending.length - cap);
     if (!scheduled) {
       scheduled = true;
       requestAnimationFrame(flushPending);
@@ -253,7 +258,7 @@
       if (buffer.length) insert(buffer, true);
       buffer = [];
     }
-    setState(source && source.readyState === EventSource.OPEN ? "live" : state.dataset.streamState);
+    setState(connection);
   }
 
   function connect() {
