@@ -17,16 +17,6 @@ PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1366, "height": 900}
 
 
-@pytest.fixture(autouse=True)
-def unhashed_static(settings):
-    """pytest-django's live server serves /static/ through the staticfiles finders, which
-    know no hashed (manifest) names: ask for the plain ones."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-
-
 @pytest.fixture
 def agents_world(transactional_db):
     """Agents around Dakar, Thiès and Abidjan (a_1 in Dakar), one of them low, grid built."""
