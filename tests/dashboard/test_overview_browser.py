@@ -32,17 +32,6 @@ def shown(value, currency):
     return f"{Decimal(value).quantize(places, rounding=ROUND_HALF_UP):,}"
 
 
-@pytest.fixture(autouse=True)
-def unhashed_static(settings):
-    """pytest-django's live server serves /static/ through the staticfiles finders, which
-    know no hashed (manifest) names: whether collectstatic has run or not, ask for the
-    plain names."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-
-
 @pytest.fixture
 def figures():
     """Two merchants' traffic in the last hours, two currencies, an FX rate; snapshots refreshed."""
