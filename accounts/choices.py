@@ -1,21 +1,22 @@
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Role(models.TextChoices):
-    OPS_ADMIN = "ops_admin", "Ops admin"
-    PAY_ADMIN = "pay_admin", "Payments admin"
-    FINANCE_OPS = "finance_ops", "Finance ops"
-    MERCHANT_ADMIN = "merchant_admin", "Merchant admin"
-    AGENT = "agent", "Agent"
-    SIRA_SERVICE = "sira_service", "SIRA service"
+    OPS_ADMIN = "ops_admin", _("Ops admin")
+    PAY_ADMIN = "pay_admin", _("Payments admin")
+    FINANCE_OPS = "finance_ops", _("Finance ops")
+    MERCHANT_ADMIN = "merchant_admin", _("Merchant admin")
+    AGENT = "agent", _("Agent")
+    SIRA_SERVICE = "sira_service", _("SIRA service")
 
 
 class ScopeKind(models.TextChoices):
-    PLATFORM = "platform", "Platform"
-    MERCHANT = "merchant", "Merchant"
-    AGENT = "agent", "Agent"
-    BANK = "bank", "Bank"
-    REGION = "region", "Region (country)"
+    PLATFORM = "platform", _("Platform")
+    MERCHANT = "merchant", _("Merchant")
+    AGENT = "agent", _("Agent")
+    BANK = "bank", _("Bank")
+    REGION = "region", _("Region (country)")
 
 
 # Roles that work for Molam itself and may look at any tenant (when their own

@@ -1,9 +1,10 @@
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Source(models.TextChoices):
-    WALLET = "wallet", "Wallet"
-    CONNECT = "connect", "Connect"
+    WALLET = "wallet", _("Wallet")
+    CONNECT = "connect", _("Connect")
 
 
 class EventType(models.TextChoices):
@@ -48,8 +49,8 @@ MONEY_FIGURES = (
 class EventOutcome(models.TextChoices):
     """What an event says happened, as the live transactions feed labels it (dashboard.stream)."""
 
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
-    PENDING = "pending", "Pending"
-    FLAGGED = "flagged", "Flagged"
-    UPDATED = "updated", "Updated"
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
+    PENDING = "pending", _("Pending")
+    FLAGGED = "flagged", _("Flagged")
+    UPDATED = "updated", _("Updated")

@@ -18,14 +18,15 @@ from opsactions.choices import ActionType, HoldKind
 _ID_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 _KEY_RE = re.compile(r"^[a-z][a-z0-9_.]{0,63}$")
 
+# (code, label): the API takes the code; the console shows the label.
 REASON_CODES = (
-    "fraud_suspected",
-    "chargeback_spike",
-    "compliance",
-    "bank_outage",
-    "liquidity",
-    "customer_request",
-    "other",
+    ("fraud_suspected", _("Fraud suspected")),
+    ("chargeback_spike", _("Chargeback spike")),
+    ("compliance", _("Compliance")),
+    ("bank_outage", _("Bank outage")),
+    ("liquidity", _("Liquidity")),
+    ("customer_request", _("Customer request")),
+    ("other", _("Other")),
 )
 
 
@@ -74,11 +75,13 @@ class MoneyField(serializers.DecimalField):
 
 
 class ReasonCodeParams(_Strict):
-    reason_code = serializers.ChoiceField(choices=REASON_CODES, default="other")
+    reason_code = serializers.ChoiceField(
+        choices=REASON_CODES, default="other", label=_("Reason code")
+    )
 
 
 class RequiredReasonCodeParams(_Strict):
-    reason_code = serializers.ChoiceField(choices=REASON_CODES)
+    reason_code = serializers.ChoiceField(choices=REASON_CODES, label=_("Reason code"))
 
 
 class EmptyParams(_Strict):
@@ -86,24 +89,31 @@ class EmptyParams(_Strict):
 
 
 class SetHoldParams(_Strict):
-    kind = serializers.ChoiceField(choices=HoldKind.choices)
+    kind = serializers.ChoiceField(choices=HoldKind.choices, label=_("Kind"))
     percent = serializers.DecimalField(
         max_digits=5,
         decimal_places=2,
         min_value=Decimal("0.01"),
         max_value=Decimal("100"),
         required=False,
+        label=_("Percent"),
         help_text=_("When kind is percent: 0.01 to 100. Above 50 the risk is high."),
     )
     amount = MoneyField(
         min_value=Decimal("0.0001"),
         max_value=Decimal("99999999999999"),
         required=False,
+        label=_("Amount"),
         help_text=_("When kind is amount, with its currency."),
     )
-    currency = CurrencyField(required=False, help_text=_("When kind is amount: ISO code (XOF)."))
+    currency = CurrencyField(
+        required=False, label=_("Currency"), help_text=_("When kind is amount: ISO code (XOF).")
+    )
     days = serializers.IntegerField(
-        min_value=1, max_value=180, help_text=_("1 to 180. Above 30 the risk is high.")
+        min_value=1,
+        max_value=180,
+        label=_("Days"),
+        help_text=_("1 to 180. Above 30 the risk is high."),
     )
 
     def validate(self, attrs):
@@ -124,21 +134,27 @@ class SetHoldParams(_Strict):
 
 
 class RoutePayoutParams(_Strict):
-    bank_id = IdField(help_text=_("The bank that will carry the country's payouts."))
+    bank_id = IdField(
+        label=_("Bank ID"), help_text=_("The bank that will carry the country's payouts.")
+    )
 
 
 class AdjustThresholdParams(_Strict):
-    key = serializers.RegexField(_KEY_RE, help_text=_("e.g. fraud_rate_bps.max"))
-    value = serializers.DecimalField(max_digits=24, decimal_places=6)
+    key = serializers.RegexField(_KEY_RE, label=_("Key"), help_text=_("e.g. fraud_rate_bps.max"))
+    value = serializers.DecimalField(max_digits=24, decimal_places=6, label=_("Value"))
 
 
 class AgentFloatLimitParams(_Strict):
-    float_limit = MoneyField(min_value=Decimal("0"), max_value=Decimal("99999999999999"))
-    currency = CurrencyField(help_text=_("ISO code (XOF)."))
+    float_limit = MoneyField(
+        min_value=Decimal("0"), max_value=Decimal("99999999999999"), label=_("Float limit")
+    )
+    currency = CurrencyField(label=_("Currency"), help_text=_("ISO code (XOF)."))
 
 
 class ForceReconciliationParams(_Strict):
-    date = serializers.DateField(input_formats=["iso-8601"], help_text=_("Not in the future."))
+    date = serializers.DateField(
+        input_formats=["iso-8601"], label=_("Date"), help_text=_("Not in the future.")
+    )
 
     def validate_date(self, value):
         if value > timezone.now().date():
@@ -147,14 +163,15 @@ class ForceReconciliationParams(_Strict):
 
 
 class ReverseTransactionParams(_Strict):
-    transaction_id = IdField()
+    transaction_id = IdField(label=_("Transaction ID"))
     amount = MoneyField(
         min_value=Decimal("0.0001"),
         max_value=Decimal("99999999999999"),
+        label=_("Amount"),
         help_text=_("Above the currency's high-risk amount the risk is high."),
     )
-    currency = CurrencyField(help_text=_("ISO code (XOF)."))
-    reason = serializers.CharField(max_length=500)
+    currency = CurrencyField(label=_("Currency"), help_text=_("ISO code (XOF)."))
+    reason = serializers.CharField(max_length=500, label=_("Reason"))
 
 
 PARAM_SCHEMAS = {
