@@ -54,9 +54,16 @@
   }
 
   // ------------------------------------------------------------------ map and basemap
+  // The zoom buttons' titles (Leaflet's own are English).
+  L.Control.Zoom.prototype.options.zoomInTitle = t("Zoom in");
+  L.Control.Zoom.prototype.options.zoomOutTitle = t("Zoom out");
   const map = L.map(mapEl, {
     minZoom: 2, maxZoom: MAX_ZOOM, worldCopyJump: false,
     maxBounds: [[-85, -180], [85, 180]], maxBoundsViscosity: 1.0,
+  });
+  map.on("popupopen", function (e) {  // Leaflet names its close button in English
+    const close = e.popup.getElement() && e.popup.getElement().querySelector(".leaflet-popup-close-button");
+    if (close) close.setAttribute("aria-label", t("Close"));
   });
   if (cfg.tileUrl) {
     L.tileLayer(cfg.tileUrl, {attribution: cfg.tileAttribution || "", maxZoom: MAX_ZOOM}).addTo(map);
@@ -244,6 +251,11 @@
     mapEl.dataset.loading = "0";
   }
   function draw(data) {
+    // An agent's own popup survives redraws: opening it may pan the map, and that
+    // move reloads (and redraws) the layer it belongs to.
+    const reopen = cfg.agentOnly && dataLayer.getLayers().some(function (l) {
+      return l.isPopupOpen && l.isPopupOpen();
+    });
     dataLayer.clearLayers();
     const searching = !map.hasLayer(dataLayer);  // a nearby search holds the map and the status
     const features = data.features || [];
@@ -265,8 +277,10 @@
       mapEl.dataset.mode = "agents";
       if (!searching) setStatus(features.length ? agentsText(features.length) + " " + t("in view") : t("No agents in view"));
       if (asofEl) asofEl.textContent = t("Individual agents with live figures.");
-      if (cfg.agentOnly && firstDraw && features.length === 1) {
-        dataLayer.getLayers()[0].openPopup();
+      if (cfg.agentOnly && (firstDraw || reopen) && features.length === 1) {
+        const own = dataLayer.getLayers()[0];
+        if (!firstDraw && own.getPopup()) own.getPopup().options.autoPan = false;
+        own.openPopup();
       }
     }
     firstDraw = false;
