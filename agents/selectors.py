@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Max, Min, Q, Sum
 
 from accounts.choices import ScopeKind
@@ -224,6 +226,20 @@ def agent_float_history(visibility, *, start, buckets, unit="day"):
     previous hour: keep windows inside AGENTS_HISTORY_RETENTION_DAYS."""
     if unit not in ("hour", "day"):
         raise ValueError(f"unit must be 'hour' or 'day', not {unit!r}")
+    # Every agent's history over the window is read: shared for a minute by everyone
+    # looking at the same agents and window (the map's own refresh interval).
+    key = f"agents:float-history:{visibility.agent_id}:{visibility.country}:{unit}:{buckets}:" + (
+        start.isoformat()
+    )
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    rows = _float_history(visibility, start=start, buckets=buckets, unit=unit)
+    cache.set(key, rows, timeout=settings.AGENTS_MAP_REFRESH_INTERVAL_S)
+    return rows
+
+
+def _float_history(visibility, *, start, buckets, unit):
     step = timedelta(hours=1) if unit == "hour" else timedelta(days=1)
     params = {
         "start": start,
