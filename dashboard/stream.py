@@ -16,16 +16,20 @@ counted events fan out to (the scopes ingestion counts them in), the newest
 FEED_PER_BATCH events in one Redis round trip. It runs in the ingestion's hot
 path, so it looks at no more than the batch's last FEED_BATCH_WINDOW events
 (only a backlog's batches are larger), groups them in one pass, encodes each
-chosen event once (msgspec, all in one call) and sends one Lua script call
-instead of a pipeline of XADDs whose replies would cost more CPU to parse than
-the entries cost to build.
+chosen event once (msgspec, all in one call), and leaves the round trip to a
+sender thread: one Lua script call (cheaper than a pipeline of XADDs, whose
+replies cost more CPU to parse than the entries cost to build), which the batch
+never waits for.
 
 Reader (the web's SSE endpoint): `feed_latest`, `feed_after`, `feed_wait`.
 An entry is the public JSON of one event (`Entry`): the reader hands its bytes
 to the browser as they are.
 """
 
+import atexit
 import logging
+import queue
+import threading
 import time
 from heapq import nlargest
 from operator import attrgetter
@@ -53,8 +57,11 @@ FEED_MAXLEN = 200  # entries kept per scope (approximately: MAXLEN ~ trims whole
 # only (a full feed is some 70 KB).
 FEED_TTL_S = 24 * 3600
 # After a Redis failure, batches skip the feed for this long instead of each
-# waiting for a timeout: an outage costs the ingestion nothing.
+# waiting for a timeout.
 FEED_PAUSE_AFTER_ERROR_S = 5.0
+# Batches waiting for the sender thread; beyond that (Redis slower than the
+# ingestion) a batch's entries are dropped rather than held in memory.
+FEED_QUEUE = 4
 
 FEED_ENTRIES = Counter("dashboard_stream_feed_entries", "Entries appended to the live feeds.")
 FEED_ERRORS = Counter(
@@ -67,7 +74,7 @@ FEED_LEFT_OUT = Counter(
 )
 FEED_SKIPPED = Counter(
     "dashboard_stream_feed_skipped",
-    "Batches not written to the live feeds because Redis failed moments before.",
+    "Batches not written to the live feeds: Redis failed moments before, or is behind.",
 )
 STREAMS_OPEN = Gauge(
     "dashboard_stream_connections",
@@ -136,6 +143,8 @@ return i - 3 - #KEYS
 _writer = None
 _reader = None
 _paused_until = 0.0
+_queue = None
+_queue_lock = threading.Lock()
 
 
 def _prefix():
@@ -229,12 +238,12 @@ def _entries(events):
 
 
 def feed_append(events):
-    """Append a committed batch's counted events (in arrival order; the last
-    FEED_BATCH_WINDOW of them) to the feed of every scope they count in.
+    """Queue a committed batch's counted events (in arrival order; the last
+    FEED_BATCH_WINDOW of them) for the feed of every scope they count in.
 
-    Best effort: returns the number of entries written (0 when skipped or failed)
-    and never raises."""
-    global _paused_until
+    Best effort, and never in the batch's way: builds the entries here and hands
+    them to this process's sender thread, which does the one Redis round trip.
+    Returns the number of entries queued (0 when skipped) and never raises."""
     if time.monotonic() < _paused_until:
         FEED_SKIPPED.inc()
         return 0
@@ -254,16 +263,66 @@ def feed_append(events):
             keys.append(feed_key(scope))
             args.append(len(group))
             args.extend(payload[id(e)] for e in group)
-        written = _writer_client().eval(_APPEND_LUA, len(keys), *keys, *args)
-    except Exception:
-        # Redis down or refusing (OOM, read-only replica...): the batch is counted
-        # in PostgreSQL all the same; the feed misses it.
-        _paused_until = time.monotonic() + FEED_PAUSE_AFTER_ERROR_S
-        FEED_ERRORS.inc()
-        log.warning("live feed not written for a batch of %d events", len(events), exc_info=True)
+        _sender_queue().put_nowait((keys, args))
+    except queue.Full:
+        # Redis is slower than the ingestion: this batch's entries are dropped.
+        FEED_SKIPPED.inc()
         return 0
-    FEED_ENTRIES.inc(written)
-    return written
+    except Exception:
+        FEED_ERRORS.inc()
+        log.exception("live feed not built for a batch of %d events", len(events))
+        return 0
+    return len(args) - 2 - len(keys)
+
+
+def _sender_queue():
+    """This process's queue of feed writes, and its sender thread (started on first use;
+    worker processes are spawned, so each starts its own)."""
+    global _queue
+    with _queue_lock:
+        if _queue is None:
+            _queue = queue.Queue(maxsize=FEED_QUEUE)
+            threading.Thread(
+                target=_send_forever, args=(_queue,), name="feed-sender", daemon=True
+            ).start()
+            atexit.register(feed_flush)
+    return _queue
+
+
+def _send_forever(q):
+    """(sender thread) One Lua call per queued batch; a failure pauses the feed."""
+    global _paused_until
+    while True:
+        keys, args = q.get()
+        try:
+            if time.monotonic() < _paused_until:
+                FEED_SKIPPED.inc()
+                continue
+            FEED_ENTRIES.inc(_writer_client().eval(_APPEND_LUA, len(keys), *keys, *args))
+        except Exception:
+            # Redis down or refusing (OOM, read-only replica...): the batch is counted
+            # in PostgreSQL all the same; the feed misses it.
+            _paused_until = time.monotonic() + FEED_PAUSE_AFTER_ERROR_S
+            FEED_ERRORS.inc()
+            log.warning("live feed not written for a batch", exc_info=True)
+        finally:
+            q.task_done()
+
+
+def feed_flush(timeout=5.0):
+    """Wait (at most `timeout` s) until this process's queued feed writes are done; True
+    if they are. Run at exit, so a stopping consumer's last batches reach the feed."""
+    q = _queue
+    if q is None:
+        return True
+    deadline = time.monotonic() + timeout
+    with q.all_tasks_done:
+        while q.unfinished_tasks:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            q.all_tasks_done.wait(left)
+    return True
 
 
 def feed_forget(scope_pattern):

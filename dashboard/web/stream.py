@@ -92,7 +92,8 @@ def _events(scope, last_id):
             first = stream.feed_after(scope, last_id) if last_id else stream.feed_latest(scope)
         except Exception:
             log.warning("live feed of %s unreadable", scope, exc_info=True)
-            yield b"retry: %d\n: feed unavailable\n\n" % (RETRY_MS * 4)
+            # Tells the page to show "reconnecting"; the browser tries again later.
+            yield b"retry: %d\nevent: unavailable\ndata: \n\n" % (RETRY_MS * 4)
             return
         # The cursor: the newest entry sent; "0-0" when the feed is empty, so the
         # first entry ever written is not missed between this read and the next.

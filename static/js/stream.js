@@ -271,6 +271,8 @@
       setState("live");
     };
     source.onmessage = onMessage;
+    // The server could not read the feed (Redis down): it closes, the browser retries.
+    source.addEventListener("unavailable", function () { setState("reconnecting"); });
     source.onerror = function () {
       // The server ends each connection after a while and the browser reconnects at
       // once (resuming from the last id): say "reconnecting" only if that takes long.

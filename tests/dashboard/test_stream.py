@@ -56,9 +56,15 @@ def metric(name):
 
 @pytest.fixture
 def ingest(ingest_clean):
-    """ingest(events) -> IngestResult through the service, in real transactions: the feed
-    is written on commit."""
-    return aggregate_events_batch
+    """ingest(events) -> IngestResult through the service, in real transactions (the feed
+    is queued on commit), once the feed's sender thread has written it."""
+
+    def run(events):
+        result = aggregate_events_batch(events)
+        assert stream.feed_flush()
+        return result
+
+    return run
 
 
 # ---------------------------------------------------------------- writer
@@ -145,12 +151,15 @@ def test_the_feed_is_written_after_the_commit_and_never_for_a_rollback(ingest, i
     event = ingest_event("payment.succeeded", merchant_id="m_1")
     with transaction.atomic():
         aggregate_event(event)
+        stream.feed_flush()
         assert feed_ids("platform") == []  # counted, not yet committed: not in the feed
+    stream.feed_flush()
     assert feed_ids("platform") == [event["event_id"]]
     lost = ingest_event("payment.succeeded", merchant_id="m_9")
     with pytest.raises(RuntimeError), transaction.atomic():
         aggregate_event(lost)
         raise RuntimeError("the surrounding transaction fails")
+    stream.feed_flush()
     assert not HourlyAggregate.objects.filter(scope_kind="merchant", scope_id="m_9").exists()
     assert feed_ids("merchant:m_9") == []
 
@@ -336,6 +345,18 @@ def test_staff_follow_any_scope_and_a_tenant_gets_403_for_another(
     assert client.get("/stream/events", {"scope": "platform"}).status_code == 403
     assert client.get("/stream", {"scope": "merchant:m_2"}).status_code == 403
     assert client.get("/stream/events", {"scope": "shop:1"}).status_code == 400
+
+
+@pytest.mark.django_db
+def test_the_stream_says_when_the_feed_is_unreadable_and_ends(
+    client, merchant_admin_m1, monkeypatch, settings
+):
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    monkeypatch.setattr(stream, "_reader", None)
+    client.force_login(merchant_admin_m1)
+    response = client.get("/stream/events")
+    assert response.status_code == 200  # (a refusal would make EventSource give up for good)
+    assert list(response.streaming_content) == [b"retry: 6000\nevent: unavailable\ndata: \n\n"]
 
 
 @pytest.mark.django_db

@@ -40,6 +40,7 @@ def test_a_merchant_sees_its_own_events_arrive_live_and_can_pause(
     problems = watch(page)
     earlier = ingest_event("payment.succeeded", merchant_id="m_1", amount="250000", fee="3750")
     aggregate_events_batch([earlier])
+    assert stream.feed_flush()
     sign_in(page, live_server.url, merchant_admin_m1)
     page.goto(f"{live_server.url}/stream")
     page.wait_for_selector('[data-stream-state="live"]', timeout=10_000)
