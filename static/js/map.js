@@ -286,13 +286,16 @@
     firstDraw = false;
     mapEl.dataset.features = String(dataLayer.getLayers().length);
   }
-  map.on("moveend", schedule);
   if (cfg.center) {
     map.setView([cfg.center.lat, cfg.center.lon], cfg.center.zoom);
   } else {
     map.fitBounds(cfg.bounds, {padding: [16, 16]});
   }
-  schedule();
+  // The first view loads at once (its request goes out while the outlines are parsed);
+  // later moves reload after a pause. Listening only now: setting the view is a move.
+  mapEl.dataset.loading = "1";
+  load();
+  map.on("moveend", schedule);
 
   // ------------------------------------------------------------------ nearby search
   const form = document.getElementById("nearby-form");
