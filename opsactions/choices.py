@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class ActionType(models.TextChoices):
@@ -51,8 +52,9 @@ class RiskLevel(models.TextChoices):
 
 
 class Decision(models.TextChoices):
-    APPROVE = "approve", _("Approve")
-    REJECT = "reject", _("Reject")
+    # A vote as recorded (the votes table), not the button: French says "Approbation".
+    APPROVE = "approve", pgettext_lazy("vote decision", "Approve")
+    REJECT = "reject", pgettext_lazy("vote decision", "Reject")
 
 
 class Transition(models.TextChoices):

@@ -3,7 +3,7 @@
 from django import template
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
 from opsactions.choices import ActionStatus, ActionType, AuditEvent, Decision, RiskLevel
 
@@ -89,9 +89,34 @@ def approval_pips(count, required):
     )
 
 
+# Labels of the parameter and effect keys the executors write (translated); any other key
+# is shown humanized.
+_KEY_LABELS = {
+    "active": gettext_lazy("Active"),
+    "amount": gettext_lazy("Amount"),
+    "bank_id": gettext_lazy("Bank ID"),
+    "currency": gettext_lazy("Currency"),
+    "date": gettext_lazy("Date"),
+    "days": gettext_lazy("Days"),
+    "float_limit": gettext_lazy("Float limit"),
+    "key": gettext_lazy("Key"),
+    "kind": gettext_lazy("Kind"),
+    "paused": gettext_lazy("Paused"),
+    "percent": gettext_lazy("Percent"),
+    "reason": gettext_lazy("Reason"),
+    "reason_code": gettext_lazy("Reason code"),
+    "status": gettext_lazy("Status"),
+    "transaction_id": gettext_lazy("Transaction ID"),
+    "until": gettext_lazy("Until"),
+    "value": gettext_lazy("Value"),
+}
+
+
 @register.filter
 def humanize_key(key):
     """reason_code -> Reason code (parameter names as labels)."""
+    if str(key) in _KEY_LABELS:
+        return _KEY_LABELS[str(key)]
     text = str(key).replace("_", " ").strip()
     return text[:1].upper() + text[1:]
 

@@ -43,6 +43,13 @@
   let currency = data.currencies[0];
   const charts = {};
 
+  // ECharts writes its own English description of a chart into aria-label: in another
+  // language keep the page's translated label instead.
+  function ariaOf(id) {
+    if (M.lang.indexOf("en") === 0) return {enabled: true};
+    return {enabled: true, label: {description: document.getElementById(id).getAttribute("aria-label")}};
+  }
+
   function chart(id) {
     const el = document.getElementById(id);
     if (!el) return null;
@@ -61,7 +68,7 @@
     const rows = data.bars.rows.filter(function (r) { return r.currency === currency; });
     const labels = rows.map(function (r) { return byCity ? (r.label || t("Unknown city")) : countryName(r.label); });
     c.setOption({
-      aria: {enabled: true},
+      aria: ariaOf("chart-by-country"),
       animationDuration: 300,
       grid: {left: 8, right: 48, top: 10, bottom: 8, containLabel: true},
       xAxis: {type: "value", axisLabel: {formatter: function (v) { return M.compact(v); }, color: "#5b6776"},
@@ -94,7 +101,7 @@
     const series = data.history.series.filter(function (s) { return s.currency === currency; });
     const labels = data.history.buckets.map(bucketLabel);
     c.setOption({
-      aria: {enabled: true},
+      aria: ariaOf("chart-history"),
       animationDuration: 300,
       grid: {left: 8, right: 16, top: 12, bottom: 8, containLabel: true},
       xAxis: {type: "category", boundaryGap: false, data: labels, axisLabel: {color: "#5b6776", hideOverlap: true},
