@@ -115,18 +115,18 @@ def _path(url_name):
 
 
 @pytest.mark.parametrize(
-    ("who", "viewports"),
+    ("who", "viewports", "french"),
     [
-        ("ops_admin", [DESKTOP, PHONE]),
-        ("finance_ops", [DESKTOP]),
-        ("bank", [DESKTOP]),
-        ("region", [DESKTOP]),
-        ("merchant", [DESKTOP, PHONE]),
-        ("agent", [PHONE, DESKTOP]),
+        ("ops_admin", [DESKTOP, PHONE], True),
+        ("finance_ops", [DESKTOP], False),
+        ("bank", [DESKTOP], False),
+        ("region", [DESKTOP], True),
+        ("merchant", [DESKTOP, PHONE], True),
+        ("agent", [PHONE, DESKTOP], True),
     ],
 )
 def test_every_page_of_every_role_works_in_chromium(
-    browser, live_server, web_world, who, viewports
+    browser, live_server, web_world, who, viewports, french
 ):
     user = web_world[who]
     for viewport in viewports:
@@ -134,4 +134,7 @@ def test_every_page_of_every_role_works_in_chromium(
             browser, live_server.url, user, viewport=viewport, locale="en-US", shots=True
         )
         assert "overview" in visited
-    _visit_every_page(browser, live_server.url, user, viewport=DESKTOP, locale="fr-FR", shots=True)
+    if french:  # the roles whose menus differ; the others share their pages
+        _visit_every_page(
+            browser, live_server.url, user, viewport=DESKTOP, locale="fr-FR", shots=True
+        )
