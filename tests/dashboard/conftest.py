@@ -4,8 +4,11 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import redis
+from django.conf import settings
 from django.db import connection
 
+from dashboard import stream
 from dashboard.models import HourlyAggregate
 
 
@@ -87,3 +90,20 @@ def ingest_clean(transactional_db):
     wipe()
     yield
     wipe()
+
+
+@pytest.fixture
+def feed_clean():
+    """Empty feeds of this run's key prefix, and a writer not paused by an earlier failure."""
+
+    def wipe():
+        client = redis.Redis.from_url(settings.REDIS_URL)
+        keys = list(client.scan_iter(stream.feed_key("*"), count=1000))
+        if keys:
+            client.delete(*keys)
+
+    stream._paused_until = 0.0
+    wipe()
+    yield
+    wipe()
+    stream._paused_until = 0.0

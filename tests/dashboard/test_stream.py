@@ -14,8 +14,6 @@ from decimal import Decimal
 
 import orjson
 import pytest
-import redis
-from django.conf import settings
 from django.db import connection, transaction
 from prometheus_client import REGISTRY
 
@@ -25,20 +23,8 @@ from dashboard.models import HourlyAggregate
 
 
 @pytest.fixture(autouse=True)
-def feed_clean():
-    """Empty feeds of this run's key prefix, and a writer not paused by an earlier failure."""
-
-    def wipe():
-        client = redis.Redis.from_url(settings.REDIS_URL)
-        keys = list(client.scan_iter(stream.feed_key("*"), count=1000))
-        if keys:
-            client.delete(*keys)
-
-    stream._paused_until = 0.0
-    wipe()
-    yield
-    wipe()
-    stream._paused_until = 0.0
+def _feeds(feed_clean):
+    """Every test here starts with empty feeds (tests/dashboard/conftest.py)."""
 
 
 def feed(scope):

@@ -2,8 +2,6 @@
 another merchant's; Pause holds new rows back until Resume; no console error."""
 
 import pytest
-import redis
-from django.conf import settings
 
 from dashboard import stream
 from dashboard.ingest.services import aggregate_events_batch
@@ -15,19 +13,8 @@ PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture
-def feeds_clean(ingest_clean):
-    """Empty feeds (this run's key prefix) and ingestion tables, before and after."""
-
-    def wipe():
-        client = redis.Redis.from_url(settings.REDIS_URL)
-        keys = list(client.scan_iter(stream.feed_key("*"), count=1000))
-        if keys:
-            client.delete(*keys)
-
-    stream._paused_until = 0.0
-    wipe()
-    yield
-    wipe()
+def feeds_clean(ingest_clean, feed_clean):
+    """Empty feeds and ingestion tables, before and after."""
 
 
 def _row(page, event):
