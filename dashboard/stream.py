@@ -31,6 +31,7 @@ import logging
 import queue
 import threading
 import time
+from collections import defaultdict
 from heapq import nlargest
 from operator import attrgetter
 
@@ -179,35 +180,16 @@ def feed_fan_out(events):
     platform, its agent and its region only. One pass, no per-event calls: this
     runs for every counted event."""
     events = list(events)
-    merchants, agents, banks, regions = {}, {}, {}, {}
+    merchants, agents, banks, regions = (defaultdict(list) for _ in range(4))
     for e in events:
         if e.type != _FLOAT:
-            key = e.merchant_id
-            if key is not None:
-                group = merchants.get(key)
-                if group is None:
-                    merchants[key] = [e]
-                else:
-                    group.append(e)
-            key = e.bank_id
-            if key is not None:
-                group = banks.get(key)
-                if group is None:
-                    banks[key] = [e]
-                else:
-                    group.append(e)
-        key = e.agent_id
-        if key is not None:
-            group = agents.get(key)
-            if group is None:
-                agents[key] = [e]
-            else:
-                group.append(e)
-        group = regions.get(e.country)
-        if group is None:
-            regions[e.country] = [e]
-        else:
-            group.append(e)
+            if e.merchant_id is not None:
+                merchants[e.merchant_id].append(e)
+            if e.bank_id is not None:
+                banks[e.bank_id].append(e)
+        if e.agent_id is not None:
+            agents[e.agent_id].append(e)
+        regions[e.country].append(e)
     groups = {"platform": events} if events else {}
     for kind, by_id in (("merchant", merchants), ("agent", agents), ("bank", banks),
                         ("region", regions)):  # fmt: skip
