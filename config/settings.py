@@ -286,10 +286,10 @@ SPECTACULAR_SETTINGS = {
     "approval. Scopes: platform, merchant:ID, agent:ID, bank:ID, region:CC.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
-    # Swagger UI and ReDoc from the installed sidecar package: no CDN at run time.
+    # Swagger UI from the installed sidecar package: no CDN at run time. (No ReDoc page:
+    # its bundle always loads Redocly's logo, and its template Google fonts, from the internet.)
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
 }
 # opsactions (issue 5): a stable enum name for ops-action statuses ("status" collides).
