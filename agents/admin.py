@@ -3,6 +3,7 @@
 
 from django.contrib import admin
 
+from accounts.scope import is_platform_staff
 from agents.models import Agent
 
 
@@ -26,6 +27,12 @@ class AgentAdmin(admin.ModelAdmin):
     search_fields = ("agent_id", "city", "region")
     show_full_result_count = False  # a million agents: no COUNT(*) per page
     readonly_fields = [f.name for f in Agent._meta.fields]
+
+    def has_module_permission(self, request):
+        return request.user.is_staff and is_platform_staff(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return self.has_module_permission(request)
 
     def has_add_permission(self, request):
         return False

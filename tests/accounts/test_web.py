@@ -171,3 +171,11 @@ def test_fx_rates_are_managed_by_finance_ops_and_read_by_other_staff(
 def test_superuser_sees_every_admin_model(admin_client):
     for name in ("dashboard_deadletter", "dashboard_fxrate", "opsactions_opsaction"):
         assert admin_client.get(reverse(f"admin:{name}_changelist")).status_code == 200, name
+
+
+def test_platform_staff_browse_agents_in_the_admin_read_only(client, finance_ops, region_sn):
+    client.force_login(finance_ops)
+    assert client.get(reverse("admin:agents_agent_changelist")).status_code == 200
+    assert client.get(reverse("admin:agents_agent_add")).status_code == 403
+    client.force_login(region_sn)  # every agent of every country: platform staff only
+    assert client.get(reverse("admin:agents_agent_changelist")).status_code == 403
