@@ -35,6 +35,15 @@ NOW = datetime.now(UTC).replace(minute=30, second=0, microsecond=0)
 HOUR = NOW.replace(minute=0)
 
 
+@pytest.fixture(autouse=True)
+def _clock():
+    """NOW and HOUR of this test, not of the module's import: a full run may cross an hour
+    boundary between the two, and the code under test reads the wall clock in places."""
+    global NOW, HOUR
+    NOW = datetime.now(UTC).replace(minute=30, second=0, microsecond=0)
+    HOUR = NOW.replace(minute=0)
+
+
 def h(n):
     """The bucket n hours before the current one."""
     return HOUR - timedelta(hours=n)
