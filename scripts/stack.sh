@@ -34,7 +34,14 @@ profile_ports() {
     test) PG_PORT=25442; REDIS_PORT=26389; KAFKA_PORT=29102; WEB_PORT=${WEB_PORT:-8810} ;;
     *) die "unknown profile '$1' (dev or test)" ;;
   esac
+  # STACK_PORT_OFFSET=N runs a second copy of a profile beside the first (every
+  # port + N, its own .run folder): e.g. a benchmark stack next to `make up`'s.
+  local off="${STACK_PORT_OFFSET:-0}"
   RUN="$ROOT/.run/$1"
+  if [ "$off" != 0 ]; then
+    PG_PORT=$((PG_PORT + off)); REDIS_PORT=$((REDIS_PORT + off))
+    KAFKA_PORT=$((KAFKA_PORT + off)); WEB_PORT=$((WEB_PORT + off)); RUN="$RUN-$off"
+  fi
   DB_NAME="molam"
 }
 
@@ -146,7 +153,7 @@ pg_dir() {
     chown postgres:postgres "$RUN/pg"
     if ! pgrun test -w "$RUN/pg"; then
       local alt
-      alt="/var/tmp/molam-$(printf '%s' "$ROOT" | sha1sum | cut -c1-10)/$PROFILE-pg"
+      alt="/var/tmp/molam-$(printf '%s' "$ROOT" | sha1sum | cut -c1-10)/$(basename "$RUN")-pg"
       rmdir "$RUN/pg"
       mkdir -p "$alt"
       chown postgres:postgres "$alt" "$(dirname "$alt")"
