@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "django_prometheus",
     "axes",
     # Project apps, lowest layer first (see docs/architecture.md).
+    "common",  # no models: the migrate/flush commands of docs/database-roles.md
     "accounts",
     "agents",
     "dashboard",
@@ -108,6 +109,17 @@ TEMPLATES = [
 DATABASES = {
     "default": database_from_url("DATABASE_URL", "postgis://molam:molam@127.0.0.1:25432/molam"),
 }
+# Least privilege (docs/database-roles.md): DATABASE_URL is the application's role, which
+# may not change the schema; `migrate` logs in as the schema's owner when DATABASE_OWNER_URL
+# is set (only its user and password are used: server and database are DATABASE_URL's).
+# Unset: one role does both.
+DATABASE_ROLES = None
+if env_str("DATABASE_OWNER_URL", None):
+    _owner = database_from_url("DATABASE_OWNER_URL", None)
+    DATABASE_ROLES = {
+        "app": {k: DATABASES["default"][k] for k in ("USER", "PASSWORD")},
+        "owner": {k: _owner[k] for k in ("USER", "PASSWORD")},
+    }
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 60, minimum=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # Lets several test runs share one cluster (each helper/CI job its own database).

@@ -29,6 +29,13 @@ def create_month_partition_sql(table, month):
     )
 
 
+def create_month_partition(cursor, table, month):
+    """At run time: one month's partition through the owner's narrow function (the
+    application role owns no table: docs/database-roles.md). True if created."""
+    cursor.execute("SELECT public.molam_month_partition_create(%s, %s)", [table, month])
+    return cursor.fetchone()[0]
+
+
 def months_between(first, last):
     month = month_start(first)
     while month <= last:
@@ -56,6 +63,12 @@ def create_seen_partition_sql(day):
         f"CREATE TABLE IF NOT EXISTS {seen_partition_name(day)} PARTITION OF {SEEN_TABLE} "
         f"FOR VALUES FROM ('{day.isoformat()}') TO ('{nxt.isoformat()}')"
     )
+
+
+def create_seen_partition(cursor, day):
+    """At run time: one day's seen-id partition through the owner's narrow function."""
+    cursor.execute("SELECT public.molam_seen_partition_create(%s)", [day])
+    return cursor.fetchone()[0]
 
 
 def list_partitions(cursor, table):

@@ -49,6 +49,7 @@ print_env() {
   profile_ports "$1"
   cat <<EOF
 export DATABASE_URL="postgis://molam:molam@127.0.0.1:$PG_PORT/$DB_NAME"
+export DATABASE_OWNER_URL="postgis://molam_owner:molam_owner@127.0.0.1:$PG_PORT/$DB_NAME"
 export REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
 export KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:$KAFKA_PORT"
 export KAFKA_SESSION_TIMEOUT_MS=6000
@@ -172,9 +173,14 @@ pg_up() {
     pgrun "$PG_BIN/initdb" -D "$data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
   fi
   pgrun mkdir -p "$sock"
-  if pgrun "$PG_BIN/pg_ctl" -D "$data" status >/dev/null 2>&1; then
-    return 0
+  if ! pgrun "$PG_BIN/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+    pg_start "$data" "$pgroot" "$sock"
   fi
+  pg_roles
+}
+
+pg_start() {  # data pgroot sock
+  local data="$1" pgroot="$2" sock="$3"
   # Write-heavy ingestion: checkpoints (and the full-page images after each) every
   # 30 min rather than 5, WAL buffered in 64 MB; durability unchanged (fsync,
   # synchronous commit and full-page writes stay on outside the test profile).
@@ -185,15 +191,18 @@ pg_up() {
   log "starting PostgreSQL on 127.0.0.1:$PG_PORT"
   pgrun "$PG_BIN/pg_ctl" -D "$data" -l "$pgroot/postgres.log" -w -t 30 \
     -o "-p $PG_PORT -k $sock -c listen_addresses=127.0.0.1 $extra" start >/dev/null
+}
+
+# The two roles (docs/database-roles.md): molam_owner owns the schema and runs
+# migrations, molam (the application) only reads and writes. Converges a cluster made by
+# an older version of this script too (its molam was a superuser owning everything).
+# The test profile's owner may create databases: pytest creates its own as the owner.
+pg_roles() {
   export PGOPTIONS="-c client_min_messages=warning"
   local psql=("$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -v ON_ERROR_STOP=1 -qAt)
-  if [ "$("${psql[@]}" -c "select 1 from pg_roles where rolname='molam'")" != 1 ]; then
-    "${psql[@]}" -c "create role molam login superuser password 'molam'"
-  fi
-  if [ "$("${psql[@]}" -c "select 1 from pg_database where datname='$DB_NAME'")" != 1 ]; then
-    "${psql[@]}" -c "create database $DB_NAME owner molam"
-  fi
-  "${psql[@]}" -d "$DB_NAME" -c "create extension if not exists postgis"
+  "${psql[@]}" -d postgres -v owner=molam_owner -v owner_password=molam_owner -v app=molam \
+    -v app_password=molam -v db="$DB_NAME" -v owner_createdb="$([ "$PROFILE" = test ] && echo on || echo off)" \
+    -f "$ROOT/scripts/db/roles.sql" >/dev/null
   # template1 gets PostGIS too, so the test databases pytest creates have it.
   "${psql[@]}" -d template1 -c "create extension if not exists postgis"
 }

@@ -133,3 +133,22 @@ def live_server(request):
     server.start()
     request.addfinalizer(server.stop)
     return server
+
+
+# Database roles (docs/database-roles.md): the test database is created, migrated and
+# dropped as the schema's owner (DATABASE_OWNER_URL; the test profile's owner may create
+# databases), the tests run as the application role, as the application does.
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings):
+    from common import dbroles
+
+    dbroles.connection_use("owner")
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup):
+    from common import dbroles
+
+    dbroles.connection_use("app")
+    yield
+    dbroles.connection_use("owner")

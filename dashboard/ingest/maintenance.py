@@ -9,7 +9,7 @@ from django.db import connection, transaction
 from dashboard.ingest import sql
 from dashboard.partitions import (
     add_months,
-    create_month_partition_sql,
+    create_month_partition,
     month_start,
     seen_partition_name,
 )
@@ -57,7 +57,7 @@ def partitions_maintain(*, now=None):
                 continue
             cur.execute("SAVEPOINT agg_partition")
             try:
-                cur.execute(create_month_partition_sql(sql.AGG_TABLE, m))
+                create_month_partition(cur, sql.AGG_TABLE, m)
             except Exception:
                 # The default partition already holds rows of that month: they
                 # stay there (still correct, only less prunable); say so loudly.

@@ -22,9 +22,10 @@ from dashboard.choices import COUNT_FIGURES, MONEY_FIGURES
 from dashboard.partitions import (
     SEEN_DEFAULT,
     SEEN_TABLE,
-    create_seen_partition_sql,
+    create_seen_partition,
     list_partitions,
     seen_partition_day,
+    seen_partition_name,
 )
 
 AGG_TABLE = "dashboard_hourly_aggregate"
@@ -224,7 +225,7 @@ def seen_partitions_ensure(cursor, days):
     for day in sorted(days):
         cursor.execute("SAVEPOINT seen_partition")
         try:
-            cursor.execute(create_seen_partition_sql(day))
+            create_seen_partition(cursor, day)
         except Exception:  # check violation: the default partition holds that day
             cursor.execute("ROLLBACK TO SAVEPOINT seen_partition")
         else:
@@ -245,9 +246,10 @@ def seen_partitions_expire(cursor, retention_days, now=None):
     dropped = []
     for name in list_partitions(cursor, SEEN_TABLE):
         day = seen_partition_day(name)
-        if day is None or day >= window_start:
+        if day is None or day >= window_start or seen_partition_name(day) != name:
             continue
-        cursor.execute(f"ALTER TABLE {SEEN_TABLE} DETACH PARTITION {name}")
+        # DDL through the owner's narrow functions (docs/database-roles.md).
+        cursor.execute("SELECT public.molam_seen_partition_detach(%s)", [day])
         # With the partition detached its range routes to the default partition.
         cursor.execute(
             f"INSERT INTO {SEEN_TABLE} (event_id, occurred_day, seen_at) "
@@ -255,7 +257,7 @@ def seen_partitions_expire(cursor, retention_days, now=None):
             "ON CONFLICT DO NOTHING",
             [cutoff],
         )
-        cursor.execute(f"DROP TABLE {name}")
+        cursor.execute("SELECT public.molam_seen_partition_drop(%s)", [day])
         dropped.append(name)
     cursor.execute(f"DELETE FROM {SEEN_DEFAULT} WHERE seen_at < %s", [cutoff])
     return dropped

@@ -7,7 +7,7 @@ from django.db import connection
 
 from dashboard.ingest.maintenance import partitions_maintain
 from dashboard.ingest.services import aggregate_event
-from dashboard.partitions import SEEN_TABLE, create_seen_partition_sql, list_partitions
+from dashboard.partitions import SEEN_TABLE, create_seen_partition, list_partitions
 
 pytestmark = pytest.mark.django_db
 
@@ -47,7 +47,7 @@ def test_expired_day_is_dropped_but_ids_seen_within_retention_still_deduplicate(
     now = datetime.now(UTC)
     old_day = (now - timedelta(days=9)).date()
     with connection.cursor() as cur:
-        cur.execute(create_seen_partition_sql(old_day))
+        create_seen_partition(cur, old_day)
     old_partition = f"{SEEN_TABLE}_p{old_day:%Y%m%d}"
     # Two events of that day: one counted 9 days ago, one arriving late, today.
     ts = datetime.combine(old_day, datetime.min.time(), UTC) + timedelta(hours=10)

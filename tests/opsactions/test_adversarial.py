@@ -12,6 +12,7 @@ from django.db import DatabaseError, connection, transaction
 from django.test import Client
 
 from accounts.choices import Role
+from common import dbroles
 from common.errors import Conflict, NotAllowed, ValidationFailed
 from opsactions import services
 from opsactions.audit import audit_verify
@@ -839,7 +840,9 @@ def test_refusals_leave_state_and_chain_intact(crew, client_for):
 
 
 def tamper(table, trigger, sql, params=()):
-    with connection.cursor() as cur:
+    """As the schema's owner: the application's role may not disable a trigger
+    (tests/test_db_roles.py). Another connection, so the test is transactional."""
+    with dbroles.as_owner(), transaction.atomic(), connection.cursor() as cur:
         cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cur.execute(f"ALTER TABLE {table} DISABLE TRIGGER {trigger}")
         cur.execute(sql, params)
@@ -855,6 +858,7 @@ def tamper(table, trigger, sql, params=()):
         "DELETE FROM opsactions_auditentry WHERE seq = %s",
     ],
 )
+@pytest.mark.django_db(transaction=True)
 def test_verify_audit_finds_tampering_with_the_trigger_disabled(crew, sql):
     action = executed(crew)
     target = AuditEntry.objects.filter(action_id=action.pk, event="approval").first().seq
@@ -893,6 +897,7 @@ def test_direct_sql_edits_are_refused_by_the_database(crew, sql):
     assert action.status == ActionStatus.REJECTED and action.params
 
 
+@pytest.mark.django_db(transaction=True)
 def test_params_and_hash_rewritten_together_after_approval_cannot_execute(crew):
     action = approve_all(create(crew["ops1"]), crew["ops2"], crew["pay1"])
     forged_params = {"reason_code": "other"}

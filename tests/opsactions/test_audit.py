@@ -5,6 +5,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, transaction
 
+from common import dbroles
 from opsactions import services
 from opsactions.audit import AuditContext, audit_append, audit_verify
 from opsactions.models import AuditEntry, OpsApproval
@@ -36,7 +37,9 @@ def run_verify():
 
 
 def tamper(sql, params=()):
-    with connection.cursor() as cur:
+    """As the schema's owner: the application's role may not disable a trigger
+    (tests/test_db_roles.py). Another connection, so the tests are transactional."""
+    with dbroles.as_owner(), transaction.atomic(), connection.cursor() as cur:
         cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cur.execute(
             "ALTER TABLE opsactions_auditentry DISABLE TRIGGER opsactions_audit_append_only"
@@ -58,6 +61,7 @@ def test_update_and_delete_are_blocked_by_the_trigger(trail):
         OpsApproval.objects.filter(action=trail).update(comment="edited")
 
 
+@pytest.mark.django_db(transaction=True)
 def test_modified_row_is_found_by_verify_audit(trail):
     victim = AuditEntry.objects.filter(action_id=trail.pk, event="approval").first()
     tamper(
@@ -69,6 +73,7 @@ def test_modified_row_is_found_by_verify_audit(trail):
         run_verify()
 
 
+@pytest.mark.django_db(transaction=True)
 def test_modified_row_with_recomputed_hash_breaks_the_next_link(trail):
     from opsactions.audit import entry_hash
 
@@ -84,6 +89,7 @@ def test_modified_row_with_recomputed_hash_breaks_the_next_link(trail):
     assert "prev_hash" in result.reason
 
 
+@pytest.mark.django_db(transaction=True)
 def test_deleted_row_is_found_by_verify_audit(trail):
     victim = AuditEntry.objects.filter(action_id=trail.pk).order_by("seq")[1]
     tamper("DELETE FROM opsactions_auditentry WHERE seq = %s", [victim.seq])
