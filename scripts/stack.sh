@@ -283,7 +283,9 @@ app_up() {
   export PROMETHEUS_MULTIPROC_DIR="$RUN/app/prometheus"
   pid_alive "$RUN/app/web.pid" || rm -rf "$PROMETHEUS_MULTIPROC_DIR"
   mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
+  # As the schema's owner (DATABASE_OWNER_URL); nothing started after it gets that URL.
   "$PY" manage.py migrate --noinput -v 0
+  unset DATABASE_OWNER_URL
   "$PY" manage.py seed_demo --quiet
   # The platform snapshot exists before the first beat tick, so health is green sooner.
   "$PY" manage.py refresh_snapshots --scope platform >/dev/null
