@@ -201,7 +201,7 @@ pg_roles() {
   export PGOPTIONS="-c client_min_messages=warning"
   local psql=("$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -v ON_ERROR_STOP=1 -qAt)
   "${psql[@]}" -d postgres -v owner=molam_owner -v owner_password=molam_owner -v app=molam \
-    -v app_password=molam -v db="$DB_NAME" -v owner_createdb="$([ "$PROFILE" = test ] && echo on || echo off)" \
+    -v app_password=molam -v legacy=molam -v db="$DB_NAME" -v owner_createdb="$([ "$PROFILE" = test ] && echo on || echo off)" \
     -f "$ROOT/scripts/db/roles.sql" >/dev/null
   # template1 gets PostGIS too, so the test databases pytest creates have it.
   "${psql[@]}" -d template1 -c "create extension if not exists postgis"

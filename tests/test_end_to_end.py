@@ -27,6 +27,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
+from common import dbroles
 from dashboard.snapshots import cache as snapshot_cache
 from tests import e2e_reference as ref
 
@@ -47,8 +48,8 @@ PERIODS = {"today": None, "24h": timedelta(hours=24), "7d": timedelta(days=7),
 def e2e_clean(transactional_db):
     """Empty data tables before and after (the raw/partitioned ones survive Django's flush)."""
 
-    def wipe():
-        with connection.cursor() as cur:
+    def wipe():  # as the owner: the application's role may truncate nothing
+        with dbroles.as_owner(), connection.cursor() as cur:
             cur.execute(_TABLES_SQL)
             cur.execute(f"TRUNCATE {cur.fetchone()[0]} CASCADE")
         # Snapshot bytes cached in Redis outlive the tables: drop this run's.

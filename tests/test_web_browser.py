@@ -12,6 +12,7 @@ from django.db import connection
 from accounts.choices import Role
 from accounts.scope import Scope
 from accounts.web.nav import pages_for
+from common import dbroles
 from dashboard.ingest.services import aggregate_events_batch
 from dashboard.snapshots.refresh import snapshot_refresh_scope
 from tests.browser import screenshot, serious_axe_violations, sign_in, watch
@@ -72,7 +73,7 @@ def web_world(transactional_db):
         "agent": make_user("agent_a1", Role.AGENT, "agent:a_1"),
     }
     yield users
-    with connection.cursor() as cur:
+    with dbroles.as_owner(), connection.cursor() as cur:  # the app role may truncate nothing
         cur.execute(
             "TRUNCATE dashboard_hourly_aggregate, dashboard_seen_event, dashboard_dirtyscope, "
             "dashboard_dead_letter, dashboard_bank_merchant_hourly"

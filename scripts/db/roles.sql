@@ -2,7 +2,7 @@
 -- scripts/stack.sh runs it on every `up`, the compose PostGIS container on its first start.
 --
 --   psql -v owner=molam_owner -v owner_password=... -v app=molam -v app_password=... \
---        -v db=molam -v owner_createdb=off -f scripts/db/roles.sql
+--        -v db=molam -v owner_createdb=off -v legacy=molam -f scripts/db/roles.sql
 --
 -- owner: owns the database and every schema object; `migrate` runs as it. Not a superuser.
 -- app:   what the application (web, worker, beat, consumer) logs in as: no superuser, no
@@ -40,10 +40,25 @@ SELECT format('ALTER DATABASE %I OWNER TO %I', :'db', :'owner') \gexec
 CREATE EXTENSION IF NOT EXISTS postgis;
 REVOKE CREATE ON SCHEMA public FROM PUBLIC;
 
--- A database migrated by the app role itself (the older layout): hand every object it
--- owns in this database to the owner. Only then: REASSIGN would also take the temporary
--- tables of live app sessions.
-SELECT format('REASSIGN OWNED BY %I TO %I', :'app', :'owner')
- WHERE EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                WHERE n.nspname = 'public' AND c.relowner = (SELECT oid FROM pg_roles
-                                                              WHERE rolname = :'app')) \gexec
+-- Schema objects owned by the app role or by :legacy (older layouts, where the app role,
+-- or a compose volume's initdb superuser, ran the migrations) are handed to the owner.
+-- Extension members stay the extension's; a sequence of a column follows its table. Not
+-- REASSIGN OWNED: that would also take the temporary tables of live app sessions.
+SELECT format('ALTER %s public.%I OWNER TO %I',
+              CASE c.relkind WHEN 'S' THEN 'SEQUENCE' WHEN 'v' THEN 'VIEW'
+                             WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE 'TABLE' END,
+              c.relname, :'owner')
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'S')
+   AND pg_get_userbyid(c.relowner) IN (:'app', :'legacy')
+   AND NOT EXISTS (SELECT 1 FROM pg_depend d
+                    WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+                      AND (d.deptype = 'e' OR (c.relkind = 'S' AND d.deptype IN ('a', 'i'))))
+ ORDER BY c.relkind = 'S', c.relname \gexec
+SELECT format('ALTER FUNCTION %s OWNER TO %I', p.oid::regprocedure, :'owner')
+  FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+ WHERE n.nspname = 'public' AND p.prokind IN ('f', 'p')
+   AND pg_get_userbyid(p.proowner) IN (:'app', :'legacy')
+   AND NOT EXISTS (SELECT 1 FROM pg_depend d
+                    WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')
+ \gexec

@@ -8,6 +8,7 @@ import redis
 from django.conf import settings
 from django.db import connection
 
+from common import dbroles
 from dashboard import stream
 from dashboard.models import HourlyAggregate
 
@@ -80,8 +81,8 @@ def ingest_clean(transactional_db):
 
     The aggregate and seen tables are unmanaged/raw, so Django's flush does not reset them."""
 
-    def wipe():
-        with connection.cursor() as cur:
+    def wipe():  # as the owner: the application's role may truncate nothing
+        with dbroles.as_owner(), connection.cursor() as cur:
             cur.execute(
                 "TRUNCATE dashboard_hourly_aggregate, dashboard_seen_event, dashboard_dirtyscope, "
                 "dashboard_dead_letter, dashboard_bank_merchant_hourly"

@@ -12,6 +12,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
+from common import dbroles
 from dashboard.choices import COUNT_FIGURES, MONEY_FIGURES
 from dashboard.snapshots import cache
 
@@ -145,8 +146,8 @@ def wiped_aggregates():
     """Empty aggregate, rollup and dirty tables around a test that commits (raw tables are
     not reset by Django's flush)."""
 
-    def wipe():
-        with connection.cursor() as cur:
+    def wipe():  # as the owner (the application's role may truncate nothing): commits
+        with dbroles.as_owner(), connection.cursor() as cur:
             cur.execute(
                 "TRUNCATE dashboard_hourly_aggregate, dashboard_scope_hourly, "
                 "dashboard_scope_daily, dashboard_dirtyscope, dashboard_bank_merchant_hourly"

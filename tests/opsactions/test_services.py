@@ -6,6 +6,7 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
+from common import dbroles
 from common.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from opsactions import services
 from opsactions.audit import audit_verify
@@ -249,9 +250,11 @@ def test_approval_bound_to_the_reviewed_hash(ops_admin, approver_b, request_acti
     services.action_approve(actor=approver_b, action_id=action.pk, params_hash=action.params_hash)
 
 
+@pytest.mark.django_db(transaction=True)
 def test_tampered_params_with_trigger_disabled_are_refused(ops_admin, approver_b, request_action):
     action = request_action(ops_admin)
-    with connection.cursor() as cur:
+    # As the owner (the application's role may not disable a trigger), on committed rows.
+    with dbroles.as_owner(), transaction.atomic(), connection.cursor() as cur:
         cur.execute("SET CONSTRAINTS ALL IMMEDIATE")  # flush deferred FK checks before ALTER
         cur.execute("ALTER TABLE opsactions_opsaction DISABLE TRIGGER opsactions_action_frozen")
         cur.execute(
