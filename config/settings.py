@@ -53,6 +53,9 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework_gis",
     "rest_framework_simplejwt",
+    # Refresh tokens: rotated on use, the used one blacklisted; logout and deactivation
+    # blacklist them too (accounts/revocation.py, docs/security.md).
+    "rest_framework_simplejwt.token_blacklist",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -137,6 +140,12 @@ KAFKA_EVENT_TOPICS = env_list("KAFKA_EVENT_TOPICS", ["wallet.events", "connect.e
 KAFKA_DLQ_TOPIC = env_str("KAFKA_DLQ_TOPIC", "dashboard.events.dlq")
 KAFKA_OPS_COMMANDS_TOPIC = env_str("KAFKA_OPS_COMMANDS_TOPIC", "ops.commands")
 KAFKA_CONSUMER_GROUP = env_str("KAFKA_CONSUMER_GROUP", "dashboard-aggregator")
+# The DLQ topic's copy of a dead letter (dashboard/ingest/dead_letters.py): a larger
+# one is published truncated (whole in the table); keep it at or below the topic's
+# max.message.bytes. Transient publish errors are retried this long, then the
+# letter is marked `failed` in the table and ingestion goes on.
+KAFKA_DLQ_MAX_MESSAGE_BYTES = env_int("KAFKA_DLQ_MAX_MESSAGE_BYTES", 1_000_000, minimum=4096)
+KAFKA_DLQ_RETRY_SECONDS = env_int("KAFKA_DLQ_RETRY_SECONDS", 60, minimum=1)
 # Kafka's normal defaults in production; the local broker (Tansu) needs short
 # session timeouts, set by scripts/stack.sh (see ../shared/recipes/local-stack.md).
 KAFKA_SESSION_TIMEOUT_MS = env_int("KAFKA_SESSION_TIMEOUT_MS", 45000, minimum=1000)
@@ -152,6 +161,13 @@ KAFKA_BATCH_SIZE = env_int("KAFKA_BATCH_SIZE", 20000, minimum=1)
 # part of every batch; capped, since a container's CPU limit is not visible here
 # (set it to the pod's CPU limit + 1 in production).
 INGEST_PROCESSES = env_int("INGEST_PROCESSES", min(len(os.sched_getaffinity(0)), 8) + 1, minimum=0)
+# Consumer liveness (dashboard/ingest/heartbeat.py, health check "ingestion"): a
+# heartbeat lives this long in Redis; a partition of the event topics may stay
+# with no live consumer this long (rebalances, start-up); a consumer with lag may
+# go this long without committing offsets before it counts as stalled.
+INGEST_HEARTBEAT_TTL_S = env_int("INGEST_HEARTBEAT_TTL_S", 30, minimum=3)
+INGEST_UNASSIGNED_GRACE_S = env_int("INGEST_UNASSIGNED_GRACE_S", 45, minimum=0)
+INGEST_STALL_S = env_int("INGEST_STALL_S", 60, minimum=1)
 
 # ------------------------------------------------------------------ celery
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
@@ -279,6 +295,10 @@ SIMPLE_JWT = {
     "REFRESH_TOKEN_LIFETIME": timedelta(hours=env_int("JWT_REFRESH_HOURS", 24, minimum=1)),
     "SIGNING_KEY": env_str("JWT_SIGNING_KEY", SECRET_KEY),
     "UPDATE_LAST_LOGIN": True,
+    # Each refresh returns a new refresh token and blacklists the one used: a stolen
+    # refresh token works once at most, and its reuse after the owner's is refused.
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Molam unified dashboard API",

@@ -1,5 +1,7 @@
 """Health of every part the product needs; apps above add checks through `register_check`."""
 
+import os
+import socket
 import time
 
 import redis
@@ -11,6 +13,7 @@ BEAT_TICK_KEY = "molam:celery:beat:last_tick"
 
 _extra_checks = {}
 _admin_client = None
+_partitions = None  # {event topic: partition count} from the last broker check
 
 
 def register_check(name, fn):
@@ -36,7 +39,8 @@ def _redis():
 
 
 def _broker():
-    global _admin_client
+    global _admin_client, _partitions
+    _partitions = None
     if _admin_client is None:
         _admin_client = AdminClient(
             {
@@ -46,7 +50,97 @@ def _broker():
         )
     metadata = _admin_client.list_topics(timeout=1.5)
     missing = [t for t in settings.KAFKA_EVENT_TOPICS if t not in metadata.topics]
+    # Kept for the ingestion check of the same run: which partitions need a consumer.
+    _partitions = {
+        t: len(metadata.topics[t].partitions)
+        for t in settings.KAFKA_EVENT_TOPICS
+        if t in metadata.topics
+    }
     return not missing, {"brokers": len(metadata.brokers), "missing_topics": missing}
+
+
+def _pid_gone(pid):
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, ValueError, TypeError):
+        return False
+    return False
+
+
+def _ingestion():
+    """Every event-topic partition is read by a live consumer that keeps committing.
+
+    Fails (naming the consumer or partition and the reason in `problems`) when no
+    consumer of KAFKA_CONSUMER_GROUP has a live heartbeat (down), when a partition
+    has been assigned to none of them for INGEST_UNASSIGNED_GRACE_S (unassigned),
+    or when a consumer has lag and has not committed for INGEST_STALL_S (stalled).
+    """
+    from dashboard.ingest.heartbeat import consumers
+
+    group = settings.KAFKA_CONSUMER_GROUP
+    client = redis_client()
+    now = time.time()
+    here = socket.gethostname()
+    problems, live, report = [], [], []
+    for c in consumers(group, client=client):
+        name = f"{c.get('host')}:{c.get('pid')}"
+        last_commit = c.get("last_commit_at")
+        entry = {
+            "consumer": name,
+            "state": c.get("state"),
+            "heartbeat_age_s": c["age_s"],
+            "partitions": c.get("assigned") or [],
+            "lag": c.get("lag"),
+            "last_commit_age_s": None if last_commit is None else round(now - last_commit, 1),
+            "workers": c.get("workers") or [],
+        }
+        # A consumer on this host whose process is gone (killed) is dead now,
+        # not when its heartbeat expires: shown, but not counted as live.
+        if c.get("host") == here and _pid_gone(c.get("pid")):
+            entry["state"] = "dead"
+            report.append(entry)
+            continue
+        live.append(c)
+        report.append(entry)
+        lag = sum(n for n in (c.get("lag") or {}).values() if n and n > 0)
+        since = last_commit if last_commit is not None else c.get("started_at") or now
+        if lag > 0 and now - since > settings.INGEST_STALL_S:
+            problems.append(
+                f"stalled: consumer {name} has lag {lag} and no offset commit for "
+                f"{now - since:.0f} s"
+            )
+    if not live:
+        problems.insert(0, f"down: no live consumer heartbeat in group {group}")
+
+    info = {"group": group, "consumers": report}
+    unassigned_key = f"molam:ingest:unassigned_since:{group}"
+    if _partitions is None:
+        info["partitions"] = None  # broker unreachable: the broker check says so
+    else:
+        assigned = {p for c in live for p in c.get("assigned") or []}
+        missing = [
+            f"{t}:{p}" for t, n in sorted(_partitions.items()) for p in range(n)
+            if f"{t}:{p}" not in assigned
+        ]  # fmt: skip
+        info["partitions"] = dict(_partitions)
+        info["unassigned"] = missing
+        if not missing:
+            client.delete(unassigned_key)
+        else:
+            # Since when some partition has had no consumer, shared by every web process.
+            client.set(unassigned_key, now, nx=True, ex=24 * 3600)
+            since = float(client.get(unassigned_key) or now)
+            info["unassigned_for_s"] = round(now - since, 1)
+            if live and now - since > settings.INGEST_UNASSIGNED_GRACE_S:
+                shown = ", ".join(missing[:8]) + (" ..." if len(missing) > 8 else "")
+                problems.append(
+                    f"unassigned: {len(missing)} partition(s) read by no live consumer "
+                    f"for {now - since:.0f} s ({shown})"
+                )
+    info["problems"] = problems
+    return not problems, info
 
 
 def _celery_worker():
@@ -70,12 +164,13 @@ CORE_CHECKS = {
     "database": _database,
     "redis": _redis,
     "broker": _broker,
+    "ingestion": _ingestion,
     "celery_worker": _celery_worker,
     "celery_beat": _celery_beat,
 }
-# The Celery checks travel over Redis: when Redis is down they fail with it
-# rather than hang on retries.
-NEEDS_REDIS = {"celery_worker", "celery_beat"}
+# The Celery checks travel over Redis, and the consumers' heartbeats live there:
+# when Redis is down they fail with it rather than hang on retries.
+NEEDS_REDIS = {"ingestion", "celery_worker", "celery_beat"}
 
 
 def run_checks():

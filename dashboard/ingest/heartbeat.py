@@ -31,7 +31,7 @@ MAX_BACKOFF_S = 10.0
 
 def ttl_s():
     """Lifetime of a heartbeat key: a consumer silent this long counts as gone."""
-    return int(getattr(settings, "INGEST_HEARTBEAT_TTL_S", 30))
+    return settings.INGEST_HEARTBEAT_TTL_S
 
 
 def _client():
