@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.api.views import documented_token_views
 from accounts.web.views import admin_login
+from dashboard.prometheus import metrics_view
 
 token_obtain, token_refresh = documented_token_views()
 
@@ -23,7 +24,8 @@ urlpatterns = [
     path("api/dashboard/", include("opsactions.api.urls")),
     path("api/dashboard/", include("alerts.api.urls")),
     path("api/dashboard/", include("sira.api.urls")),
-    path("", include("django_prometheus.urls")),
+    # /metrics: django_prometheus's, minus the gauges of processes that died.
+    path("metrics", metrics_view, name="prometheus-django-metrics"),
     # Server-rendered pages: sign-in and home, then each app's pages.
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from dashboard.ingest.consumer import EventConsumer
+from dashboard.prometheus import prune_dead_processes
 
 
 class Command(BaseCommand):
@@ -64,8 +65,14 @@ class Command(BaseCommand):
             max_poll_interval_ms=settings.KAFKA_MAX_POLL_INTERVAL_MS,
         )
         consumer.install_signal_handlers()
+        # Gauges left by consumers (and their worker processes) that died, e.g. the
+        # lag of a killed consumer, go now; the worker processes' own at exit.
+        prune_dead_processes()
         started = time.time()
-        stats = consumer.run()
+        try:
+            stats = consumer.run()
+        finally:
+            prune_dead_processes()
         stats["wall_seconds"] = round(time.time() - started, 3)
         if stats["first_message_at"] and stats["last_commit_at"]:
             stats["drain_seconds"] = round(stats["last_commit_at"] - stats["first_message_at"], 3)
