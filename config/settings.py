@@ -300,6 +300,11 @@ SIMPLE_JWT = {
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,
 }
+# Refresh tokens past their expiry (issued or blacklisted) are deleted hourly.
+CELERY_BEAT_SCHEDULE["flush-expired-tokens"] = {
+    "task": "accounts.tasks.flush_expired_tokens",
+    "schedule": 3600,
+}
 SPECTACULAR_SETTINGS = {
     "TITLE": "Molam unified dashboard API",
     "DESCRIPTION": "Overview, time series, agent map, ops actions with multi-signature "

@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken
 
+from accounts.revocation import auth_epoch
 from accounts.scope import resolve_scope
 from common.errors import DomainError
 from dashboard.health import run_checks
@@ -73,8 +74,9 @@ _jwt = JWTAuthentication()
 # raw token -> (valid until, user with its permission cache warm). The overview
 # is the hot read: caching a checked token for OVERVIEW_AUTH_CACHE_S seconds
 # (never past its expiry) per worker process saves the signature check and
-# three queries per request. A deactivated user or a changed scope takes
-# effect on this endpoint within those seconds.
+# three queries per request. A changed scope takes effect on this endpoint
+# within those seconds; a deactivation at once (accounts/revocation.py: it
+# changes the auth epoch in Redis, read on every hit).
 _tokens = {}
 _MAX_CACHED_TOKENS = 10000
 
@@ -98,8 +100,9 @@ def _jwt_user(request):
     if raw is None:
         return None
     now = time.time()
+    epoch = auth_epoch()
     hit = _tokens.get(raw)
-    if hit is not None and hit[0] > now:
+    if hit is not None and hit[0] > now and epoch is not None and hit[2] == epoch:
         return hit[1]
     token = _jwt.get_validated_token(raw)
     user = _jwt.get_user(token)
@@ -108,7 +111,7 @@ def _jwt_user(request):
     if ttl:
         if len(_tokens) > _MAX_CACHED_TOKENS:
             _tokens.clear()
-        _tokens[raw] = (min(now + ttl, float(token["exp"])), user)
+        _tokens[raw] = (min(now + ttl, float(token["exp"])), user, epoch)
     return user
 
 
