@@ -308,7 +308,7 @@ def cleanup(connection, merchant_prefix, agent_prefix):
 
     scopes = [("merchant", merchant_prefix + "%"), ("agent", agent_prefix + "%")]
     with connection.cursor() as cur:
-        for table in ("dashboard_hourly_aggregate", "dashboard_dirtyscope", "dashboard_snapshot",
+        for table in ("dashboard_hourly_aggregate", "dashboard_dirty_change", "dashboard_snapshot",
                       "dashboard_scope_hourly", "dashboard_scope_daily"):  # fmt: skip
             for kind, pattern in scopes:
                 cur.execute(
