@@ -19,10 +19,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
 
 from accounts.revocation import auth_epoch
 from accounts.scope import resolve_scope
+from common import outage
 from common.errors import DomainError
+from dashboard.api import identity
 from dashboard.health import run_checks
 from dashboard.snapshots.choices import SnapshotPeriod
 from dashboard.snapshots.overview import overview_body
@@ -104,9 +107,23 @@ def _jwt_user(request):
     hit = _tokens.get(raw)
     if hit is not None and hit[0] > now and epoch is not None and hit[2] == epoch:
         return hit[1]
-    token = _jwt.get_validated_token(raw)
-    user = _jwt.get_user(token)
-    user.has_perm("accounts.view_platform")  # fills the user's permission cache
+    token = _jwt.get_validated_token(raw)  # signature and expiry: no database
+    try:
+        user = _jwt.get_user(token)
+        user.has_perm("accounts.view_platform")  # fills the user's permission cache
+    except outage.DATABASE_ERRORS:
+        # Database down: the identity copy of the last check stands in, if still
+        # valid (dashboard/api/identity.py); else 503 (common/middleware.py).
+        outage.note_failure()
+        user = identity.identity_recall(token.get(jwt_settings.USER_ID_CLAIM))
+        if user is None:
+            raise
+        return user
+    except AuthenticationFailed:
+        identity.identity_forget(token.get(jwt_settings.USER_ID_CLAIM))
+        raise
+    outage.note_success()
+    identity.identity_remember(user, epoch)
     ttl = settings.OVERVIEW_AUTH_CACHE_S
     if ttl:
         if len(_tokens) > _MAX_CACHED_TOKENS:
@@ -152,7 +169,8 @@ def overview_response(request):
         scope = resolve_scope(user, request.GET.get("scope"))
     except DomainError as exc:
         return _error(exc.status_code, exc.detail, exc.code, exc.errors)
-    return HttpResponse(overview_body(scope, period), content_type="application/json")
+    body = overview_body(scope, period, degraded=outage.database_down())
+    return HttpResponse(body, content_type="application/json")
 
 
 _scope_param = OpenApiParameter(

@@ -50,7 +50,10 @@ def dirty_key(scope_text):
 
 
 def _ttl():
-    return max(4 * settings.SNAPSHOT_FULL_REFRESH_INTERVAL_S, 3600)
+    # Every scope with a snapshot is rewritten each full refresh, so the TTL only
+    # matters once refreshes stop (a database outage): the overview keeps serving
+    # (flagged stale) the last bytes for a day.
+    return max(4 * settings.SNAPSHOT_FULL_REFRESH_INTERVAL_S, 86400)
 
 
 def pack(body, computed_at, window_to, covered_at=None):

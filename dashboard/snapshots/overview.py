@@ -19,8 +19,24 @@ _LOCAL_MAX = 5000
 _local = {}
 
 
-def overview_body(scope, period):
-    """The overview JSON bytes of `scope` and `period`, with `stale` set from its age."""
+# During a database outage the Redis bytes are still served, flagged: figures
+# cannot be refreshed while it lasts (see docs/snapshots.md, degraded mode).
+DEGRADED_PREFIX = b'{"stale":true,"degraded":true,"stale_reason":"database_unavailable",'
+
+
+def degraded_body(body):
+    for prefix in (cache.FRESH_PREFIX, cache.STALE_PREFIX):
+        if body.startswith(prefix):
+            return DEGRADED_PREFIX + body[len(prefix) :]
+    return body
+
+
+def overview_body(scope, period, *, degraded=False):
+    """The overview JSON bytes of `scope` and `period`, with `stale` set from its age.
+
+    `degraded`: the database is known to be unreachable, so the Redis copy is
+    served flagged stale and degraded (a miss then fails with the database error).
+    """
     scope_text = str(scope)
     now = time.time()
     local = _local.get((scope_text, period))
@@ -37,6 +53,8 @@ def overview_body(scope, period):
             _local[(scope_text, period)] = (now + LOCAL_CACHE_S, value, tick, dirty)
     if value is not None:
         body, computed, window_to, covered = cache.unpack(value)
+        if degraded:
+            return degraded_body(body)
         return cache.with_staleness(
             body, computed, window_to, tick, covered_at=covered, dirty_since=dirty
         )
