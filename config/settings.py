@@ -224,6 +224,15 @@ REPORTING_CURRENCY = env_str("REPORTING_CURRENCY", "XOF")
 # authorization (active, role, scope) before reading it again from the database.
 OVERVIEW_AUTH_CACHE_S = env_int("OVERVIEW_AUTH_CACHE_S", 5, minimum=0)
 SEEN_EVENT_RETENTION_DAYS = env_int("SEEN_EVENT_RETENTION_DAYS", 7, minimum=1)
+# Retention (docs/retention.md), enforced daily by dashboard.tasks.enforce_retention:
+# dead letters by the day they arrived; figures (hourly aggregates, rollups) by
+# whole months before the current one. Audit and ops actions are never deleted.
+DEAD_LETTER_RETENTION_DAYS = env_int("DEAD_LETTER_RETENTION_DAYS", 90, minimum=1)
+AGGREGATE_RETENTION_MONTHS = env_int("AGGREGATE_RETENTION_MONTHS", 120, minimum=1)
+CELERY_BEAT_SCHEDULE["enforce-retention"] = {
+    "task": "dashboard.tasks.enforce_retention",
+    "schedule": 86400,
+}
 # Transactions page (dashboard/web/stream.py): a server-sent-events connection holds
 # a web thread, so it is closed after STREAM_CONNECTION_S (the browser reconnects
 # and resumes from its last event id); a keep-alive every STREAM_HEARTBEAT_S also
