@@ -19,6 +19,7 @@ from config.env import (
     env_str,
     redis_url,
 )
+from config.security import DEFAULT_PERMISSIONS_POLICY, content_security_policy
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -73,6 +74,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy and Permissions-Policy on every answer (config/security.py).
+    "csp.middleware.CSPMiddleware",
+    "config.security.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # JSON errors under /api/; 503 + Retry-After when the database is down (common/middleware.py).
     "common.middleware.ErrorShapeMiddleware",
@@ -402,8 +406,26 @@ if DJANGO_ENV == "test":
     # Fast hashing keeps the suite quick; never used outside tests.
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
+# ------------------------------------------------------------------ security headers, cookies
+# Every mode (docs/security.md): nothing but our own origin loads scripts, styles,
+# images (plus data: URLs and the map's tile server, if set) or is fetched; no framing.
+CONTENT_SECURITY_POLICY = content_security_policy(map_tile_url=MAP_TILE_URL)
+PERMISSIONS_POLICY = DEFAULT_PERMISSIONS_POLICY
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Scripts never read a cookie (the CSRF token reaches htmx from the page itself).
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+
 # ------------------------------------------------------------------ security (production)
 if PRODUCTION:
+    # HTTPS only: cookies marked Secure, with the __Host- prefix (this host, path /).
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0)
@@ -411,9 +433,6 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = True
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
-    SECURE_CONTENT_TYPE_NOSNIFF = True
-    SECURE_REFERRER_POLICY = "same-origin"
-    X_FRAME_OPTIONS = "DENY"
     # Health is probed over plain HTTP inside the cluster.
     SECURE_REDIRECT_EXEMPT = [r"^api/dashboard/health$", r"^metrics$", r"^api/ping$"]
 

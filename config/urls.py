@@ -3,10 +3,11 @@
 from django.contrib import admin
 from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 
 from accounts.api.views import documented_token_views
 from accounts.web.views import admin_login
+from config.swagger import SwaggerUIView
 from dashboard.prometheus import metrics_view
 
 token_obtain, token_refresh = documented_token_views()
@@ -18,7 +19,7 @@ urlpatterns = [
     path("api/auth/token/refresh/", token_refresh, name="token_refresh"),
     path("api/auth/", include("accounts.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/docs/", SwaggerUIView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/", include("dashboard.api.urls")),
     path("api/dashboard/", include("agents.api.urls")),
     path("api/dashboard/", include("opsactions.api.urls")),
