@@ -56,6 +56,8 @@ class Command(BaseCommand):
             topics=topics,
             group_id=opts["group_id"] or settings.KAFKA_CONSUMER_GROUP,
             dlq_topic=settings.KAFKA_DLQ_TOPIC,
+            dlq_max_message_bytes=settings.KAFKA_DLQ_MAX_MESSAGE_BYTES,
+            dlq_retry_seconds=settings.KAFKA_DLQ_RETRY_SECONDS,
             batch_size=batch_size,
             until_idle=opts["until_idle"],
             max_messages=opts["max_messages"],
