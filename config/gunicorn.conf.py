@@ -16,6 +16,14 @@ limit_request_line = 8190
 accesslog = "-"
 
 
+def on_starting(server):
+    """Gauges of processes gone since the last run (a restarted container keeps its
+    PROMETHEUS_MULTIPROC_DIR) are dropped before new pids can reuse their numbers."""
+    from dashboard.prometheus import prune_dead_processes
+
+    prune_dead_processes()
+
+
 def child_exit(server, worker):
     """A worker that exits (restarted, killed, timed out) takes its live gauges with it
     (the /metrics of PROMETHEUS_MULTIPROC_DIR would show its last values for ever)."""

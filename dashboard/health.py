@@ -2,6 +2,7 @@
 
 import os
 import socket
+import threading
 import time
 
 import redis
@@ -13,7 +14,9 @@ BEAT_TICK_KEY = "molam:celery:beat:last_tick"
 
 _extra_checks = {}
 _admin_client = None
-_partitions = None  # {event topic: partition count} from the last broker check
+# {event topic: partition count} from this thread's last broker check (gthread
+# workers answer several health requests at once).
+_metadata = threading.local()
 
 
 def register_check(name, fn):
@@ -39,8 +42,8 @@ def _redis():
 
 
 def _broker():
-    global _admin_client, _partitions
-    _partitions = None
+    global _admin_client
+    _metadata.partitions = None
     if _admin_client is None:
         _admin_client = AdminClient(
             {
@@ -51,7 +54,7 @@ def _broker():
     metadata = _admin_client.list_topics(timeout=1.5)
     missing = [t for t in settings.KAFKA_EVENT_TOPICS if t not in metadata.topics]
     # Kept for the ingestion check of the same run: which partitions need a consumer.
-    _partitions = {
+    _metadata.partitions = {
         t: len(metadata.topics[t].partitions)
         for t in settings.KAFKA_EVENT_TOPICS
         if t in metadata.topics
@@ -67,6 +70,34 @@ def _pid_gone(pid):
     except (PermissionError, ValueError, TypeError):
         return False
     return False
+
+
+def assess_consumer(c, *, now, here):
+    """One consumer heartbeat (dashboard/ingest/heartbeat.py) -> (report entry, alive,
+    problem or None). Also used by `manage.py ingest_health` (container probes)."""
+    name = f"{c.get('host')}:{c.get('pid')}"
+    last_commit = c.get("last_commit_at")
+    entry = {
+        "consumer": name,
+        "state": c.get("state"),
+        "heartbeat_age_s": c["age_s"],
+        "partitions": c.get("assigned") or [],
+        "lag": c.get("lag"),
+        "last_commit_age_s": None if last_commit is None else round(now - last_commit, 1),
+        "workers": c.get("workers") or [],
+    }
+    # A consumer on this host whose process is gone (killed) is dead now, not
+    # when its heartbeat expires: shown, but not counted as live.
+    if c.get("host") == here and _pid_gone(c.get("pid")):
+        entry["state"] = "dead"
+        return entry, False, None
+    lag = sum(n for n in (c.get("lag") or {}).values() if n and n > 0)
+    since = last_commit if last_commit is not None else c.get("started_at") or now
+    if lag > 0 and now - since > settings.INGEST_STALL_S:
+        idle = now - since
+        problem = f"stalled: consumer {name} has lag {lag} and no offset commit for {idle:.0f} s"
+        return entry, True, problem
+    return entry, True, None
 
 
 def _ingestion():
@@ -85,46 +116,27 @@ def _ingestion():
     here = socket.gethostname()
     problems, live, report = [], [], []
     for c in consumers(group, client=client):
-        name = f"{c.get('host')}:{c.get('pid')}"
-        last_commit = c.get("last_commit_at")
-        entry = {
-            "consumer": name,
-            "state": c.get("state"),
-            "heartbeat_age_s": c["age_s"],
-            "partitions": c.get("assigned") or [],
-            "lag": c.get("lag"),
-            "last_commit_age_s": None if last_commit is None else round(now - last_commit, 1),
-            "workers": c.get("workers") or [],
-        }
-        # A consumer on this host whose process is gone (killed) is dead now,
-        # not when its heartbeat expires: shown, but not counted as live.
-        if c.get("host") == here and _pid_gone(c.get("pid")):
-            entry["state"] = "dead"
-            report.append(entry)
-            continue
-        live.append(c)
+        entry, alive, problem = assess_consumer(c, now=now, here=here)
         report.append(entry)
-        lag = sum(n for n in (c.get("lag") or {}).values() if n and n > 0)
-        since = last_commit if last_commit is not None else c.get("started_at") or now
-        if lag > 0 and now - since > settings.INGEST_STALL_S:
-            problems.append(
-                f"stalled: consumer {name} has lag {lag} and no offset commit for "
-                f"{now - since:.0f} s"
-            )
+        if alive:
+            live.append(c)
+        if problem:
+            problems.append(problem)
     if not live:
         problems.insert(0, f"down: no live consumer heartbeat in group {group}")
 
     info = {"group": group, "consumers": report}
     unassigned_key = f"molam:ingest:unassigned_since:{group}"
-    if _partitions is None:
+    partitions = getattr(_metadata, "partitions", None)
+    if partitions is None:
         info["partitions"] = None  # broker unreachable: the broker check says so
     else:
         assigned = {p for c in live for p in c.get("assigned") or []}
         missing = [
-            f"{t}:{p}" for t, n in sorted(_partitions.items()) for p in range(n)
+            f"{t}:{p}" for t, n in sorted(partitions.items()) for p in range(n)
             if f"{t}:{p}" not in assigned
         ]  # fmt: skip
-        info["partitions"] = dict(_partitions)
+        info["partitions"] = dict(partitions)
         info["unassigned"] = missing
         if not missing:
             client.delete(unassigned_key)
@@ -173,10 +185,22 @@ CORE_CHECKS = {
 NEEDS_REDIS = {"ingestion", "celery_worker", "celery_beat"}
 
 
-def run_checks():
-    """Run every check; returns (all_ok, {name: {"ok", "ms", ...}}). Never raises."""
+def run_checks(only=None):
+    """Run every check (or those named in `only`, plus what they depend on); returns
+    (all_ok, {name: {"ok", "ms", ...}}). Never raises."""
+    checks = {**CORE_CHECKS, **_extra_checks}
+    if only is not None:
+        unknown = set(only) - set(checks)
+        if unknown:
+            raise KeyError(f"unknown health check(s): {', '.join(sorted(unknown))}")
+        wanted = set(only)
+        if wanted & NEEDS_REDIS:
+            wanted.add("redis")
+        if "ingestion" in wanted:
+            wanted.add("broker")  # the partitions to cover come from its metadata
+        checks = {name: fn for name, fn in checks.items() if name in wanted}
     results = {}
-    for name, fn in {**CORE_CHECKS, **_extra_checks}.items():
+    for name, fn in checks.items():
         if name in NEEDS_REDIS and not results.get("redis", {}).get("ok"):
             results[name] = {"ok": False, "error": "redis unavailable"}
             continue

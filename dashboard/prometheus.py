@@ -4,8 +4,9 @@ With PROMETHEUS_MULTIPROC_DIR set (`make up`, the Docker image), every process
 writes its metrics to files there and /metrics merges them. Gauges whose value
 only means something while their process runs (`live*` multiprocess modes, e.g.
 the consumer lag) are removed for a process that is gone: by gunicorn when a
-worker exits (config/gunicorn.conf.py), by `consume_events` at start and exit,
-and here before every scrape, for whatever died without telling (SIGKILL).
+worker exits and at its start (config/gunicorn.conf.py), by `consume_events` at
+start and exit, and here before every scrape, for whatever died without telling
+(SIGKILL).
 Counters and histograms of dead processes are kept: they are cumulative.
 """
 
@@ -13,7 +14,6 @@ import glob
 import os
 import re
 
-from django_prometheus.exports import ExportToDjangoView
 from prometheus_client import multiprocess
 
 _LIVE_GAUGE_FILE = re.compile(r"^gauge_live[a-z]+_(\d+)\.db$")
@@ -54,5 +54,7 @@ def prune_dead_processes(path=None):
 
 def metrics_view(request):
     """django_prometheus's /metrics, after dropping the gauges of dead processes."""
+    from django_prometheus.exports import ExportToDjangoView
+
     prune_dead_processes()
     return ExportToDjangoView(request)
