@@ -288,3 +288,25 @@ def test_a_broker_refusing_the_sized_copy_as_too_large_gets_a_small_one(
     assert len(copy.value()) < dead_letters.SMALL_COPY_BYTES * 2
     assert dict(copy.headers())["truncated"] == str(BIG).encode()
     assert DeadLetter.objects.get().publication == DeadLetterPublication.TRUNCATED
+
+
+# ------------------------------------------------------------ admin
+def test_admin_shows_publication_and_size_and_filters_on_it(admin_client):
+    from django.urls import reverse
+
+    here = Origin("wallet.events", 0, 3, b"k")
+    ingest_records([(b"x" * 2000, here), (b"bad", Origin("wallet.events", 0, 4, None))])
+    DeadLetter.objects.filter(offset=3).update(
+        publication=DeadLetterPublication.FAILED, publish_error="TOPIC_EXCEPTION: Invalid topic"
+    )
+    url = reverse("admin:dashboard_deadletter_changelist")
+    failed = admin_client.get(url, {"publication__exact": "failed"})
+    assert failed.status_code == 200
+    assert [d.offset for d in failed.context["cl"].result_list] == [3]
+    row = DeadLetter.objects.get(offset=3)
+    detail = admin_client.get(reverse("admin:dashboard_deadletter_change", args=[row.id]))
+    assert detail.status_code == 200
+    assert b"TOPIC_EXCEPTION: Invalid topic" in detail.content and b"2000" in detail.content
+    assert row.payload_sha256.encode() in detail.content
+    found = admin_client.get(url, {"q": row.payload_sha256})
+    assert [d.offset for d in found.context["cl"].result_list] == [3]
