@@ -570,3 +570,55 @@ def test_a_valid_date_is_required_not_just_its_shape():
         date(2026, 11, 26),
         datetime(2026, 11, 26, 23, tzinfo=UTC),
     )
+
+
+# ------------------------------------------------------------------ end to end
+@pytest.mark.django_db
+def test_a_batch_mixing_valid_events_and_the_defects_counts_only_the_valid(
+    ingest_event, ingest_rows
+):
+    """Through the consumer's own path (prepare_wire + apply_prepared), twice (a
+    redelivery): the valid events are counted once, each defect is dead-lettered
+    once with its reason, none of them counts anywhere."""
+    from dashboard.ingest.services import WireBatch, apply_prepared, prepare_wire
+    from dashboard.models import DeadLetter
+
+    valid = [
+        json.dumps(ingest_event(etype, merchant_id="m_good", fee="1")).encode()
+        for etype in TYPES
+        if etype != "agent.float_updated"
+    ]
+    bad = {}
+    for i, (name, (raw, expected)) in enumerate(DEFECTS.items()):
+        if expected != "accepted":
+            raw = raw.replace(b'"e-defect"', f'"e-defect-{i}"'.encode())
+            bad[name] = (raw.replace(b'"m_1042"', b'"m_bad"'), expected)
+    values = []
+    for i, raw in enumerate(valid):  # interleaved
+        values.append(raw)
+        values.extend(raw for raw, _ in list(bad.values())[i * 2 : i * 2 + 2])
+    values.extend(raw for raw, _ in list(bad.values())[len(valid) * 2 :])
+    n = len(values)
+    wire = WireBatch(
+        ["wallet.events"], values, [0] * n, [3] * n, list(range(100, 100 + n)), [None] * n
+    )
+    expected_reasons = {raw: reason for raw, reason in bad.values()}
+
+    first = apply_prepared(prepare_wire(wire))
+    assert first.counted == len(valid)
+    assert sorted(d.reason for d in first.dead_letters) == sorted(expected_reasons.values())
+    again = apply_prepared(prepare_wire(wire))
+    assert (again.counted, again.duplicates) == (0, len(valid))
+
+    letters = list(DeadLetter.objects.values_list("offset", "reason", "detail", "payload"))
+    assert len(letters) == len(bad), letters  # once each, redelivery included
+    for offset, reason, detail, payload in letters:
+        assert bytes(payload) == values[offset - 100]
+        assert reason == expected_reasons[bytes(payload)], (reason, bytes(payload)[:120])
+        assert detail and "Error" not in detail.split(":")[0]
+    assert ingest_rows("merchant", "m_bad") == ingest_rows("merchant", "nobody")
+    good = ingest_rows("merchant", "m_good")
+    assert good["attempts"] == 1 and good["failed_count"] == 1 and good["fees"] == 4
+    platform = ingest_rows("platform")
+    assert platform["success_count"] == good["success_count"] == 2
+    assert platform["gmv"] == good["gmv"] == Decimal(30000)
