@@ -216,7 +216,9 @@ class Stack:
     def pg_ctl(self, *args, check=True):
         cmd = ["runuser", "-u", "postgres", "--", f"{PG_BIN}/pg_ctl", "-D",
                str(self.pg_root / "data"), *args]  # fmt: skip
-        return subprocess.run(cmd, cwd="/", capture_output=True, text=True, check=check)
+        # A clean environment: the server must not inherit this script's (stack variables).
+        env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
+        return subprocess.run(cmd, cwd="/", env=env, capture_output=True, text=True, check=check)
 
     def pg_running(self):
         return self.pg_ctl("status", check=False).returncode == 0

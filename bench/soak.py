@@ -246,8 +246,8 @@ def reading_plan(users):
             for period in PERIODS:
                 q = urlencode({"scope": scope, "period": period})
                 plan.append((u.username, f"/api/dashboard/overview?{q}"))
-            for metric in ("gmv", "success_count"):
-                q = urlencode({"scope": scope, "granularity": "hour"})
+            for metric, extra in (("gmv", {"currency": "XOF"}), ("success_count", {})):
+                q = urlencode({"scope": scope, "granularity": "hour", **extra})
                 plan.append((u.username, f"/api/dashboard/metrics/{metric}/timeseries?{q}"))
     return plan
 
