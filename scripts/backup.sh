@@ -23,8 +23,12 @@ STACK="$ROOT/scripts/stack.sh"
 log() { printf '[backup] %s\n' "$*" >&2; }
 die() { printf '[backup] error: %s\n' "$*" >&2; exit 1; }
 
-if [ -z "${DATABASE_URL:-}" ]; then
-  eval "$(bash "$STACK" env dev)"
+# The dev stack's database (its application parts are stopped around a restore)
+# when DATABASE_URL is unset or names that same database.
+STACK_ENV="$(bash "$STACK" env dev)"
+STACK_URL="$(eval "$STACK_ENV"; echo "$DATABASE_URL")"
+if [ -z "${DATABASE_URL:-}" ] || [ "$DATABASE_URL" = "$STACK_URL" ]; then
+  eval "$STACK_ENV"
   FROM_STACK=1
 else
   FROM_STACK=0
