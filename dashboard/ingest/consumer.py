@@ -32,12 +32,8 @@ from django.db import connection, connections
 
 from dashboard.ingest import metrics, workers
 from dashboard.ingest.dead_letters import DeadLetterPublisher
+from dashboard.ingest.heartbeat import Heartbeat
 from dashboard.ingest.services import WireBatch, apply_prepared, prepare_wire
-
-try:  # the liveness heartbeat (Redis); ingestion runs without it
-    from dashboard.ingest.heartbeat import Heartbeat
-except ImportError:  # pragma: no cover - only while the module is absent
-    Heartbeat = None
 
 log = logging.getLogger("dashboard.ingest.consumer")
 
@@ -141,7 +137,7 @@ class EventConsumer:
             error_cb=self._on_error,
         )
         self.heartbeat = None
-        if heartbeat and Heartbeat is not None:
+        if heartbeat:  # liveness in Redis (dashboard/ingest/heartbeat.py); never stops ingestion
             self.heartbeat = Heartbeat(group=group_id, topics=self.topics)
 
     # ------------------------------------------------------------ lifecycle
