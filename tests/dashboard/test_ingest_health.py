@@ -1,6 +1,7 @@
 """The consumers' heartbeats (dashboard/ingest/heartbeat.py) and the health check `ingestion`
 that reads them, against the real Redis and broker: down, unassigned, stalled, healthy."""
 
+import io
 import json
 import socket
 import subprocess
@@ -10,6 +11,7 @@ import uuid
 
 import pytest
 from confluent_kafka.admin import AdminClient
+from django.core.management import CommandError, call_command
 
 from dashboard.health import redis_client
 from dashboard.ingest import heartbeat
@@ -210,3 +212,60 @@ def test_a_live_consumer_reading_every_partition_is_healthy(
     assert consumer["heartbeat_age_s"] < 2 and consumer["workers"] == [11, 12]
     assert check["unassigned"] == []
     hb.stop()
+
+
+# ------------------------------------------------------------------ probes (commands)
+
+
+def _command(*args):
+    """(exit code, stdout, stderr) of a management command run in this process."""
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        call_command(*args, stdout=out, stderr=err)
+        code = 0
+    except SystemExit as exc:
+        code = exc.code
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_ingest_health_probe_exits_1_without_a_live_heartbeat_of_this_host(db, group):
+    code, _, err = _command("ingest_health", "--this-host")
+    assert code == 1
+    assert f"down: no live consumer heartbeat in group {group} on {socket.gethostname()}" in err
+
+    # A consumer of another host (another container) does not make this one live.
+    doc = {"group": group, "host": "elsewhere", "pid": 1, "topics": [], "assigned": [],
+           "lag": None, "last_commit_at": None, "heartbeat_at": time.time(), "workers": [],
+           "state": "running", "started_at": time.time()}  # fmt: skip
+    redis_client().set(heartbeat.key_for(group, "elsewhere", 1), json.dumps(doc), ex=30)
+    assert _command("ingest_health", "--this-host")[0] == 1
+    assert _command("ingest_health")[0] == 0
+
+    hb = Heartbeat(group=group, topics=["wallet.events"])
+    hb.beat(assigned={("wallet.events", 0)}, lag={"wallet.events": 0}, last_commit_at=None,
+            workers=[])  # fmt: skip
+    code, out, err = _command("ingest_health", "--this-host")
+    assert code == 0, err
+    assert f"{hb.host}:{hb.pid} running" in out and "1 partition(s)" in out
+    hb.stop()
+
+
+def test_ingest_health_probe_exits_1_for_a_stalled_consumer(db, group, settings):
+    hb = Heartbeat(group=group, topics=["wallet.events"])
+    hb.beat(assigned={("wallet.events", 0)}, lag={"wallet.events": 9},
+            last_commit_at=time.time() - settings.INGEST_STALL_S - 1, workers=[])  # fmt: skip
+    code, _, err = _command("ingest_health", "--this-host")
+    assert code == 1
+    assert f"stalled: consumer {hb.host}:{hb.pid} has lag 9" in err
+    hb.stop()
+
+
+def test_health_check_command_runs_the_named_checks(db, group):
+    code, out, _ = _command("health_check", "redis")
+    assert code == 0 and out.startswith("redis")
+    code, out, _ = _command("health_check", "ingestion")
+    assert code == 1
+    assert {line.split()[0] for line in out.splitlines()} == {"redis", "broker", "ingestion"}
+    assert "ingestion      FAIL" in out
+    with pytest.raises(CommandError, match="unknown health check"):
+        call_command("health_check", "nope")
