@@ -29,12 +29,13 @@ _DECIMAL_STR = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 _PLAIN_DECIMAL = re.compile(r"-?[0-9]{1,14}(?:\.[0-9]{1,4})?").fullmatch
 # RFC 3339 `date-time` (section 5.6), strictly: a `T` (or `t`) between date and
 # time, seconds required, 1-9 fraction digits, offset `Z` (or `z`) or +HH:MM/-HH:MM.
-# Hours 00-23, minutes and seconds 00-59 (no 24:00, no leap second 60); the
-# calendar (month, day of month, leap years) is checked by fromisoformat. No week
-# or ordinal dates, no basic format, no +HHMM/+HH, no space separator.
+# No week or ordinal dates, no basic format, no +HHMM/+HH, no space separator. The
+# shape is this regex (ASCII digits); the ranges are fromisoformat's: month, day of
+# month and leap years, hours 00-23 (no 24:00), minutes and seconds 00-59 (no leap
+# second 60), offset hours 00-23. Offset minutes are checked here: fromisoformat
+# reads +01:60 as +02:00.
 _RFC3339 = re.compile(
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt](?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
-    r"(?:\.[0-9]{1,9})?(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
+    r"\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:[Zz]|[+-]\d\d:[0-5]\d)", re.ASCII
 ).fullmatch
 _fromisoformat = datetime.fromisoformat
 # Nesting limit of a message (the top-level object is level 1): far below every
@@ -277,18 +278,18 @@ def _timestamp_problem(value):
         return "occurred_at must be an RFC 3339 string"
     shown = _shown(value)
     if not _RFC3339(value):
-        if _RFC3339(value[:17] + "00" + value[19:]) and value[17:19] == "60":
-            return f"occurred_at {shown}: a leap second (:60) is not accepted"
-        if _RFC3339(value[:11] + "00" + value[13:]) and value[11:13] == "24":
-            return f"occurred_at {shown}: hour 24 is not RFC 3339"
         return (
             f"occurred_at {shown} is not RFC 3339 "
-            "(YYYY-MM-DDTHH:MM:SS[.fraction] then Z or +HH:MM/-HH:MM)"
+            "(YYYY-MM-DDTHH:MM:SS[.1-9 digits] then Z or +HH:MM/-HH:MM)"
         )
+    if value[17:19] == "60":
+        return f"occurred_at {shown}: a leap second (:60) is not accepted"
+    if value[11:13] == "24":
+        return f"occurred_at {shown}: hour 24 is not RFC 3339"
     try:
         _fromisoformat(value[:-1] + "Z" if value[-1] == "z" else value)
-    except ValueError:
-        return f"occurred_at {shown} is not a calendar date"
+    except ValueError as exc:
+        return f"occurred_at {shown} is not a valid date and time ({exc})"[:200]
     return f"occurred_at {shown} is outside 0001-01-01..9999-12-31 in UTC"
 
 
@@ -529,7 +530,12 @@ def fast_parse(raw, now):
             raw.decode("utf-8")
         except UnicodeDecodeError:
             return None
-    if raw.count(b"{") + raw.count(b"[") > MAX_DEPTH:  # (maybe too deep: `loads` decides)
+    # The bracket count bounds the depth (maybe too deep: `loads` decides); most
+    # messages hold no array, and `in` is much cheaper than count.
+    brackets = raw.count(b"{")
+    if b"[" in raw:
+        brackets += raw.count(b"[")
+    if brackets > MAX_DEPTH:
         return None
     try:
         w = _decode_wire(raw)
