@@ -343,7 +343,8 @@ def dead_letters_publication_record(*, copies):
         ["" if c.error is None else f"{c.error.name()}: {c.error.str()}"[:2000] for c in rows],
     ]
     try:
-        close_old_connections()
+        if not connection.in_atomic_block:  # (a broken or stale connection is replaced)
+            close_old_connections()
         with connection.cursor() as cursor:
             cursor.execute(
                 """
