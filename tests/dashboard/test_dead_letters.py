@@ -310,3 +310,48 @@ def test_admin_shows_publication_and_size_and_filters_on_it(admin_client):
     assert row.payload_sha256.encode() in detail.content
     found = admin_client.get(url, {"q": row.payload_sha256})
     assert [d.offset for d in found.context["cl"].result_list] == [3]
+
+
+def test_a_re_created_topic_reusing_positions_loses_no_dead_letter_and_redelivery_adds_none(
+    ingest_clean, ingest_event, ingest_rows, make_topic, kafka_admin
+):
+    """As `make down`/`make up` with the in-memory broker: the same topic name starts
+    again at offset 0 with other messages. Every invalid one of both lives is kept
+    (20 + 20), and a group re-reading the second life adds no row."""
+    from confluent_kafka.admin import NewTopic
+
+    topic, dlq = make_topic("ev", partitions=1), make_topic("dlq", partitions=1)
+
+    def life(n):
+        stream = []
+        for i in range(100):
+            if i % 5 == 2:
+                stream.append(b"life %d: bad message %d" % (n, i))
+            else:
+                event = ingest_event("payment.failed", merchant_id="m_lives")
+                stream.append(orjson.dumps(event))
+        _produce(topic, stream)
+        return _consumer(topic, dlq, f"g-{uuid.uuid4().hex[:8]}", batch_size=30).run()
+
+    first = life(1)
+    for future in kafka_admin.delete_topics([topic]).values():
+        future.result(timeout=10)
+    deadline = time.monotonic() + 20
+    while True:  # the deletion may take a moment to be visible
+        try:
+            for future in kafka_admin.create_topics([NewTopic(topic, 1, 1)]).values():
+                future.result(timeout=10)
+            break
+        except Exception:
+            assert time.monotonic() < deadline
+            time.sleep(0.5)
+    second = life(2)
+    assert (first["dead_letters"], second["dead_letters"]) == (20, 20)
+    rows = DeadLetter.objects.filter(topic=topic)
+    assert rows.count() == 40
+    assert rows.values("offset").distinct().count() == 20  # the same 20 positions, twice
+    assert ingest_rows("merchant", "m_lives")["failed_count"] == 160
+
+    again = _consumer(topic, dlq, f"g-{uuid.uuid4().hex[:8]}", batch_size=30).run()
+    assert (again["messages"], again["dead_letters"], again["counted"]) == (100, 20, 0)
+    assert DeadLetter.objects.filter(topic=topic).count() == 40
