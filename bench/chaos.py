@@ -11,7 +11,8 @@ injected in rounds:
   pg-restart-fast       pg_ctl restart -m fast
   pg-restart-immediate  pg_ctl restart -m immediate (crash recovery)
   pg-outage             pg_ctl stop, 20 s down (--outage), start
-  consumer-kill-catchup a burst of events, then SIGKILL of the consumer while it catches up
+  consumer-kill-catchup a burst of events (--burst); once the broker has them, SIGKILL of the
+                        consumer while it works through that backlog
   broker-pause          SIGSTOP of the broker for 30 s (--pause), then SIGCONT
 
 After each fault the run waits until ingestion commits again (the consumer
@@ -643,11 +644,16 @@ def main():
             victim = pids[0]
             if name == "consumer-kill-catchup":
                 before = consumer_group_behind(group, dict(sender.delivered))
+                acked = sum(sender.delivered.values())
                 production.burst(args.burst)
-                mark = time.monotonic()
-                # Wait until the consumer has started on the burst (a commit) and is still behind.
-                probe.wait_commit(mark + 2, 60)
-                time.sleep(0.5)
+                # A backlog: the burst acknowledged by the broker, so the consumer is
+                # reading and writing it (batches in flight, little of it committed).
+                deadline = time.monotonic() + 120
+                while time.monotonic() < deadline:
+                    if sum(sender.delivered.values()) - acked >= 0.95 * args.burst:
+                        break
+                    time.sleep(0.1)
+                time.sleep(1.0)
                 info["behind_at_kill"] = consumer_group_behind(group, dict(sender.delivered))
                 info["behind_before_burst"] = before
             workers_before[victim] = workers_of(victim)
