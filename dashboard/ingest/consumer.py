@@ -449,13 +449,6 @@ class EventConsumer:
             prepared, apply_prepared, should_stop=lambda: self._stop, max_backoff=self.max_backoff
         )
 
-    def _sleep(self, seconds):
-        """Sleep unless asked to stop; False when stopping."""
-        deadline = time.monotonic() + seconds
-        while not self._stop and time.monotonic() < deadline:
-            time.sleep(min(0.1, deadline - time.monotonic()))
-        return not self._stop
-
     # ------------------------------------------------------------ offsets
     def _commit_pending(self, only=None):
         if not self._pending:

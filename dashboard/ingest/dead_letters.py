@@ -55,6 +55,10 @@ SMALL_COPY_BYTES = 65536
 # A key longer than this share of the limit is cut to KEY_KEEP bytes (header `key_truncated`).
 KEY_SHARE = 4
 KEY_KEEP = 1024
+# A stop request (SIGTERM) lets a healthy broker take this long to confirm a batch's
+# copies (its offsets then move as usual); it cuts short only slower deliveries and
+# the retries of transient errors.
+STOP_GRACE_SECONDS = 5.0
 
 # Errors no retry can cure: this copy is never going to be accepted as it is.
 _PERMANENT = {
@@ -194,6 +198,7 @@ class DeadLetterPublisher:
             self._config["error_cb"] = error_cb
         self.producer = Producer(self._config)
         self.last = {"truncated": 0, "failed": 0}  # of the last `publish`
+        self._stoppable_at = 0.0
 
     def close(self, timeout=10):
         self.producer.flush(timeout)
@@ -205,6 +210,7 @@ class DeadLetterPublisher:
         self.last = {"truncated": 0, "failed": 0}
         if not dead_letters:
             return True
+        self._stoppable_at = time.monotonic() + STOP_GRACE_SECONDS
         copies = [build_copy(d, max_bytes=self.max_message_bytes) for d in dead_letters]
         deadline = time.monotonic() + self.retry_seconds
         delay = 0.5
@@ -252,7 +258,7 @@ class DeadLetterPublisher:
                 return True
             except BufferError:  # the local queue is full: let it drain
                 self.producer.poll(0.1)
-                if self.should_stop():
+                if self._stopping():
                     return False
                 if time.monotonic() >= deadline:
                     c.pending, c.error = False, KafkaError(KafkaError._QUEUE_FULL)
@@ -265,7 +271,7 @@ class DeadLetterPublisher:
         """Wait for the delivery reports of `todo`; past the deadline, purge what is left
         (reported as purged: transient, and past the bound, so settled as failed)."""
         while any(c.pending for c in todo):
-            if self.should_stop():
+            if self._stopping():
                 return False
             left = deadline - time.monotonic()
             if left <= 0:
@@ -318,7 +324,11 @@ class DeadLetterPublisher:
             )
         return again, replace
 
+    def _stopping(self):
+        return time.monotonic() >= self._stoppable_at and self.should_stop()
+
     def _sleep(self, seconds):
+        """(after a failure) Sleep unless asked to stop; False when stopping."""
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             if self.should_stop():

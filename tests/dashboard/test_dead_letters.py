@@ -258,7 +258,21 @@ def test_a_stop_request_during_transient_retries_keeps_the_offsets_back(ingest_c
     threading.Timer(1.0, lambda: stop.update(now=True)).start()
     started = time.monotonic()
     assert publisher.publish([letter]) is False
-    assert time.monotonic() - started < 10
+    assert time.monotonic() - started < dead_letters.STOP_GRACE_SECONDS + 5
+
+
+def test_a_stop_request_still_lets_a_healthy_broker_take_the_batch(ingest_clean, make_topic):
+    """SIGTERM finishes the batch: DB, DLQ topic, offsets."""
+    dlq = make_topic("dlq", partitions=1)
+    here = Origin("wallet.events", 0, 8, None)
+    ingest_records([(b"bad at stop", here)])
+    publisher = DeadLetterPublisher(
+        bootstrap_servers=settings.KAFKA_BOOTSTRAP_SERVERS, topic=dlq, should_stop=lambda: True
+    )
+    letter = DeadLetterInfo(b"bad at stop", "invalid_json", "d", "", here)
+    assert publisher.publish([letter]) is True
+    assert [m.value() for m in _read(dlq, 1)] == [b"bad at stop"]
+    assert DeadLetter.objects.get().publication == DeadLetterPublication.PUBLISHED
 
 
 def test_a_broker_refusing_the_sized_copy_as_too_large_gets_a_small_one(
