@@ -162,3 +162,34 @@ def test_deleting_a_rate_marks_what_it_changed(queued, django_capture_on_commit_
 
     body = orjson.loads(overview_body(Scope.parse("merchant:m_eur"), "7d"))
     assert body["stale"] is False and body["converted"]["missing_rates"] == ["EUR"]
+
+
+def test_dead_letter_reprocessing_marks_the_scopes_it_counts_in(admin_client, ingest_event):
+    """A re-processed letter is counted through the batch path, whose transaction also
+    inserts its scopes' change rows: the next refresh shows it."""
+    import orjson as _orjson
+    from django.urls import reverse
+
+    from accounts.scope import Scope
+    from dashboard.ingest.services import aggregate_events_batch
+    from dashboard.models import DeadLetter
+    from dashboard.snapshots.refresh import snapshot_refresh_scope
+
+    soon = datetime.now(UTC) + timedelta(minutes=6)
+    event = ingest_event(merchant_id="m_dl", occurred_at=soon.isoformat(), amount="77")
+    aggregate_events_batch([event])  # future_timestamp: a dead letter, nothing marked
+    assert not DirtyChange.objects.filter(scope_id="m_dl").exists()
+    snapshot_refresh_scope(scope=Scope.parse("merchant:m_dl"))
+    fixed = dict(event, occurred_at=(soon - timedelta(minutes=10)).isoformat())
+    DeadLetter.objects.update(payload=_orjson.dumps(fixed))
+    admin_client.post(
+        reverse("admin:dashboard_deadletter_changelist"),
+        {"action": "reprocess_selected",
+         "_selected_action": [str(i) for i in DeadLetter.objects.values_list("id", flat=True)]},
+    )  # fmt: skip
+    hour = datetime.fromisoformat(fixed["occurred_at"]).replace(minute=0, second=0, microsecond=0)
+    change = DirtyChange.objects.get(scope_kind="merchant", scope_id="m_dl")
+    assert change.reason == "events" and change.min_bucket == hour == change.max_bucket
+    snapshots_refresh_dirty()
+    body = orjson.loads(overview.overview_body(Scope.parse("merchant:m_dl"), "24h"))
+    assert body["amounts"]["XOF"]["gmv"] == "77"
