@@ -25,6 +25,8 @@ import threading
 import time
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FuturesTimeout
+from concurrent.futures import wait as futures_wait
 from concurrent.futures.process import BrokenProcessPool
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
@@ -157,6 +159,7 @@ class EventConsumer:
         """Consume until stopped, idle (until_idle) or max_messages; returns the stats dict."""
         log.info("consuming %s (batch %s)", ",".join(self.topics), self.batch_size)
         workers.tune_gc()
+        self._beat(state="starting", force=True)
         if self.processes:
             self._start_processes()
         self.consumer.subscribe(
@@ -265,8 +268,14 @@ class EventConsumer:
             # also dies with this process: PR_SET_PDEATHSIG, workers.init_worker).
             initargs=(connection.settings_dict["NAME"], self._stop_event, started, os.getpid()),
         )
-        pids = {f.result(timeout=150) for f in [self._worker.submit(workers.ready)
-                                                 for _ in range(self.processes)]}  # fmt: skip
+        ready = [self._worker.submit(workers.ready) for _ in range(self.processes)]
+        deadline = time.monotonic() + 150
+        # A slow start (a loaded machine) still shows as a live, starting consumer.
+        while futures_wait(ready, timeout=1).not_done:
+            if time.monotonic() > deadline:
+                raise FuturesTimeout("ingest worker processes did not start within 150 s")
+            self._beat(state="starting")
+        pids = {f.result() for f in ready}
         self._worker_pids = sorted(pids)
         log.info("%d ingest worker processes ready (pids %s)", len(pids), self._worker_pids)
 
