@@ -190,11 +190,13 @@ def rollup_rebuild_all(cursor, lo, hi):
 # ------------------------------------------------------------------ reads
 
 _ROW = f"bucket, currency, source, {_COLS}"
-# The scope's pending hour range: min/max over its change rows (index-only on
-# dirty_change_scope); NULL when nothing with a range is pending.
-_DIRTY = (
-    "(SELECT {f} FROM (SELECT min(min_bucket) AS min_bucket, max(max_bucket) AS max_bucket "
-    f"FROM {DIRTY} d WHERE d.scope_kind = %s AND d.scope_id = %s) d)"
+# The scope's pending hour range, computed once per statement: min/max over its
+# change rows (from the dirty_change_scope index); NULLs when nothing with a
+# range is pending. Referenced as scalar sub-selects (init plans), which prune
+# the raw table's partitions at run time.
+_RANGE = (
+    "WITH {name} AS MATERIALIZED (SELECT {lo} AS lo, {hi} AS hi "
+    f"FROM {DIRTY} WHERE scope_kind = %s AND scope_id = %s) "
 )
 
 
@@ -207,9 +209,9 @@ def _exact_hours(kind, ident, frm, to, extra="", extra_params=(), cols=_ROW):
     plans), which prune the rest at run time.
     """
     raw_where, raw_params = raw_scope_filter(kind, ident)
-    lo, hi = _DIRTY.format(f="min_bucket"), _DIRTY.format(f="max_bucket")
+    lo, hi = "(SELECT lo FROM dr)", "(SELECT hi FROM dr)"
     raw_cols = ", ".join(f"a.{c.strip()}" for c in cols.split(","))
-    sql = (
+    sql = _RANGE.format(name="dr", lo="min(min_bucket)", hi="max(max_bucket)") + (
         f"SELECT {cols} FROM {HOURLY} r "
         "WHERE r.scope_kind = %s AND r.scope_id = %s AND r.bucket >= %s AND r.bucket < %s"
         f"{extra.format(a='r')} AND NOT coalesce(r.bucket BETWEEN {lo} AND {hi}, false) "
@@ -218,10 +220,7 @@ def _exact_hours(kind, ident, frm, to, extra="", extra_params=(), cols=_ROW):
         f"AND a.bucket >= {lo} AND a.bucket <= {hi}{extra.format(a='a')}"
     )
     scope = [kind, ident]
-    params = [
-        *scope, frm, to, *extra_params, *scope, *scope,
-        *raw_params, frm, to, *scope, *scope, *extra_params,
-    ]  # fmt: skip
+    params = [*scope, *scope, frm, to, *extra_params, *raw_params, frm, to, *extra_params]
     return sql, params
 
 
@@ -231,10 +230,13 @@ def _exact_days(kind, ident, frm, to, extra="", extra_params=(), cols=_ROW):
     Days without a dirty hour come from the daily rollup; the days the dirty
     range touches are summed from the exact hourly rows.
     """
-    dlo = _DIRTY.format(f="date_trunc('day', min_bucket, 'UTC')")
-    dhi = _DIRTY.format(f="date_trunc('day', max_bucket, 'UTC')")
+    dlo, dhi = "(SELECT lo FROM dd)", "(SELECT hi FROM dd)"
     hours, hour_params = _exact_hours(kind, ident, frm, to, extra, extra_params, cols)
-    sql = (
+    sql = _RANGE.format(
+        name="dd",
+        lo="date_trunc('day', min(min_bucket), 'UTC')",
+        hi="date_trunc('day', max(max_bucket), 'UTC')",
+    ) + (
         f"SELECT {cols} FROM {DAILY} r "
         "WHERE r.scope_kind = %s AND r.scope_id = %s AND r.bucket >= %s AND r.bucket < %s"
         f"{extra.format(a='r')} AND NOT coalesce(r.bucket BETWEEN {dlo} AND {dhi}, false) "
@@ -242,9 +244,7 @@ def _exact_days(kind, ident, frm, to, extra="", extra_params=(), cols=_ROW):
         f"WHERE h.bucket >= {dlo} AND h.bucket < {dhi} + interval '1 day'"
     )
     scope = [kind, ident]
-    params = [
-        *scope, frm, to, *extra_params, *scope, *scope, *hour_params, *scope, *scope,
-    ]  # fmt: skip
+    params = [*scope, *scope, frm, to, *extra_params, *hour_params]
     return sql, params
 
 
