@@ -24,7 +24,10 @@ _me = inline_serializer(
 )
 
 
-@extend_schema(summary="Who am I: role, tenant scope and permissions", responses={200: _me})
+@extend_schema(
+    summary="Who am I: role, tenant scope and permissions",
+    responses={200: _me, 401: OpenApiResponse(description="no or bad token")},
+)
 @api_view(["GET"])
 def me(request):
     user = request.user
