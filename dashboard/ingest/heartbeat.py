@@ -13,7 +13,6 @@ skipped (debug log) and retried a few seconds later.
 import json
 import logging
 import os
-import re
 import socket
 import time
 
@@ -23,6 +22,8 @@ from django.conf import settings
 log = logging.getLogger("dashboard.ingest.heartbeat")
 
 KEY_PREFIX = "molam:ingest:consumer:"
+INDEX_PREFIX = "molam:ingest:consumers:"
+INDEX_TTL_S = 24 * 3600  # an index no consumer wrote to for a day goes
 # Seconds between two writes (a `beat` in between is a no-op unless forced).
 INTERVAL_S = 2.0
 # After a failed write, wait this long at most before the next attempt.
@@ -40,6 +41,23 @@ def _client():
 
 def key_for(group, host, pid):
     return f"{KEY_PREFIX}{group}:{host}:{pid}"
+
+
+def index_for(group):
+    """A sorted set per group: heartbeat key -> time of its last write. Readers go through
+    it rather than SCAN the whole keyspace (the cache shares this Redis)."""
+    return f"{INDEX_PREFIX}{group}"
+
+
+def write(doc, *, client=None):
+    """Store one heartbeat document (with its TTL) and index it under its group."""
+    r = client or _client()
+    key = key_for(doc["group"], doc["host"], doc["pid"])
+    pipe = r.pipeline(transaction=False)
+    pipe.set(key, json.dumps(doc), ex=ttl_s())
+    pipe.zadd(index_for(doc["group"]), {key: doc["heartbeat_at"]})
+    pipe.expire(index_for(doc["group"]), INDEX_TTL_S)
+    pipe.execute()
 
 
 class Heartbeat:
@@ -91,7 +109,7 @@ class Heartbeat:
             "started_at": self.started_at,
         }
         try:
-            self._conn().set(self.key, json.dumps(doc), ex=ttl_s())
+            write(doc, client=self._conn())
         except Exception as exc:  # noqa: BLE001 - liveness reporting must not stop ingestion
             self._failures += 1
             backoff = min(MAX_BACKOFF_S, INTERVAL_S * 2 ** min(self._failures, 4))
@@ -106,7 +124,10 @@ class Heartbeat:
     def stop(self) -> None:
         """Remove the heartbeat (a clean exit is seen at once, not after the TTL)."""
         try:
-            self._conn().delete(self.key)
+            pipe = self._conn().pipeline(transaction=False)
+            pipe.delete(self.key)
+            pipe.zrem(index_for(self.group), self.key)
+            pipe.execute()
         except Exception as exc:  # noqa: BLE001
             log.debug("heartbeat %s not removed (%s)", self.key, exc)
 
@@ -115,17 +136,20 @@ def consumers(group: str | None = None, *, client=None) -> list[dict]:
     """The live consumers' heartbeats (of `group`, or all), each with `age_s` added,
     sorted by host and pid. Raises on Redis errors (the health check reports them)."""
     r = client or _client()
-    if group is None:
-        pattern = f"{KEY_PREFIX}*"
-    else:  # glob characters in a group name match themselves
-        pattern = KEY_PREFIX + re.sub(r"([\\*?\[\]])", r"\\\1", group) + ":*"
-    keys = sorted(r.scan_iter(match=pattern, count=500))
+    now = time.time()
+    if group is None:  # every group: a SCAN of the keyspace (tools, not the health check)
+        keys = sorted(r.scan_iter(match=f"{KEY_PREFIX}*", count=1000))
+    else:
+        index = index_for(group)
+        r.zremrangebyscore(index, "-inf", now - ttl_s())  # expired keys of dead consumers
+        keys = sorted(r.zrange(index, 0, -1))
     if not keys:
         return []
-    now = time.time()
     found = []
     for key, raw in zip(keys, r.mget(keys), strict=True):
-        if raw is None:  # expired between SCAN and MGET
+        if raw is None:  # expired (or removed) meanwhile
+            if group is not None:
+                r.zrem(index_for(group), key)
             continue
         try:
             doc = json.loads(raw)
@@ -133,7 +157,7 @@ def consumers(group: str | None = None, *, client=None) -> list[dict]:
             log.warning("unreadable heartbeat %r", key)
             continue
         if group is not None and doc.get("group") != group:
-            continue  # a group whose name extends `group` (the pattern is a prefix)
+            continue
         doc["age_s"] = round(now - float(doc.get("heartbeat_at") or 0), 1)
         found.append(doc)
     found.sort(key=lambda d: (str(d.get("host")), int(d.get("pid") or 0)))

@@ -2,7 +2,6 @@
 that reads them, against the real Redis and broker: down, unassigned, stalled, healthy."""
 
 import io
-import json
 import socket
 import subprocess
 import sys
@@ -27,7 +26,7 @@ def group(settings):
     yield name
     for key in r.scan_iter(match=f"{heartbeat.KEY_PREFIX}{name}:*"):
         r.delete(key)
-    r.delete(f"molam:ingest:unassigned_since:{name}")
+    r.delete(f"molam:ingest:unassigned_since:{name}", heartbeat.index_for(name))
 
 
 @pytest.fixture
@@ -76,6 +75,16 @@ def test_heartbeat_is_written_with_a_ttl_rate_limited_and_removed_on_stop(group,
 
     hb.stop()
     assert consumers(group) == []
+    assert redis_client().zcard(heartbeat.index_for(group)) == 0
+
+
+def test_a_heartbeat_older_than_the_ttl_leaves_the_group_index(group, settings):
+    stale = {"group": group, "host": "gone", "pid": 7, "heartbeat_at": time.time() - 31}
+    heartbeat.write(stale)
+    assert redis_client().zcard(heartbeat.index_for(group)) == 1
+    settings.INGEST_HEARTBEAT_TTL_S = 30
+    assert consumers(group) == []
+    assert redis_client().zcard(heartbeat.index_for(group)) == 0
 
 
 def test_heartbeat_never_raises_when_redis_is_down(group, settings):
@@ -125,7 +134,7 @@ def test_a_consumer_whose_process_is_gone_is_down_before_its_heartbeat_expires(
     doc = {"group": group, "host": socket.gethostname(), "pid": dead_pid, "topics": [],
            "assigned": [], "lag": None, "last_commit_at": None, "heartbeat_at": time.time(),
            "workers": [], "state": "running", "started_at": time.time()}  # fmt: skip
-    redis_client().set(heartbeat.key_for(group, doc["host"], dead_pid), json.dumps(doc), ex=30)
+    heartbeat.write(doc)
     status, body, check = _ingestion(api_client)
     assert status == 503 and "ingestion" in body["failing"]
     assert check["consumers"][0]["state"] == "dead"
@@ -237,7 +246,7 @@ def test_ingest_health_probe_exits_1_without_a_live_heartbeat_of_this_host(db, g
     doc = {"group": group, "host": "elsewhere", "pid": 1, "topics": [], "assigned": [],
            "lag": None, "last_commit_at": None, "heartbeat_at": time.time(), "workers": [],
            "state": "running", "started_at": time.time()}  # fmt: skip
-    redis_client().set(heartbeat.key_for(group, "elsewhere", 1), json.dumps(doc), ex=30)
+    heartbeat.write(doc)
     assert _command("ingest_health", "--this-host")[0] == 1
     assert _command("ingest_health")[0] == 0
 
