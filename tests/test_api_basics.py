@@ -127,3 +127,61 @@ def test_an_api_server_error_is_json_500(client_for, ops_admin, monkeypatch):
     response = client.get("/api/dashboard/metrics/attempts/timeseries")
     assert response.status_code == 500
     assert response.json() == {"detail": "Internal error.", "code": "server_error"}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "params, field",
+    [
+        # fromisoformat would take these; the schema's RFC 3339 pattern does not, nor does the API.
+        ({"from": "2026-W48-1T01:00:00+00:00"}, "from"),
+        ({"from": "2026-11-27T10:00+00:00"}, "from"),  # no seconds
+        ({"to": "2026-11-27 10:00:00Z"}, "to"),  # space separator
+        ({"to": "2026-11-27T10:00:00+0100"}, "to"),
+        ({"to": " 2026-11-27T10:00:00Z"}, "to"),
+        ({"currency": "xof"}, "currency"),
+        ({"scope": "galaxy:1"}, "scope"),
+    ],
+)
+def test_timeseries_refuses_what_the_schema_refuses(client_for, ops_admin, params, field):
+    response = client_for(ops_admin).get("/api/dashboard/metrics/attempts/timeseries", params)
+    assert response.status_code == 400, response.content
+    assert field in response.json()["errors"]
+
+
+@pytest.mark.django_db
+def test_timeseries_takes_rfc3339_with_fractions_and_unencoded_offsets(client_for, ops_admin):
+    client = client_for(ops_admin)
+    for to in ("2026-11-27T10:00:00.123456Z", "2026-11-27T10:00:00 01:00", "2026-11-27T10:00:00Z"):
+        response = client.get("/api/dashboard/metrics/attempts/timeseries", {"to": to})
+        assert response.status_code == 200, (to, response.content)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "bbox", ["1e1,14,20,15", "+1,14,2,15", " -17,14,-16,15", "-17,14,-16,15\n"]
+)
+def test_clusters_bbox_is_four_plain_numbers(client_for, ops_admin, bbox):
+    response = client_for(ops_admin).get(
+        "/api/dashboard/agents/clusters", {"bbox": bbox, "zoom": "5"}
+    )
+    assert response.status_code == 400, response.content
+    assert response.json()["errors"]["bbox"]
+
+
+def test_schema_states_the_input_limits():
+    from drf_spectacular.generators import SchemaGenerator
+
+    paths = SchemaGenerator().get_schema(request=None, public=True)["paths"]
+
+    def param(path, name):
+        params = paths[path]["get"]["parameters"]
+        return next(p["schema"] for p in params if p["name"] == name)
+
+    series = "/api/dashboard/metrics/{metric}/timeseries"
+    assert "merchant|agent|bank" in param("/api/dashboard/overview", "scope")["pattern"]
+    assert param(series, "from")["pattern"].startswith("^([0-9]{4}-")
+    assert param(series, "currency")["pattern"] == "^([A-Z]{3})?$"
+    assert param("/api/dashboard/agents/clusters", "bbox")["pattern"].endswith("){3}$")
+    assert param("/api/dashboard/ops/actions", "target")["pattern"].endswith(")?$")
+    assert param("/api/dashboard/ops/actions", "limit")["maximum"] == 500
