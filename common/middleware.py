@@ -15,15 +15,11 @@ import logging
 from django.http import JsonResponse
 
 from common import outage
-from common.views import api_error_body, unavailable
+from common.views import api_error_body, is_api, unavailable
 
 logger = logging.getLogger(__name__)
 
 _KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate", "Vary", "Content-Language")
-
-
-def is_api(request):
-    return request.path.startswith("/api/")
 
 
 class ErrorShapeMiddleware:

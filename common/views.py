@@ -44,6 +44,11 @@ _API_DETAIL = {
 _API_CODE = {status: page[0] for status, page in _PAGES.items()} | {503: "service_unavailable"}
 
 
+def is_api(request):
+    """Under /api (the JSON API): its errors are JSON."""
+    return request.path == "/api" or request.path.startswith("/api/")
+
+
 def api_error_body(status):
     """The JSON error body for a bare HTTP status (no more specific detail known)."""
     try:
@@ -57,7 +62,7 @@ def api_error_body(status):
 
 def unavailable(request):
     """503 with Retry-After: the database cannot be reached (JSON under /api/, else a page)."""
-    if request.path.startswith("/api/"):
+    if is_api(request):
         response = JsonResponse(api_error_body(503), status=503)
     else:
         html = loader.render_to_string(
@@ -75,7 +80,7 @@ def unavailable(request):
 
 def _answer(request, status):
     code, title, message = _PAGES[status]
-    if request.path.startswith("/api/"):
+    if is_api(request):
         return JsonResponse({"detail": _API_DETAIL[status], "code": code}, status=status)
     html = loader.render_to_string(
         "error_page.html",

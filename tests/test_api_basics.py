@@ -72,6 +72,7 @@ def test_prometheus_metrics_are_exported(api_client):
     "path",
     [
         "/api/does-not-exist",
+        "/api",
         "/api/dashboard/ops/actions/abc",
         "/api/dashboard/ops/actions/abc/approve",
         "/api/dashboard/ops/actions/1.5",
