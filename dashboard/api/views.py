@@ -86,8 +86,8 @@ _jwt = JWTAuthentication()
 # is the hot read: caching a checked token for OVERVIEW_AUTH_CACHE_S seconds
 # (never past its expiry) per worker process saves the signature check and
 # three queries per request. A changed scope takes effect on this endpoint
-# within those seconds; a deactivation at once (accounts/revocation.py: it
-# changes the auth epoch in Redis, read on every hit).
+# within those seconds; a deactivation within OVERVIEW_AUTH_EPOCH_S (1 s), at
+# once in the deactivating process (accounts/revocation.py: the auth epoch).
 _tokens = {}
 _MAX_CACHED_TOKENS = 10000
 

@@ -134,3 +134,29 @@ def test_expired_refresh_tokens_are_flushed_and_live_ones_kept(ops_admin):
     )
     flush_expired_tokens()
     assert set(OutstandingToken.objects.values_list("jti", flat=True)) == {live["jti"]}
+
+
+def test_other_processes_refuse_a_deactivated_users_access_token_within_the_epoch_window(
+    ops_admin, settings
+):
+    """Another web process learns of a deactivation through the auth epoch in Redis: its
+    copy of the epoch lives OVERVIEW_AUTH_EPOCH_S, then its token cache is dropped."""
+    import time
+
+    from accounts import revocation
+
+    settings.OVERVIEW_AUTH_CACHE_S = 3600
+    settings.OVERVIEW_AUTH_EPOCH_S = 1
+    client = _bearer(_pair(ops_admin)["access"])
+    assert _overview(client).status_code == 200  # token cached, epoch copy kept for 1 s
+    # Deactivated by another process: the database and Redis change, this process's
+    # copy of the epoch does not (its signal ran elsewhere).
+    type(ops_admin).objects.filter(pk=ops_admin.pk).update(is_active=False)
+    from django.core.cache import cache
+
+    cache.set(revocation.AUTH_EPOCH_KEY, "bumped-elsewhere", timeout=None)
+    started = time.monotonic()
+    while _overview(client).status_code == 200:
+        assert time.monotonic() - started < 1.5, "still served after the epoch window"
+        time.sleep(0.05)
+    assert _overview(client).status_code == 401
