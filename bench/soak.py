@@ -334,22 +334,28 @@ def main():
     start = time.monotonic()
     stop_at = start + seconds
 
+    state = {"next_tokens": time.monotonic() + 240, "minute_done": 0}
+
+    def tick():
+        """Blocking work (process scan, JWTs, lag probe): run in a thread, off the readers' loop."""
+        nonlocal delivered
+        now = time.monotonic()
+        minute = int((now - start) // 60)
+        mem_samples[minute].append(memory(stack_processes(run_dir, exclude)))
+        while not delivered_q.empty():
+            delivered = delivered_q.get_nowait()
+        if now > state["next_tokens"]:
+            tokens.update(mint_tokens(users))  # JWTs outlive the run
+            state["next_tokens"] = now + 240
+        if minute > state["minute_done"] or now >= stop_at:
+            summarize(state["minute_done"])
+            state["minute_done"] = minute
+        return now
+
     async def sampler():
-        nonlocal delivered, tokens
-        next_tokens = time.monotonic() + 240
-        minute_done = 0
+        loop = asyncio.get_running_loop()
         while True:
-            now = time.monotonic()
-            minute = int((now - start) // 60)
-            mem_samples[minute].append(memory(stack_processes(run_dir, exclude)))
-            while not delivered_q.empty():
-                delivered = delivered_q.get_nowait()
-            if now > next_tokens:
-                tokens.update(mint_tokens(users))  # JWTs outlive the run
-                next_tokens = now + 240
-            if minute > minute_done or now >= stop_at:
-                summarize(minute_done)
-                minute_done = minute
+            now = await loop.run_in_executor(None, tick)
             if now >= stop_at:
                 return
             await asyncio.sleep(min(args.sample_s, max(0.1, stop_at - now)))
@@ -358,7 +364,7 @@ def main():
 
     def summarize(m):
         lo, hi = start + 60 * m, start + 60 * (m + 1)
-        window = [s for s in samples if lo <= s[0] < hi]
+        window = [s for s in list(samples) if lo <= s[0] < hi]
         lat = [s[1] for s in window]
         errors = [s for s in window if s[2] != 200]
         try:
