@@ -476,12 +476,20 @@ _Label = Annotated[str, msgspec.Meta(max_length=64)]
 _PLAIN_UNSIGNED = re.compile(r"[0-9]{1,14}(?:\.[0-9]{1,4})?").fullmatch
 
 
-class _WireLocation(msgspec.Struct, gc=False):
+# Two shapes: the closed one (no key but the contract's: msgspec then decodes, and
+# so checks as UTF-8, every byte of the message) for the ordinary event, and the
+# open one for an event with extra keys, which msgspec skips unchecked: the
+# message is checked whole first (`_decode_open`).
+class _WireLocation(msgspec.Struct, gc=False, forbid_unknown_fields=True):
     lat: Annotated[float, msgspec.Meta(ge=-90, le=90)]
     lon: Annotated[float, msgspec.Meta(ge=-180, le=180)]
 
 
-class _WireEvent(msgspec.Struct, gc=False):
+class _OpenWireLocation(_WireLocation, forbid_unknown_fields=False):
+    pass
+
+
+class _WireEvent(msgspec.Struct, gc=False, forbid_unknown_fields=True):
     event_id: _Id
     type: Literal[tuple(str(t) for t in EventType)]
     source: Literal["wallet", "connect"]
@@ -501,7 +509,37 @@ class _WireEvent(msgspec.Struct, gc=False):
     metadata: dict | None = None
 
 
+class _OpenWireEvent(_WireEvent, forbid_unknown_fields=False):
+    location: _OpenWireLocation | None = None
+
+
 _decode_wire = msgspec.json.Decoder(_WireEvent).decode
+_WireError = msgspec.MsgspecError
+_decode_open_wire = msgspec.json.Decoder(_OpenWireEvent).decode
+
+
+def _too_many_brackets(raw):
+    """More brackets than MAX_DEPTH: maybe too deep (then `loads` decides)."""
+    return raw.count(b"{") + raw.count(b"[") > MAX_DEPTH
+
+
+def _decode_open(raw):
+    """An event with keys beyond the contract's (ignored), or None. msgspec checks
+    UTF-8 only in what it decodes, not in the keys and values it skips (a
+    bit-flipped key): the whole message must be UTF-8 and not too deep."""
+    if not raw.isascii():
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    if _too_many_brackets(raw):
+        return None
+    try:
+        return _decode_open_wire(raw)
+    except (_WireError, RecursionError):
+        return None
+
+
 _BUCKETS = {}  # "YYYY-MM-DDTHH" of a UTC timestamp -> its hour bucket (bounded: see _hour)
 
 
@@ -511,7 +549,6 @@ def _hour(dt):
     return datetime(dt.year, dt.month, dt.day, dt.hour, tzinfo=UTC)
 
 
-_WireError = msgspec.MsgspecError
 # (now, latest acceptable occurred_at) of the batch being read: one tuple, swapped
 # whole, so threads validating batches with different `now`s never mix them.
 _future = (None, None)
@@ -523,24 +560,18 @@ def fast_parse(raw, now):
     Never raises and never accepts what `parse` would reject."""
     if type(raw) is not bytes or b"\\u0000" in raw:  # (a NUL escape: `validate` decides)
         return None
-    # msgspec checks UTF-8 only in the strings it decodes, not in the keys and values
-    # it skips (a bit-flipped key): the whole message must be UTF-8.
-    if not raw.isascii():
-        try:
-            raw.decode("utf-8")
-        except UnicodeDecodeError:
-            return None
-    # The bracket count bounds the depth (maybe too deep: `loads` decides); most
-    # messages hold no array, and `in` is much cheaper than count.
-    brackets = raw.count(b"{")
-    if b"[" in raw:
-        brackets += raw.count(b"[")
-    if brackets > MAX_DEPTH:
-        return None
     try:
         w = _decode_wire(raw)
-    except (_WireError, RecursionError):
+    except _WireError:  # (not the ordinary shape: extra keys, or invalid)
+        w = _decode_open(raw)
+        if w is None:
+            return None
+    except RecursionError:
         return None
+    else:
+        # Every byte decoded, so UTF-8; only metadata can nest deeper than 2 levels.
+        if w.metadata is not None and _too_many_brackets(raw):
+            return None
     etype = w.type
     count_ix, amount_ix, counts_fee, sources = _RULES[etype]
     if w.source not in sources:
