@@ -49,6 +49,16 @@ _LOST_OWNERSHIP = {
 }
 
 
+# How long a consumer whose worker process died may take to stop in order.
+BROKEN_EXIT_AFTER_S = 30.0
+
+
+def _exit_broken():
+    log.error("a worker process died and stopping took over %ss: exiting", BROKEN_EXIT_AFTER_S)
+    logging.shutdown()
+    os._exit(3)
+
+
 class EventConsumer:
     """A member of the ingestion consumer group (one per process)."""
 
@@ -87,6 +97,7 @@ class EventConsumer:
         self.processes = max(0, processes)
         self._stop_event = None  # tells worker processes to give up retrying
         self._broken = False
+        self._watchdog = None  # a Timer that exits the process if stopping hangs
         self._stop = False
         self._assigned = set()
         self._ever_assigned = False
@@ -183,6 +194,9 @@ class EventConsumer:
                     self._submit(wire, offsets)
                     last_activity = time.monotonic()
                     continue
+                if self.processes and getattr(self._worker, "_broken", False):
+                    self._worker_died()  # a worker process died while idle
+                    break
                 # Nothing new: make sure the last batch is committed, DB and Kafka.
                 self._finish_inflight()
                 if self._pending:
@@ -200,6 +214,8 @@ class EventConsumer:
                         break
         finally:
             self.close()
+            if self._watchdog is not None:
+                self._watchdog.cancel()
         if self._broken:
             raise RuntimeError(
                 "an ingest worker process died: stopped without committing the offsets of "
@@ -282,8 +298,16 @@ class EventConsumer:
     def _stop_worker(self):
         if self._worker is not None and self.processes:
             if self._broken:
+                # A worker died: the batches of the others will not be committed
+                # either (their offsets stay put), so they are killed rather than
+                # waited for (a join on a broken pool can hang for minutes).
                 self._stop_event.set()
-            self._worker.shutdown(wait=True, cancel_futures=True)
+                for pid in self._worker_pids:
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+            self._worker.shutdown(wait=not self._broken, cancel_futures=True)
             self._worker = None
             self._worker_pids = []
         elif self._worker is not None:
@@ -390,6 +414,11 @@ class EventConsumer:
     def _worker_died(self):
         if not self._broken:
             log.error("an ingest worker process died: stopping without committing")
+            # Last resort: if the orderly stop hangs (the broker, a join), the
+            # process exits anyway, so its supervisor restarts it.
+            self._watchdog = threading.Timer(BROKEN_EXIT_AFTER_S, _exit_broken)
+            self._watchdog.daemon = True
+            self._watchdog.start()
         self._broken = self._stop = True
 
     def _finish_inflight(self):
