@@ -24,6 +24,8 @@ PG_BIN="/usr/lib/postgresql/15/bin"
 APT_PACKAGES=(binutils libproj-dev gdal-bin libgdal32 libgeos-c1v5 postgresql-15
   postgresql-15-postgis-3 redis-server chromium wrk gettext)
 
+WEB_PORT_GIVEN="${WEB_PORT:-}"
+
 log() { printf '[stack] %s\n' "$*" >&2; }
 die() { printf '[stack] error: %s\n' "$*" >&2; exit 1; }
 
@@ -31,8 +33,8 @@ profile_ports() {
   case "$1" in
     # Below Linux's ephemeral range (32768-60999): a port in it can be taken by
     # an outgoing connection's local end and make a restart fail "in use".
-    dev)  PG_PORT=25432; REDIS_PORT=26379; KAFKA_PORT=29092; WEB_PORT=${WEB_PORT:-8800} ;;
-    test) PG_PORT=25442; REDIS_PORT=26389; KAFKA_PORT=29102; WEB_PORT=${WEB_PORT:-8810} ;;
+    dev)  PG_PORT=25432; REDIS_PORT=26379; KAFKA_PORT=29092; WEB_PORT=8800 ;;
+    test) PG_PORT=25442; REDIS_PORT=26389; KAFKA_PORT=29102; WEB_PORT=8810 ;;
     *) die "unknown profile '$1' (dev or test)" ;;
   esac
   # STACK_PORT_OFFSET=N runs a second copy of a profile beside the first (every
@@ -43,6 +45,9 @@ profile_ports() {
     PG_PORT=$((PG_PORT + off)); REDIS_PORT=$((REDIS_PORT + off))
     KAFKA_PORT=$((KAFKA_PORT + off)); WEB_PORT=$((WEB_PORT + off)); RUN="$RUN-$off"
   fi
+  # A WEB_PORT given by the caller wins (read once at start: print_env's own
+  # export must not be offset again).
+  WEB_PORT="${WEB_PORT_GIVEN:-$WEB_PORT}"
   DB_NAME="molam"
 }
 
