@@ -31,8 +31,5 @@ RUN export SECRET_KEY=build-only-$(head -c 48 /dev/urandom | base64 | tr -d '/+=
  && useradd --system --uid 10001 molam && mkdir -p /tmp/prometheus && chown molam /tmp/prometheus
 USER molam
 EXPOSE 8000
-# 16 threads per worker: each open Transactions page holds one for its server-sent-events
-# stream (up to STREAM_CONNECTION_S, mostly waiting on Redis).
-CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", \
-     "--threads", "16", "--worker-class", "gthread", "--access-logfile", "-", \
-     "--limit-request-line", "8190"]
+# Workers, threads and the exit hook that drops a dead worker's gauges: config/gunicorn.conf.py.
+CMD ["gunicorn", "-c", "config/gunicorn.conf.py", "config.wsgi:application", "--bind", "0.0.0.0:8000"]

@@ -3,7 +3,7 @@ SHELL := /bin/bash
 STACK := scripts/stack.sh
 PY := .venv/bin/python
 
-.PHONY: up down restart status test lint install test-up test-down
+.PHONY: up down restart status test lint install test-up test-down backup restore
 
 up: ## install what is missing, start everything with demo data, wait for health
 	@bash $(STACK) up dev
@@ -23,6 +23,12 @@ status: ## one line per part of the local stack
 
 test: ## own PostgreSQL/Redis/broker for tests, then the whole pytest suite
 	@bash scripts/run_tests.sh
+
+backup: ## pg_dump (custom format) of the dev database to backups/<UTC time>.dump
+	@bash scripts/backup.sh backup
+
+restore: ## restore FILE=backups/....dump (default: the newest) over the dev database
+	@bash scripts/backup.sh restore $(FILE)
 
 lint:
 	@.venv/bin/ruff check .

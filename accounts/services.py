@@ -51,3 +51,15 @@ def user_create(*, username, password, role, scope, email="", update=False):
         user.save()
         user.groups.set([Group.objects.get(name=role)])
     return user
+
+
+def user_deactivate(*, user):
+    """Deactivate a user: sign-in refused, every refresh token blacklisted and every access
+    token refused from the next request on (accounts.signals does the revoking, so the
+    admin's "active" checkbox and any other save do the same)."""
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=user.pk)
+        if user.is_active:
+            user.is_active = False
+            user.save(update_fields=["is_active"])
+    return user

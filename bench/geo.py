@@ -102,17 +102,23 @@ def prepare_database(name):
     """
     import psycopg
 
-    base = os.environ.get("DATABASE_URL", DEV_DB)
+    # The bench loads (TRUNCATE, COPY) and migrates its database: the schema owner's
+    # work (docs/database-roles.md), so it runs as the owner; the database itself is
+    # created by the local cluster's superuser `postgres` (trust on 127.0.0.1).
+    base = os.environ.get("DATABASE_OWNER_URL") or os.environ.get("DATABASE_URL", DEV_DB)
     if ":25442/" in base:
         print("bench/geo.py refuses to run on the TEST stack (port 25442).", file=sys.stderr)
         sys.exit(2)
     dsn = base.replace("postgis://", "postgresql://", 1)
+    owner = dsn.split("://", 1)[1].split(":", 1)[0]
+    superuser = "postgresql://postgres@" + dsn.split("@", 1)[1]
     try:
-        with psycopg.connect(dsn, connect_timeout=3, autocommit=True) as conn:
+        with psycopg.connect(superuser, connect_timeout=3, autocommit=True) as conn:
             conn.execute("SELECT postgis_lib_version()")
             exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
             if not exists:
-                conn.execute(f'CREATE DATABASE "{name}"')
+                conn.execute(f'CREATE DATABASE "{name}" OWNER "{owner}"')
+            conn.execute(f'GRANT CONNECT, TEMP ON DATABASE "{name}" TO PUBLIC')
     except Exception as exc:
         print(
             f"bench/geo.py: the DEV stack database is not reachable at {base} ({exc}).\n"
@@ -122,8 +128,9 @@ def prepare_database(name):
         )
         sys.exit(2)
     url = base.rsplit("/", 1)[0] + "/" + name
-    with psycopg.connect(url.replace("postgis://", "postgresql://", 1), autocommit=True) as conn:
+    with psycopg.connect(superuser.rsplit("/", 1)[0] + "/" + name, autocommit=True) as conn:
         conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+    os.environ.pop("DATABASE_OWNER_URL", None)  # already the owner
     return url
 
 

@@ -308,7 +308,7 @@ def cleanup(connection, merchant_prefix, agent_prefix):
 
     scopes = [("merchant", merchant_prefix + "%"), ("agent", agent_prefix + "%")]
     with connection.cursor() as cur:
-        for table in ("dashboard_hourly_aggregate", "dashboard_dirtyscope", "dashboard_snapshot",
+        for table in ("dashboard_hourly_aggregate", "dashboard_dirty_change", "dashboard_snapshot",
                       "dashboard_scope_hourly", "dashboard_scope_daily"):  # fmt: skip
             for kind, pattern in scopes:
                 cur.execute(
@@ -340,7 +340,7 @@ def copy_baseline(connection, events, run):
         raw = cur.cursor if hasattr(cur, "cursor") else cur
         for prebuilt in (False, True):
             cur.execute(
-                f"CREATE UNLOGGED TABLE {table} (event_id text, type text, source text, "
+                f"CREATE TEMP TABLE {table} (event_id text, type text, source text, "
                 "occurred_at timestamptz, merchant_id text, agent_id text, bank_id text, "
                 "country text, region text, city text, currency text, amount numeric, "
                 "fee numeric, cost numeric)"

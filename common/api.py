@@ -5,10 +5,14 @@ import logging
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from rest_framework import exceptions, status
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
 
+from common import outage
 from common.errors import DomainError
+from common.views import api_error_body
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +61,25 @@ def _shaped(response):
     return response
 
 
+def _as_json(context):
+    """Errors are JSON whatever the client accepts (the browsable API's HTML, `?format=csv`)."""
+    request = context.get("request") if context else None
+    if request is not None:
+        request.accepted_renderer = JSONRenderer()
+        request.accepted_media_type = JSONRenderer.media_type
+
+
 def exception_handler(exc, context):
+    _as_json(context)
+    if outage.is_database_error(exc):
+        outage.note_failure()
+        logger.warning("database unavailable: %s", exc)
+        set_rollback()
+        return Response(
+            api_error_body(503),
+            status=503,
+            headers={"Retry-After": str(outage.RETRY_AFTER_S), "Cache-Control": "no-store"},
+        )
     if isinstance(exc, DomainError):
         body = {"detail": exc.detail, "code": exc.code}
         if exc.errors:

@@ -31,6 +31,7 @@ SEQUENCE_PRIVILEGES = "USAGE, SELECT"
 # refers to nothing through the caller's search_path.
 PARTITION_FUNCTIONS = (
     "molam_month_partition_create(text, date)",
+    "molam_month_partition_drop(text, date)",
     "molam_seen_partition_create(date)",
     "molam_seen_partition_detach(date)",
     "molam_seen_partition_drop(date)",
@@ -58,6 +59,34 @@ BEGIN
                    'FOR VALUES FROM (%L) TO (%L)', part, parent,
                    to_char(month, 'YYYY-MM-DD') || ' 00:00:00+00',
                    to_char((month + interval '1 month')::date, 'YYYY-MM-DD') || ' 00:00:00+00');
+    RETURN true;
+END
+$fn$;
+
+-- Retention (dashboard/ingest/maintenance.py): a month's partition, detached and dropped,
+-- only for a month wholly in the past.
+CREATE OR REPLACE FUNCTION public.molam_month_partition_drop(parent text, month date)
+RETURNS boolean LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    part text;
+BEGIN
+    IF parent IS NULL OR parent NOT IN ('dashboard_hourly_aggregate') THEN
+        RAISE EXCEPTION 'molam_month_partition_drop: % has no monthly partitions', parent
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF month IS NULL OR month <> date_trunc('month', month)::date
+       OR month >= date_trunc('month', current_date)::date THEN
+        RETURN false;
+    END IF;
+    part := parent || '_p' || to_char(month, 'YYYYMM');
+    IF NOT EXISTS (
+        SELECT 1 FROM pg_inherits i
+         WHERE i.inhparent = ('public.' || parent)::regclass
+           AND i.inhrelid = to_regclass('public.' || part)) THEN
+        RETURN false;
+    END IF;
+    EXECUTE format('ALTER TABLE public.%I DETACH PARTITION public.%I', parent, part);
+    EXECUTE format('DROP TABLE public.%I', part);
     RETURN true;
 END
 $fn$;

@@ -19,6 +19,7 @@ from config.env import (
     env_str,
     redis_url,
 )
+from config.security import DEFAULT_PERMISSIONS_POLICY, content_security_policy
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -53,6 +54,9 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework_gis",
     "rest_framework_simplejwt",
+    # Refresh tokens: rotated on use, the used one blacklisted; logout and deactivation
+    # blacklist them too (accounts/revocation.py, docs/security.md).
+    "rest_framework_simplejwt.token_blacklist",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -71,7 +75,12 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy and Permissions-Policy on every answer (config/security.py).
+    "csp.middleware.CSPMiddleware",
+    "config.security.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # JSON errors under /api/; 503 + Retry-After when the database is down (common/middleware.py).
+    "common.middleware.ErrorShapeMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -149,6 +158,12 @@ KAFKA_EVENT_TOPICS = env_list("KAFKA_EVENT_TOPICS", ["wallet.events", "connect.e
 KAFKA_DLQ_TOPIC = env_str("KAFKA_DLQ_TOPIC", "dashboard.events.dlq")
 KAFKA_OPS_COMMANDS_TOPIC = env_str("KAFKA_OPS_COMMANDS_TOPIC", "ops.commands")
 KAFKA_CONSUMER_GROUP = env_str("KAFKA_CONSUMER_GROUP", "dashboard-aggregator")
+# The DLQ topic's copy of a dead letter (dashboard/ingest/dead_letters.py): a larger
+# one is published truncated (whole in the table); keep it at or below the topic's
+# max.message.bytes. Transient publish errors are retried this long, then the
+# letter is marked `failed` in the table and ingestion goes on.
+KAFKA_DLQ_MAX_MESSAGE_BYTES = env_int("KAFKA_DLQ_MAX_MESSAGE_BYTES", 1_000_000, minimum=4096)
+KAFKA_DLQ_RETRY_SECONDS = env_int("KAFKA_DLQ_RETRY_SECONDS", 60, minimum=1)
 # Kafka's normal defaults in production; the local broker (Tansu) needs short
 # session timeouts, set by scripts/stack.sh (see ../shared/recipes/local-stack.md).
 KAFKA_SESSION_TIMEOUT_MS = env_int("KAFKA_SESSION_TIMEOUT_MS", 45000, minimum=1000)
@@ -164,6 +179,13 @@ KAFKA_BATCH_SIZE = env_int("KAFKA_BATCH_SIZE", 20000, minimum=1)
 # part of every batch; capped, since a container's CPU limit is not visible here
 # (set it to the pod's CPU limit + 1 in production).
 INGEST_PROCESSES = env_int("INGEST_PROCESSES", min(len(os.sched_getaffinity(0)), 8) + 1, minimum=0)
+# Consumer liveness (dashboard/ingest/heartbeat.py, health check "ingestion"): a
+# heartbeat lives this long in Redis; a partition of the event topics may stay
+# with no live consumer this long (rebalances, start-up); a consumer with lag may
+# go this long without committing offsets before it counts as stalled.
+INGEST_HEARTBEAT_TTL_S = env_int("INGEST_HEARTBEAT_TTL_S", 30, minimum=3)
+INGEST_UNASSIGNED_GRACE_S = env_int("INGEST_UNASSIGNED_GRACE_S", 45, minimum=0)
+INGEST_STALL_S = env_int("INGEST_STALL_S", 60, minimum=1)
 
 # ------------------------------------------------------------------ celery
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
@@ -217,7 +239,20 @@ REPORTING_CURRENCY = env_str("REPORTING_CURRENCY", "XOF")
 # Snapshots (dashboard/snapshots): seconds the overview view trusts a user's
 # authorization (active, role, scope) before reading it again from the database.
 OVERVIEW_AUTH_CACHE_S = env_int("OVERVIEW_AUTH_CACHE_S", 5, minimum=0)
+# ... except after a deactivation (accounts/revocation.py): the process that
+# deactivated drops its cache at once, the others within this many seconds (how
+# long each keeps the auth epoch it read from Redis; 0: a Redis read per request).
+OVERVIEW_AUTH_EPOCH_S = env_int("OVERVIEW_AUTH_EPOCH_S", 1, minimum=0)
 SEEN_EVENT_RETENTION_DAYS = env_int("SEEN_EVENT_RETENTION_DAYS", 7, minimum=1)
+# Retention (docs/retention.md), enforced daily by dashboard.tasks.enforce_retention:
+# dead letters by the day they arrived; figures (hourly aggregates, rollups) by
+# whole months before the current one. Audit and ops actions are never deleted.
+DEAD_LETTER_RETENTION_DAYS = env_int("DEAD_LETTER_RETENTION_DAYS", 90, minimum=1)
+AGGREGATE_RETENTION_MONTHS = env_int("AGGREGATE_RETENTION_MONTHS", 120, minimum=1)
+CELERY_BEAT_SCHEDULE["enforce-retention"] = {
+    "task": "dashboard.tasks.enforce_retention",
+    "schedule": 86400,
+}
 # Transactions page (dashboard/web/stream.py): a server-sent-events connection holds
 # a web thread, so it is closed after STREAM_CONNECTION_S (the browser reconnects
 # and resumes from its last event id); a keep-alive every STREAM_HEARTBEAT_S also
@@ -291,6 +326,15 @@ SIMPLE_JWT = {
     "REFRESH_TOKEN_LIFETIME": timedelta(hours=env_int("JWT_REFRESH_HOURS", 24, minimum=1)),
     "SIGNING_KEY": env_str("JWT_SIGNING_KEY", SECRET_KEY),
     "UPDATE_LAST_LOGIN": True,
+    # Each refresh returns a new refresh token and blacklists the one used: a stolen
+    # refresh token works once at most, and its reuse after the owner's is refused.
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+}
+# Refresh tokens past their expiry (issued or blacklisted) are deleted hourly.
+CELERY_BEAT_SCHEDULE["flush-expired-tokens"] = {
+    "task": "accounts.tasks.flush_expired_tokens",
+    "schedule": 3600,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Molam unified dashboard API",
@@ -378,8 +422,26 @@ if DJANGO_ENV == "test":
     # Fast hashing keeps the suite quick; never used outside tests.
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
+# ------------------------------------------------------------------ security headers, cookies
+# Every mode (docs/security.md): nothing but our own origin loads scripts, styles,
+# images (plus data: URLs and the map's tile server, if set) or is fetched; no framing.
+CONTENT_SECURITY_POLICY = content_security_policy(map_tile_url=MAP_TILE_URL)
+PERMISSIONS_POLICY = DEFAULT_PERMISSIONS_POLICY
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Scripts never read a cookie (the CSRF token reaches htmx from the page itself).
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+
 # ------------------------------------------------------------------ security (production)
 if PRODUCTION:
+    # HTTPS only: cookies marked Secure, with the __Host- prefix (this host, path /).
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0)
@@ -387,9 +449,6 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = True
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
-    SECURE_CONTENT_TYPE_NOSNIFF = True
-    SECURE_REFERRER_POLICY = "same-origin"
-    X_FRAME_OPTIONS = "DENY"
     # Health is probed over plain HTTP inside the cluster.
     SECURE_REDIRECT_EXEMPT = [r"^api/dashboard/health$", r"^metrics$", r"^api/ping$"]
 

@@ -5,10 +5,11 @@
 #
 #   scripts/stack.sh install              Debian packages, .venv, pip packages
 #   scripts/stack.sh up PROFILE           start the services of PROFILE (dev|test)
-#   scripts/stack.sh app-up               dev only: migrate, seed, web/worker/beat/consumer
-#   scripts/stack.sh app-down             dev only: stop the application processes
+#   scripts/stack.sh app-up               dev only: migrate, seed, web/worker/beat/consumer under supervisord
+#   scripts/stack.sh app-down             dev only: stop the application processes (and supervisord)
 #   scripts/stack.sh down PROFILE         stop exactly what was started (pid files)
-#   scripts/stack.sh status PROFILE       one line per part
+#   scripts/stack.sh status PROFILE       one line per part (dev: supervisord's view of the app)
+#   scripts/stack.sh ctl ARGS...          dev only: supervisorctl ARGS (status, restart consumer, tail -f web)
 #   scripts/stack.sh env PROFILE          print the environment variables of PROFILE
 #
 # Everything lives under .run/PROFILE (git-ignored). Running a command twice is
@@ -23,6 +24,8 @@ PG_BIN="/usr/lib/postgresql/15/bin"
 APT_PACKAGES=(binutils libproj-dev gdal-bin libgdal32 libgeos-c1v5 postgresql-15
   postgresql-15-postgis-3 redis-server chromium wrk gettext)
 
+WEB_PORT_GIVEN="${WEB_PORT:-}"
+
 log() { printf '[stack] %s\n' "$*" >&2; }
 die() { printf '[stack] error: %s\n' "$*" >&2; exit 1; }
 
@@ -30,8 +33,8 @@ profile_ports() {
   case "$1" in
     # Below Linux's ephemeral range (32768-60999): a port in it can be taken by
     # an outgoing connection's local end and make a restart fail "in use".
-    dev)  PG_PORT=25432; REDIS_PORT=26379; KAFKA_PORT=29092; WEB_PORT=${WEB_PORT:-8800} ;;
-    test) PG_PORT=25442; REDIS_PORT=26389; KAFKA_PORT=29102; WEB_PORT=${WEB_PORT:-8810} ;;
+    dev)  PG_PORT=25432; REDIS_PORT=26379; KAFKA_PORT=29092; WEB_PORT=8800 ;;
+    test) PG_PORT=25442; REDIS_PORT=26389; KAFKA_PORT=29102; WEB_PORT=8810 ;;
     *) die "unknown profile '$1' (dev or test)" ;;
   esac
   # STACK_PORT_OFFSET=N runs a second copy of a profile beside the first (every
@@ -42,6 +45,9 @@ profile_ports() {
     PG_PORT=$((PG_PORT + off)); REDIS_PORT=$((REDIS_PORT + off))
     KAFKA_PORT=$((KAFKA_PORT + off)); WEB_PORT=$((WEB_PORT + off)); RUN="$RUN-$off"
   fi
+  # A WEB_PORT given by the caller wins (read once at start: print_env's own
+  # export must not be offset again).
+  WEB_PORT="${WEB_PORT_GIVEN:-$WEB_PORT}"
   DB_NAME="molam"
 }
 
@@ -264,24 +270,21 @@ kill_pidfile() {  # pidfile name
 }
 
 # ---------------------------------------------------------------- application (dev)
+# The application parts run under supervisord (config/supervisord.conf), which
+# restarts any part that exits or dies; its socket, pid file and logs (one per
+# part) are in $RUN/app.
 APP_PARTS=(web worker beat consumer producer)
+SUPERVISOR_CONF="$ROOT/config/supervisord.conf"
 
-start_part() {  # name command...
-  local name="$1"; shift
-  mkdir -p "$RUN/app"
-  pid_alive "$RUN/app/$name.pid" && return 0
-  log "starting $name"
-  # setsid: its own session and process group (pid == pgid), so `down` can stop
-  # the whole group; without a wrapping subshell, $! is the program's own pid.
-  setsid nohup "$@" >"$RUN/app/$name.log" 2>&1 </dev/null &
-  echo $! >"$RUN/app/$name.pid"
-}
+supervisor_env() { export MOLAM_ROOT="$ROOT" MOLAM_RUN_DIR="$RUN" WEB_PORT; }
+supervisor_alive() { pid_alive "$RUN/app/supervisord.pid"; }
+sv() { supervisor_env; "$VENV/bin/supervisorctl" -c "$SUPERVISOR_CONF" "$@"; }
 
 app_up() {
   cd "$ROOT"
   build_assets
   export PROMETHEUS_MULTIPROC_DIR="$RUN/app/prometheus"
-  pid_alive "$RUN/app/web.pid" || rm -rf "$PROMETHEUS_MULTIPROC_DIR"
+  supervisor_alive || rm -rf "$PROMETHEUS_MULTIPROC_DIR"
   mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
   # As the schema's owner (DATABASE_OWNER_URL); nothing started after it gets that URL.
   "$PY" manage.py migrate --noinput -v 0
@@ -289,19 +292,17 @@ app_up() {
   "$PY" manage.py seed_demo --quiet
   # The platform snapshot exists before the first beat tick, so health is green sooner.
   "$PY" manage.py refresh_snapshots --scope platform >/dev/null
-  # 16 threads per worker: each open Transactions page holds one for its
-  # server-sent-events stream (up to STREAM_CONNECTION_S, mostly waiting on Redis).
-  start_part web "$VENV/bin/gunicorn" config.wsgi:application --bind "127.0.0.1:$WEB_PORT" \
-    --workers 3 --threads 16 --worker-class gthread --access-logfile - --timeout 60 \
-    --limit-request-line 8190
-  # Snapshot refreshes are background batch work: at a lower CPU priority they
-  # yield the cores to the web and to event ingestion (as separate pods with
-  # their own CPU requests would in production).
-  start_part worker nice -n 10 "$VENV/bin/celery" -A config worker -l INFO -c 2 -n "worker@%h"
-  start_part beat "$VENV/bin/celery" -A config beat -l INFO -s "$RUN/app/celerybeat-schedule"
-  start_part consumer "$PY" manage.py consume_events
-  # Live demo traffic with the same daily and weekly shape and mean rate as the history.
-  start_part producer "$PY" manage.py produce_events --shaped --duration 0
+  if supervisor_alive; then
+    log "supervisord already running: starting any stopped part"
+    sv start all >/dev/null || true
+  else
+    log "starting ${APP_PARTS[*]} under supervisord"
+    supervisor_env
+    # It daemonizes (own session): it outlives the shell that started it.
+    "$VENV/bin/supervisord" -c "$SUPERVISOR_CONF" || die "supervisord did not start"
+    local i
+    for ((i = 0; i < 100; i++)); do sv pid >/dev/null 2>&1 && break; sleep 0.1; done
+  fi
   # 30 days of demo history through the same topics and consumer, on the first start
   # only (a marker row remembers it); waits until it is counted and the snapshots
   # are refreshed, so the pages show it when `make up` prints the URLs.
@@ -311,7 +312,16 @@ app_up() {
 }
 
 app_down() {
-  local p
+  local p i
+  if supervisor_alive; then
+    log "stopping the application parts (supervisord)"
+    sv shutdown >/dev/null 2>&1 || true
+    # supervisord exits once every part has stopped (the consumer may take up
+    # to its stopwaitsecs to finish a batch); then it is no more than a pid.
+    for ((i = 0; i < 900; i++)); do supervisor_alive || break; sleep 0.1; done
+    kill_pidfile "$RUN/app/supervisord.pid" supervisord
+  fi
+  # Parts of a stack started before supervisord (one pid file each).
   for p in "${APP_PARTS[@]}"; do kill_pidfile "$RUN/app/$p.pid" "$p"; done
 }
 
@@ -321,10 +331,18 @@ status() {
   printf '%-10s %s\n' redis "$(pid_alive "$RUN/redis/redis.pid" && echo "running 127.0.0.1:$REDIS_PORT (pid $(cat "$RUN/redis/redis.pid"))" || echo stopped)"
   printf '%-10s %s\n' broker "$(pid_alive "$RUN/broker/broker.pid" && echo "running 127.0.0.1:$KAFKA_PORT (pid $(cat "$RUN/broker/broker.pid"))" || echo stopped)"
   if [ "$PROFILE" = dev ]; then
-    for p in "${APP_PARTS[@]}"; do
-      if pid_alive "$RUN/app/$p.pid"; then state="running (pid $(head -n1 "$RUN/app/$p.pid"))"; else state=stopped; fi
-      printf '%-10s %s\n' "$p" "$state"
-    done
+    if supervisor_alive; then
+      printf '%-10s %s\n' supervisor "running (pid $(head -n1 "$RUN/app/supervisord.pid")); its view of the parts:"
+      # NAME STATE details, as supervisorctl reports them (RUNNING, STARTING,
+      # BACKOFF while it retries, EXITED, FATAL once it gave up).
+      sv status 2>&1 | awk '{n = $1; $1 = ""; printf "%-10s%s\n", n, $0}' || true
+    else
+      printf '%-10s %s\n' supervisor stopped
+      for p in "${APP_PARTS[@]}"; do
+        if pid_alive "$RUN/app/$p.pid"; then state="running (pid $(head -n1 "$RUN/app/$p.pid"), not supervised)"; else state=stopped; fi
+        printf '%-10s %s\n' "$p" "$state"
+      done
+    fi
   fi
 }
 
@@ -346,5 +364,7 @@ case "$cmd" in
     kill_pidfile "$RUN/redis/redis.pid" redis
     pg_down ;;
   status) profile_ports "$PROFILE"; status ;;
-  *) sed -n '2,15p' "$0"; exit 2 ;;
+  ctl)  # supervisorctl of the dev application parts, e.g. `ctl restart consumer`, `ctl tail -f web`
+    shift; PROFILE=dev; profile_ports dev; sv "$@" ;;
+  *) sed -n '2,16p' "$0"; exit 2 ;;
 esac

@@ -11,7 +11,8 @@ for _ in $(seq 1 120); do
 done
 if [ "$code" != 200 ]; then
   echo "health is not green after 120 s (HTTP $code):"; cat /tmp/molam-health.json 2>/dev/null; echo
-  echo "logs: $MOLAM_RUN_DIR/app/*.log"; exit 1
+  bash "$ROOT/scripts/stack.sh" status dev || true
+  echo "logs: $MOLAM_RUN_DIR/app/*.log (one per part; supervisord.log: restarts)"; exit 1
 fi
 cat <<TXT
 

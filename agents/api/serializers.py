@@ -3,6 +3,8 @@
 import math
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from rest_framework import serializers
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
@@ -12,6 +14,19 @@ from agents.selectors import MAX_ZOOM, BBox
 
 MAX_RADIUS_M = 50_000
 MAX_LIMIT = 500
+# Four plain decimal numbers (what the map sends: toFixed(5)); the schema states the
+# same pattern, so "1e3", "+1", " 1", "inf" or "nan" are refused here as there.
+_NUMBER = r"-?[0-9]{1,3}(\.[0-9]{1,15})?"
+BBOX_PATTERN = rf"^{_NUMBER}(,{_NUMBER}){{3}}$"
+
+
+class FullMatchValidator(RegexValidator):
+    """A RegexValidator (so the schema shows its pattern) that matches the whole value:
+    Python's "$" would also accept a trailing newline, which the schema's pattern refuses."""
+
+    def __call__(self, value):
+        if not self.regex.fullmatch(str(value)):
+            raise ValidationError(self.message, code=self.code, params={"value": value})
 
 
 def money(value):
@@ -66,7 +81,20 @@ class NearbyParamsSerializer(serializers.Serializer):
 class ClustersParamsSerializer(serializers.Serializer):
     """?bbox=minLon,minLat,maxLon,maxLat&zoom= for /agents/clusters."""
 
-    bbox = serializers.CharField(help_text="minLon,minLat,maxLon,maxLat (WGS84 degrees)")
+    bbox = serializers.CharField(
+        help_text="minLon,minLat,maxLon,maxLat (WGS84 degrees): four decimal numbers, "
+        "longitudes in -180..180, latitudes in -90..90, minLon < maxLon and minLat < maxLat "
+        "(split a viewport crossing the antimeridian in two). A viewport too large for its "
+        "zoom is answered at a coarser grid level.",
+        trim_whitespace=False,
+        validators=[
+            FullMatchValidator(
+                BBOX_PATTERN,
+                message="bbox must be four numbers: minLon,minLat,maxLon,maxLat.",
+                code="invalid",
+            )
+        ],
+    )
     zoom = serializers.IntegerField(min_value=0, max_value=MAX_ZOOM)
 
     def validate_bbox(self, value):

@@ -19,13 +19,25 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
 
+from accounts.api.schema import OPTIONAL_SCOPE_PATTERN, SCOPE_HELP
+from accounts.revocation import auth_epoch
 from accounts.scope import resolve_scope
+from common import outage
 from common.errors import DomainError
+from dashboard.api import identity
 from dashboard.health import run_checks
 from dashboard.snapshots.choices import SnapshotPeriod
 from dashboard.snapshots.overview import overview_body
-from dashboard.snapshots.timeseries import METRICS, parse_series_query, series_csv, series_payload
+from dashboard.snapshots.timeseries import (
+    MAX_RANGE,
+    METRICS,
+    OPTIONAL_TIME_PATTERN,
+    parse_series_query,
+    series_csv,
+    series_payload,
+)
 
 _PING_BODY = b'{"status":"ok","service":"molam-dashboard"}'
 
@@ -73,8 +85,9 @@ _jwt = JWTAuthentication()
 # raw token -> (valid until, user with its permission cache warm). The overview
 # is the hot read: caching a checked token for OVERVIEW_AUTH_CACHE_S seconds
 # (never past its expiry) per worker process saves the signature check and
-# three queries per request. A deactivated user or a changed scope takes
-# effect on this endpoint within those seconds.
+# three queries per request. A changed scope takes effect on this endpoint
+# within those seconds; a deactivation within OVERVIEW_AUTH_EPOCH_S (1 s), at
+# once in the deactivating process (accounts/revocation.py: the auth epoch).
 _tokens = {}
 _MAX_CACHED_TOKENS = 10000
 
@@ -98,17 +111,32 @@ def _jwt_user(request):
     if raw is None:
         return None
     now = time.time()
+    epoch = auth_epoch()
     hit = _tokens.get(raw)
-    if hit is not None and hit[0] > now:
+    if hit is not None and hit[0] > now and epoch is not None and hit[2] == epoch:
         return hit[1]
-    token = _jwt.get_validated_token(raw)
-    user = _jwt.get_user(token)
-    user.has_perm("accounts.view_platform")  # fills the user's permission cache
+    token = _jwt.get_validated_token(raw)  # signature and expiry: no database
+    try:
+        user = _jwt.get_user(token)
+        user.has_perm("accounts.view_platform")  # fills the user's permission cache
+    except outage.DATABASE_ERRORS:
+        # Database down: the identity copy of the last check stands in, if still
+        # valid (dashboard/api/identity.py); else 503 (common/middleware.py).
+        outage.note_failure()
+        user = identity.identity_recall(token.get(jwt_settings.USER_ID_CLAIM))
+        if user is None:
+            raise
+        return user
+    except AuthenticationFailed:
+        identity.identity_forget(token.get(jwt_settings.USER_ID_CLAIM))
+        raise
+    outage.note_success()
+    identity.identity_remember(user, epoch)
     ttl = settings.OVERVIEW_AUTH_CACHE_S
     if ttl:
         if len(_tokens) > _MAX_CACHED_TOKENS:
             _tokens.clear()
-        _tokens[raw] = (min(now + ttl, float(token["exp"])), user)
+        _tokens[raw] = (min(now + ttl, float(token["exp"])), user, epoch)
     return user
 
 
@@ -149,14 +177,22 @@ def overview_response(request):
         scope = resolve_scope(user, request.GET.get("scope"))
     except DomainError as exc:
         return _error(exc.status_code, exc.detail, exc.code, exc.errors)
-    return HttpResponse(overview_body(scope, period), content_type="application/json")
+    body = overview_body(scope, period, degraded=outage.database_down())
+    return HttpResponse(body, content_type="application/json")
 
 
 _scope_param = OpenApiParameter(
     "scope",
     str,
-    description="platform, merchant:ID, agent:ID, bank:ID or region:CC. Merchant and agent "
-    "users always get their own scope; asking for another is 403.",
+    pattern=OPTIONAL_SCOPE_PATTERN,
+    description=f"{SCOPE_HELP} Merchant and agent users always get their own scope; asking "
+    "for another is 403.",
+)
+# What the server checks (dashboard/snapshots/timeseries.py); an empty value is as absent.
+_TIME_HELP = (
+    "RFC 3339 with a UTC offset (2026-11-27T10:00:00Z), years 1970 to 2100. The range "
+    f"`to` - `from` is at most {MAX_RANGE['hour'].days} days hourly, {MAX_RANGE['day'].days} "
+    "days daily (400 beyond)."
 )
 
 
@@ -175,7 +211,13 @@ class OverviewView(APIView):
         summary="Precomputed overview of a scope (figures, float, rates, top lists, sparkline)",
         parameters=[
             _scope_param,
-            OpenApiParameter("period", str, enum=SnapshotPeriod.values, default="24h"),
+            OpenApiParameter(
+                "period",
+                str,
+                enum=[*SnapshotPeriod.values, ""],
+                default="24h",
+                description="Empty or absent: 24h.",
+            ),
         ],
         responses={
             200: OpenApiResponse(OpenApiTypes.OBJECT, description="the overview document"),
@@ -218,15 +260,42 @@ class TimeseriesView(APIView):
         parameters=[
             OpenApiParameter("metric", str, OpenApiParameter.PATH, enum=sorted(METRICS)),
             _scope_param,
-            OpenApiParameter("from", OpenApiTypes.DATETIME, description="RFC 3339, inclusive"),
-            OpenApiParameter("to", OpenApiTypes.DATETIME, description="RFC 3339, exclusive"),
-            OpenApiParameter("granularity", str, enum=["hour", "day"], default="hour"),
-            OpenApiParameter("currency", str, description="required for money metrics"),
-            OpenApiParameter("country", str),
-            OpenApiParameter("region", str),
-            OpenApiParameter("city", str),
-            OpenApiParameter("source", str, enum=["wallet", "connect"]),
-            OpenApiParameter("format", str, enum=["json", "csv"]),
+            OpenApiParameter(
+                "from",
+                str,
+                pattern=OPTIONAL_TIME_PATTERN,
+                description=f"Inclusive. {_TIME_HELP} Absent: `to` minus 24 h (hour) or 30 days.",
+            ),
+            OpenApiParameter(
+                "to",
+                str,
+                pattern=OPTIONAL_TIME_PATTERN,
+                description=f"Exclusive. {_TIME_HELP} Absent: now.",
+            ),
+            OpenApiParameter(
+                "granularity",
+                str,
+                enum=["hour", "day", ""],
+                default="hour",
+                description="Empty: hour.",
+            ),
+            OpenApiParameter(
+                "currency",
+                str,
+                pattern=r"^([A-Z]{3})?$",
+                description="ISO 4217 code; required for money metrics.",
+            ),
+            OpenApiParameter(
+                "country", str, pattern=r"^([A-Z]{2})?$", description="ISO 3166-1 alpha-2."
+            ),
+            OpenApiParameter(
+                "region", str, pattern=r"^[^\x00]{0,64}$", description="At most 64 characters."
+            ),
+            OpenApiParameter(
+                "city", str, pattern=r"^[^\x00]{0,64}$", description="At most 64 characters."
+            ),
+            OpenApiParameter("source", str, enum=["wallet", "connect", ""]),
+            OpenApiParameter("format", str, enum=["json", "csv", ""]),
         ],
         responses={
             200: inline_serializer(
@@ -244,6 +313,7 @@ class TimeseriesView(APIView):
             400: OpenApiResponse(description="bad parameter, with field errors"),
             401: OpenApiResponse(description="no or bad token"),
             403: OpenApiResponse(description="scope not allowed"),
+            404: OpenApiResponse(description="unknown `format`"),
         },
     )
     def get(self, request, metric):

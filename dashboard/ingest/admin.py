@@ -22,18 +22,26 @@ def _platform_role_in(user, roles):
 class DeadLetterAdmin(admin.ModelAdmin):
     """Read-only log of rejected events; the only write is the re-process action (audited)."""
 
-    list_display = ("received_at", "reason", "event_id", "topic", "partition", "offset", "status")
-    list_filter = ("reason", "status", "topic")
-    search_fields = ("event_id", "detail", "topic")
+    list_display = (
+        "received_at", "reason", "event_id", "topic", "partition", "offset", "status",
+        "publication",
+    )  # fmt: skip
+    list_filter = ("reason", "status", "publication", "topic")
+    search_fields = ("event_id", "detail", "topic", "payload_sha256")
     date_hierarchy = "received_at"
     ordering = ("-received_at", "-id")
     list_per_page = 100
     actions = ["reprocess_selected"]
     fields = (
         "received_at", "reason", "detail", "event_id", "topic", "partition", "offset",
-        "payload_display", "status", "reprocessed_at", "reprocessed_by",
+        "payload_size", "payload_sha256", "payload_display", "publication", "publish_error",
+        "status", "reprocessed_at", "reprocessed_by",
     )  # fmt: skip
     readonly_fields = fields
+
+    @admin.display(description="Payload size (bytes)")
+    def payload_size(self, obj):
+        return len(obj.payload)
 
     @admin.display(description="Payload (original bytes)")
     def payload_display(self, obj):

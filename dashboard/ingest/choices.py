@@ -30,3 +30,13 @@ class DeadLetterStatus(models.TextChoices):
     REPROCESSED = "reprocessed", "Re-processed and counted"
     DUPLICATE = "duplicate", "Re-processed: already counted"
     STILL_INVALID = "still_invalid", "Re-processed: still invalid"
+
+
+class DeadLetterPublication(models.TextChoices):
+    """Whether a dead letter's copy reached the DLQ topic (the table row is always whole)."""
+
+    PENDING = "pending", "Not yet on the DLQ topic"
+    PUBLISHED = "published", "On the DLQ topic"
+    TRUNCATED = "truncated", "On the DLQ topic truncated (too large); whole here"
+    FAILED = "failed", "Not on the DLQ topic: publish error (see publish_error)"
+    LOCAL = "local", "Not from Kafka: table only"

@@ -6,26 +6,35 @@ Order of a batch, and why it is crash safe (docs/ingestion.md):
 2. `ingest_records` in ONE database transaction (aggregates + seen ids + dead
    letters + dirty scopes + agents); on any failure it is retried with
    backoff, the same messages, until it succeeds or we are told to stop;
-3. dead letters are published to the DLQ topic (after the DB commit);
+3. dead letters (already whole in the table, step 2) are copied to the DLQ
+   topic: sized to fit (a too large one goes truncated, with a `truncated`
+   header), transient errors retried for a bounded time, any other error leaves
+   the row marked `failed` and the batch goes on (dashboard/ingest/dead_letters.py);
 4. the offsets (last + 1 per partition) are committed synchronously.
 
 A crash after 2 and before 4 redelivers the batch: the seen-id store drops every
-event of it, so nothing is counted twice; a crash before 2 commits nothing.
+event of it, so nothing is counted twice, and a dead letter is recorded once
+(same position, same payload hash); a crash before 2 commits nothing.
 """
 
 import json
 import logging
+import os
 import signal
 import threading
 import time
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FuturesTimeout
+from concurrent.futures import wait as futures_wait
 from concurrent.futures.process import BrokenProcessPool
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from django.db import connection, connections
 
 from dashboard.ingest import metrics, workers
+from dashboard.ingest.dead_letters import DeadLetterPublisher
+from dashboard.ingest.heartbeat import Heartbeat
 from dashboard.ingest.services import WireBatch, apply_prepared, prepare_wire
 
 log = logging.getLogger("dashboard.ingest.consumer")
@@ -38,6 +47,16 @@ _LOST_OWNERSHIP = {
     KafkaError.UNKNOWN_MEMBER_ID,
     KafkaError._ASSIGNMENT_LOST,
 }
+
+
+# How long a consumer whose worker process died may take to stop in order.
+BROKEN_EXIT_AFTER_S = 30.0
+
+
+def _exit_broken():
+    log.error("a worker process died and stopping took over %ss: exiting", BROKEN_EXIT_AFTER_S)
+    logging.shutdown()
+    os._exit(3)
 
 
 class EventConsumer:
@@ -60,6 +79,9 @@ class EventConsumer:
         max_backoff=30.0,
         writers=2,
         processes=0,
+        dlq_max_message_bytes=1_000_000,
+        dlq_retry_seconds=60.0,
+        heartbeat=True,
     ):
         self.topics = list(topics)
         self.dlq_topic = dlq_topic
@@ -75,6 +97,7 @@ class EventConsumer:
         self.processes = max(0, processes)
         self._stop_event = None  # tells worker processes to give up retrying
         self._broken = False
+        self._watchdog = None  # a Timer that exits the process if stopping hangs
         self._stop = False
         self._assigned = set()
         self._ever_assigned = False
@@ -84,11 +107,15 @@ class EventConsumer:
         # Batches being written, oldest first: (future, offsets, size, started).
         self._inflight = deque()
         self._pending = {}  # (topic, partition) -> next offset, DB-committed, not yet in Kafka
+        self._lag = {}  # (topic, partition) -> consumer lag (statistics callback)
+        self._worker_pids = []
         self.stats = {
             "messages": 0,
             "counted": 0,
             "duplicates": 0,
             "dead_letters": 0,
+            "dead_letters_truncated": 0,
+            "dead_letters_unpublished": 0,
             "batches": 0,
             "db_retries": 0,
             "seconds": {},  # time per step: prepare (main thread), wait, apply steps (DB thread)
@@ -113,13 +140,18 @@ class EventConsumer:
                 "client.id": f"dashboard-ingest-{group_id}",
             }
         )
-        self._dlq_config = {
-            "bootstrap.servers": bootstrap_servers,
-            "acks": "all",
-            "linger.ms": 5,
-            "error_cb": self._on_error,
-        }
-        self.dlq = Producer(self._dlq_config)
+        self.dlq = DeadLetterPublisher(
+            bootstrap_servers=bootstrap_servers,
+            topic=dlq_topic,
+            max_message_bytes=dlq_max_message_bytes,
+            retry_seconds=dlq_retry_seconds,
+            max_backoff=max_backoff,
+            should_stop=lambda: self._stop,
+            error_cb=self._on_error,
+        )
+        self.heartbeat = None
+        if heartbeat:  # liveness in Redis (dashboard/ingest/heartbeat.py); never stops ingestion
+            self.heartbeat = Heartbeat(group=group_id, topics=self.topics)
 
     # ------------------------------------------------------------ lifecycle
     def request_stop(self, *_):
@@ -138,6 +170,7 @@ class EventConsumer:
         """Consume until stopped, idle (until_idle) or max_messages; returns the stats dict."""
         log.info("consuming %s (batch %s)", ",".join(self.topics), self.batch_size)
         workers.tune_gc()
+        self._beat(state="starting", force=True)
         if self.processes:
             self._start_processes()
         self.consumer.subscribe(
@@ -147,6 +180,7 @@ class EventConsumer:
         fetched = 0
         try:
             while not self._stop:
+                self._beat()
                 limit = self.batch_size
                 if self.max_messages is not None:
                     remaining = self.max_messages - fetched
@@ -160,6 +194,9 @@ class EventConsumer:
                     self._submit(wire, offsets)
                     last_activity = time.monotonic()
                     continue
+                if self.processes and getattr(self._worker, "_broken", False):
+                    self._worker_died()  # a worker process died while idle
+                    break
                 # Nothing new: make sure the last batch is committed, DB and Kafka.
                 self._finish_inflight()
                 if self._pending:
@@ -177,6 +214,8 @@ class EventConsumer:
                         break
         finally:
             self.close()
+            if self._watchdog is not None:
+                self._watchdog.cancel()
         if self._broken:
             raise RuntimeError(
                 "an ingest worker process died: stopped without committing the offsets of "
@@ -186,6 +225,7 @@ class EventConsumer:
 
     def close(self):
         """Finish the batch in flight, commit what is pending, leave the group, flush the DLQ."""
+        self._beat(state="stopping", force=True)
         try:
             self._finish_inflight()
         finally:
@@ -200,8 +240,33 @@ class EventConsumer:
             self.consumer.close()
         except KafkaException as exc:
             log.warning("consumer close: %s", exc)
-        self.dlq.flush(10)
+        self.dlq.close(10)
+        if self.heartbeat is not None:
+            try:
+                self.heartbeat.stop()
+            except Exception:  # liveness reporting never stops anything
+                log.debug("heartbeat stop failed", exc_info=True)
         log.info("stopped: %s", json.dumps(self.stats, default=str))
+
+    def _beat(self, state="running", force=False):
+        """The liveness heartbeat (rate-limited inside; never raises)."""
+        if self.heartbeat is None:
+            return
+        try:
+            lag = {}
+            for (topic, _), n in list(self._lag.items()):
+                if n >= 0:
+                    lag[topic] = lag.get(topic, 0) + n
+            self.heartbeat.beat(
+                assigned=set(self._assigned),
+                lag=lag or None,
+                last_commit_at=self.stats["last_commit_at"],
+                workers=list(self._worker_pids),
+                state=state,
+                force=force,
+            )
+        except Exception:  # Redis down, a bug: ingestion goes on
+            log.debug("heartbeat failed", exc_info=True)
 
     def _start_processes(self):
         """Spawn the worker processes and wait until each has set Django up, so the
@@ -215,18 +280,36 @@ class EventConsumer:
             max_workers=self.processes,
             mp_context=ctx,
             initializer=workers.init_worker,
-            initargs=(connection.settings_dict["NAME"], self._stop_event, started),
+            # This pid: a worker whose parent is already another exits at once (it
+            # also dies with this process: PR_SET_PDEATHSIG, workers.init_worker).
+            initargs=(connection.settings_dict["NAME"], self._stop_event, started, os.getpid()),
         )
-        pids = {f.result(timeout=150) for f in [self._worker.submit(workers.ready)
-                                                 for _ in range(self.processes)]}  # fmt: skip
-        log.info("%d ingest worker processes ready (pids %s)", len(pids), sorted(pids))
+        ready = [self._worker.submit(workers.ready) for _ in range(self.processes)]
+        deadline = time.monotonic() + 150
+        # A slow start (a loaded machine) still shows as a live, starting consumer.
+        while futures_wait(ready, timeout=1).not_done:
+            if time.monotonic() > deadline:
+                raise FuturesTimeout("ingest worker processes did not start within 150 s")
+            self._beat(state="starting")
+        pids = {f.result() for f in ready}
+        self._worker_pids = sorted(pids)
+        log.info("%d ingest worker processes ready (pids %s)", len(pids), self._worker_pids)
 
     def _stop_worker(self):
         if self._worker is not None and self.processes:
             if self._broken:
+                # A worker died: the batches of the others will not be committed
+                # either (their offsets stay put), so they are killed rather than
+                # waited for (a join on a broken pool can hang for minutes).
                 self._stop_event.set()
-            self._worker.shutdown(wait=True, cancel_futures=True)
+                for pid in self._worker_pids:
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+            self._worker.shutdown(wait=not self._broken, cancel_futures=True)
             self._worker = None
+            self._worker_pids = []
         elif self._worker is not None:
             # One close per writer thread started (the barrier keeps each task on
             # its own thread): Django connections are per thread.
@@ -331,6 +414,11 @@ class EventConsumer:
     def _worker_died(self):
         if not self._broken:
             log.error("an ingest worker process died: stopping without committing")
+            # Last resort: if the orderly stop hangs (the broker, a join), the
+            # process exits anyway, so its supervisor restarts it.
+            self._watchdog = threading.Timer(BROKEN_EXIT_AFTER_S, _exit_broken)
+            self._watchdog.daemon = True
+            self._watchdog.start()
         self._broken = self._stop = True
 
     def _finish_inflight(self):
@@ -344,7 +432,7 @@ class EventConsumer:
         waited = time.monotonic()
         result = self._result(future)
         self._add_seconds("wait", time.monotonic() - waited)
-        if result is None or not self._publish_dead_letters(result.dead_letters):
+        if result is None or not self.dlq.publish(result.dead_letters):
             # Stopping before this batch is fully out (DB, or the DLQ topic): its
             # offsets, and those of the later batches, must not move; all of
             # them are re-read next time (and deduplicated).
@@ -363,6 +451,8 @@ class EventConsumer:
         s["counted"] += result.counted
         s["duplicates"] += result.duplicates
         s["dead_letters"] += len(result.dead_letters)
+        s["dead_letters_truncated"] += self.dlq.last["truncated"]
+        s["dead_letters_unpublished"] += self.dlq.last["failed"]
         s["batches"] += 1
         if result.db_retries:
             s["db_retries"] += result.db_retries
@@ -396,53 +486,6 @@ class EventConsumer:
         return workers.write_with_retry(
             prepared, apply_prepared, should_stop=lambda: self._stop, max_backoff=self.max_backoff
         )
-
-    def _sleep(self, seconds):
-        """Sleep unless asked to stop; False when stopping."""
-        deadline = time.monotonic() + seconds
-        while not self._stop and time.monotonic() < deadline:
-            time.sleep(min(0.1, deadline - time.monotonic()))
-        return not self._stop
-
-    def _publish_dead_letters(self, dead_letters):
-        """Publish to the DLQ topic and wait for delivery; False if stopped before that."""
-        if not dead_letters:
-            return True
-        for d in dead_letters:
-            headers = [
-                ("reason", d.reason.encode()),
-                ("detail", d.detail[:500].encode("utf-8", "replace")),
-                ("event_id", (d.event_id or "").encode("utf-8", "replace")),
-            ]
-            if d.origin is not None:
-                headers += [
-                    ("source_topic", d.origin.topic.encode()),
-                    ("source_partition", str(d.origin.partition).encode()),
-                    ("source_offset", str(d.origin.offset).encode()),
-                ]
-            key = d.origin.key if d.origin is not None else None
-            while True:
-                try:
-                    self.dlq.produce(self.dlq_topic, value=d.payload, key=key, headers=headers)
-                    break
-                except BufferError:
-                    self.dlq.poll(0.1)
-                except KafkaException as exc:
-                    # A producer in a fatal state never recovers: start a new one.
-                    # (The rows are in the table already; the topic copy is at least once.)
-                    log.warning("dead-letter producer failed (%s): recreating it", exc)
-                    if not self._sleep(1):
-                        return False
-                    self.dlq = Producer(self._dlq_config)
-        # The rows are already in the DB table; the topic copy must be out before
-        # the offsets move, so a crash here re-publishes (at least once) instead of losing it.
-        delay = 0.5
-        while self.dlq.flush(10) > 0:
-            log.warning("dead-letter topic not reachable; retrying in %.1fs", delay)
-            if not self._sleep(delay):
-                return False
-            delay = min(delay * 2, self.max_backoff)
-        return True
 
     # ------------------------------------------------------------ offsets
     def _commit_pending(self, only=None):
@@ -480,6 +523,7 @@ class EventConsumer:
         self._ever_assigned = True
         self._joined_at = time.monotonic()
         log.info("assigned %s", sorted(self._assigned))
+        self._beat(force=True)
 
     def _on_revoke(self, consumer, partitions):
         revoked = {(p.topic, p.partition) for p in partitions}
@@ -490,14 +534,18 @@ class EventConsumer:
         self._assigned -= revoked
         for tp in revoked:
             self._pending.pop(tp, None)
+            self._lag.pop(tp, None)
         log.info("revoked %s", sorted(revoked))
+        self._beat(force=True)
 
     def _on_lost(self, consumer, partitions):
         lost = {(p.topic, p.partition) for p in partitions}
         self._assigned -= lost
         for tp in lost:
             self._pending.pop(tp, None)
+            self._lag.pop(tp, None)
         log.warning("lost %s (the new owner re-reads them; duplicates are dropped)", sorted(lost))
+        self._beat(force=True)
 
     def _on_error(self, err):
         log.warning("kafka: %s", err)
@@ -509,6 +557,8 @@ class EventConsumer:
                 for pid, p in t.get("partitions", {}).items():
                     if pid == "-1" or (topic, int(pid)) not in self._assigned:
                         continue
-                    metrics.CONSUMER_LAG.labels(topic, pid).set(p.get("consumer_lag", -1))
+                    lag = p.get("consumer_lag", -1)
+                    metrics.CONSUMER_LAG.labels(topic, pid).set(lag)
+                    self._lag[(topic, int(pid))] = lag
         except Exception:  # metrics must never break consumption
             log.debug("bad stats payload", exc_info=True)

@@ -1,7 +1,8 @@
 """Prometheus metrics of ingestion (served by the web /metrics and `consume_events --metrics-port`).
 
 With PROMETHEUS_MULTIPROC_DIR set (as `make up` does) prometheus_client writes
-these to shared files, so the web process's /metrics shows the consumer's too.
+these to shared files, so the web process's /metrics shows the consumer's too;
+gauges of processes that died are dropped (dashboard/prometheus.py).
 """
 
 from prometheus_client import Counter, Gauge, Histogram
@@ -34,9 +35,12 @@ DB_RETRIES = Counter(
 COMMIT_FAILURES = Counter(
     "dashboard_ingest_offset_commit_failures", "Kafka offset commits that failed."
 )
+# "livemax": the value of live processes only. A consumer that dies keeps its
+# last figures in its file until marked dead (dashboard/prometheus.py), and with
+# "max" they were shown for ever: thousands of messages of lag of dead consumers.
 CONSUMER_LAG = Gauge(
     "dashboard_ingest_consumer_lag",
     "Messages behind the high watermark, as reported by the broker (-1 unknown).",
     ["topic", "partition"],
-    multiprocess_mode="max",
+    multiprocess_mode="livemax",
 )

@@ -517,6 +517,12 @@ def _widen(spans, scope, bucket):
 
 
 def _dead_letters_store(dead_letters, now):
+    """Each letter whole in the table (in the batch's transaction, so before any offset
+    moves). Its identity is its Kafka position AND its payload hash: a redelivery of
+    the same message is recorded once, a different message at a reused position
+    (broker restarted empty, topic re-created) gets a row of its own."""
+    from dashboard.ingest.choices import DeadLetterPublication
+    from dashboard.ingest.dead_letters import payload_sha256
     from dashboard.models import DeadLetter
 
     DeadLetter.objects.bulk_create(
@@ -528,9 +534,14 @@ def _dead_letters_store(dead_letters, now):
                 offset=d.origin.offset if d.origin else None,
                 key=d.origin.key if d.origin else None,
                 payload=d.payload,
+                payload_sha256=payload_sha256(d.payload),
                 event_id=d.event_id[:64],
                 reason=d.reason,
                 detail=d.detail[:2000],
+                # Only the consumer publishes (letters with a Kafka position).
+                publication=DeadLetterPublication.PENDING
+                if d.origin
+                else DeadLetterPublication.LOCAL,
             )
             for d in dead_letters
         ],

@@ -29,7 +29,7 @@ from dashboard.partitions import (
 )
 
 AGG_TABLE = "dashboard_hourly_aggregate"
-DIRTY_TABLE = "dashboard_dirtyscope"
+DIRTY_TABLE = "dashboard_dirty_change"
 KEY_COLUMNS = (
     "scope_kind",
     "scope_id",
@@ -95,14 +95,14 @@ _SEEN_INSERT = (
     "SELECT event_id, occurred_day FROM ingest_seen_stage ORDER BY occurred_day, event_id "
     "ON CONFLICT DO NOTHING RETURNING event_id"
 )
-_DIRTY_UPSERT = (
-    f"INSERT INTO {DIRTY_TABLE} (scope_kind, scope_id, min_bucket, max_bucket, marked_at) "
-    "SELECT k, i, mn, mx, now() FROM unnest(%s::varchar[], %s::varchar[], "
-    "%s::timestamptz[], %s::timestamptz[]) AS t(k, i, mn, mx) ORDER BY k, i "
-    "ON CONFLICT (scope_kind, scope_id) DO UPDATE SET "
-    f"min_bucket = LEAST({DIRTY_TABLE}.min_bucket, EXCLUDED.min_bucket), "
-    f"max_bucket = GREATEST({DIRTY_TABLE}.max_bucket, EXCLUDED.max_bucket), "
-    "marked_at = EXCLUDED.marked_at"
+# Dirty marks are an append-only change log: one plain INSERT per batch, no
+# unique key and no ON CONFLICT, so nothing a snapshot refresh holds (it
+# deletes the rows it claimed, in a transaction that may wait on a rollup
+# rebuild) can make a batch wait. See docs/snapshots.md.
+_DIRTY_INSERT = (
+    f"INSERT INTO {DIRTY_TABLE} (scope_kind, scope_id, min_bucket, max_bucket, reason, marked_at) "
+    "SELECT k, i, mn, mx, 'events', now() FROM unnest(%s::varchar[], %s::varchar[], "
+    "%s::timestamptz[], %s::timestamptz[]) AS t(k, i, mn, mx)"
 )
 
 
@@ -192,12 +192,13 @@ def bank_merchants_upsert(cursor, gmv_by_key):
 
 
 def dirty_scopes_mark(cursor, spans):
-    """spans: {(scope_kind, scope_id): [min_bucket, max_bucket]} -> widen DirtyScope rows."""
+    """spans: {(scope_kind, scope_id): [min_bucket, max_bucket]} -> one DirtyChange row each
+    (INSERT only: never waits on a refresh)."""
     if not spans:
         return
-    items = sorted(spans.items())
+    items = list(spans.items())
     cursor.execute(
-        _DIRTY_UPSERT,
+        _DIRTY_INSERT,
         [
             [k for (k, _), _ in items],
             [i for (_, i), _ in items],

@@ -3,13 +3,14 @@
 This runs for every message at 30k events/s, so it avoids serializers and
 regex-heavy code: orjson for the bytes, dict lookups, Decimal built from the
 raw string (never through a binary float). A bad event raises `Invalid` with a
-stable reason code (DeadLetterReason) and a human detail.
+stable reason code (DeadLetterReason) and a human detail: whatever the input,
+never another exception (tests/dashboard/test_validation_properties.py).
 """
 
 import json
 import re
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Annotated, Literal
 
 import msgspec
@@ -26,6 +27,22 @@ MAX_AMOUNT = Decimal(10) ** 14
 _DECIMAL_STR = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 # At most 14 integer digits and 4 decimals: within the contract by its shape alone.
 _PLAIN_DECIMAL = re.compile(r"-?[0-9]{1,14}(?:\.[0-9]{1,4})?").fullmatch
+# RFC 3339 `date-time` (section 5.6), strictly: a `T` (or `t`) between date and
+# time, seconds required, 1-9 fraction digits, offset `Z` (or `z`) or +HH:MM/-HH:MM.
+# No week or ordinal dates, no basic format, no +HHMM/+HH, no space separator. The
+# shape is this regex (ASCII digits); the ranges are fromisoformat's: month, day of
+# month and leap years, hours 00-23 (no 24:00), minutes and seconds 00-59 (no leap
+# second 60), offset hours 00-23. Offset minutes are checked here: fromisoformat
+# reads +01:60 as +02:00.
+_RFC3339 = re.compile(
+    r"\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:[Zz]|[+-]\d\d:[0-5]\d)", re.ASCII
+).fullmatch
+_fromisoformat = datetime.fromisoformat
+# Nesting limit of a message (the top-level object is level 1): far below every
+# parser's own recursion limit, so no parser hits it and all of them agree.
+MAX_DEPTH = 64
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 
 # What each type counts: (count figure, amount figure, fee/revenue counted, sources).
 # A type with an amount figure is a "money type": currency and amount required.
@@ -117,8 +134,58 @@ def _reject_constant(name):
     raise ValueError(f"{name} is not a number")
 
 
+def _json_decimal(text):
+    """A JSON number with a fraction or exponent, exactly; an exponent beyond what
+    Decimal holds (1e99999999999999999999) becomes a float (inf or 0.0), which no
+    amount accepts and a coordinate reads as orjson and msgspec do."""
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        return float(text)
+
+
+def _json_int(text):
+    # Beyond Python's int/str conversion limit (4300 digits) as a Decimal: the
+    # message is still JSON, its value is judged by the field (or ignored).
+    return int(text) if len(text) <= 4000 else Decimal(text)
+
+
+def _too_deep(raw):
+    """True if the JSON text nests objects/arrays deeper than MAX_DEPTH (brackets
+    inside strings do not count). Cheap for ordinary messages: counting brackets
+    bounds the depth; only a message with more brackets than the limit is scanned."""
+    if (
+        raw.count("{" if type(raw) is str else b"{") + raw.count("[" if type(raw) is str else b"[")
+        <= MAX_DEPTH
+    ):
+        return False
+    if type(raw) is str:
+        raw = raw.encode("utf-8", "surrogatepass")
+    depth = 0
+    for byte in _JSON_STRING.sub(b"", raw).translate(None, _NOT_BRACKETS):
+        if byte == 0x7B or byte == 0x5B:  # { [
+            depth += 1
+            if depth > MAX_DEPTH:
+                return True
+        else:
+            depth -= 1
+    return False
+
+
+def _check_text(raw):
+    """bytes-like or str -> bytes or str, raising Invalid for what no parser should see."""
+    if isinstance(raw, bytearray | memoryview):
+        raw = bytes(raw)
+    elif not isinstance(raw, bytes | str):
+        raise Invalid(R.INVALID_JSON, f"expected bytes or str, got {type(raw).__name__}")
+    if _too_deep(raw):
+        raise Invalid(R.INVALID_JSON, f"JSON nested deeper than {MAX_DEPTH} levels")
+    return raw
+
+
 def loads(raw):
     """bytes/str -> dict, exact: numbers with a fraction are re-read as Decimal."""
+    raw = _check_text(raw)
     try:
         obj = orjson.loads(raw)
         exact = False
@@ -138,15 +205,24 @@ def loads(raw):
 
 
 def _slow_loads(raw):
+    """The reference reader (stdlib json, exact numbers): what `loads` falls back to."""
+    raw = _check_text(raw)
     try:
-        if isinstance(raw, bytes | bytearray | memoryview):
-            raw = bytes(raw).decode("utf-8")
-        obj = json.loads(raw, parse_float=Decimal, parse_constant=_reject_constant)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        if type(raw) is bytes:
+            raw = raw.decode("utf-8")
+        obj = json.loads(
+            raw, parse_float=_json_decimal, parse_int=_json_int, parse_constant=_reject_constant
+        )
+    except (ValueError, RecursionError) as exc:  # (UnicodeDecodeError is a ValueError)
         raise Invalid(R.INVALID_JSON, str(exc)[:200]) from None
     if not isinstance(obj, dict):
         raise Invalid(R.INVALID_JSON, f"expected a JSON object, got {type(obj).__name__}")
     return obj
+
+
+def _shown(value, n=40):
+    """A value for a detail message: never raises (str() of a huge int does)."""
+    return repr(value[:n]) if type(value) is str else f"a JSON {type(value).__name__}"
 
 
 def _decimal(value, field, event_id, *, signed=False):
@@ -160,7 +236,7 @@ def _decimal(value, field, event_id, *, signed=False):
         return d
     if t is str:
         if not _DECIMAL_STR.fullmatch(value):
-            raise Invalid(R.INVALID_AMOUNT, f"{field} {value[:40]!r} is not a decimal", event_id)
+            raise Invalid(R.INVALID_AMOUNT, f"{field} {_shown(value)} is not a decimal", event_id)
         d = Decimal(value)
     elif t is int:
         d = Decimal(value)
@@ -171,28 +247,72 @@ def _decimal(value, field, event_id, *, signed=False):
     else:
         raise Invalid(R.INVALID_AMOUNT, f"{field} must be a decimal string or number", event_id)
     if d < 0 and not signed:
-        raise Invalid(R.NEGATIVE_AMOUNT, f"{field} {value} is negative", event_id)
+        raise Invalid(R.NEGATIVE_AMOUNT, f"{field} is negative", event_id)
     if abs(d) >= MAX_AMOUNT:
         raise Invalid(R.INVALID_AMOUNT, f"{field} is 10^14 or more", event_id)
     exp = d.as_tuple().exponent
     if exp < -4 and d != d.quantize(Decimal("0.0001")):
-        raise Invalid(R.INVALID_AMOUNT, f"{field} {value} has more than 4 decimals", event_id)
+        raise Invalid(R.INVALID_AMOUNT, f"{field} has more than 4 decimals", event_id)
     return d
 
 
-def parse_timestamp(value, event_id=None):
-    """RFC 3339 with an offset -> aware UTC datetime."""
-    if type(value) is not str or len(value) > 40 or len(value) < 20:
-        raise Invalid(R.INVALID_TIMESTAMP, "occurred_at must be an RFC 3339 string", event_id)
+def utc_instant(stamp):
+    """An RFC 3339 date-time string (see _RFC3339) -> aware UTC datetime, else None.
+
+    The one reading of a timestamp, shared by the fast path and `validate`."""
+    if type(stamp) is not str or not _RFC3339(stamp):
+        return None
+    if stamp[-1] == "z":  # (fromisoformat reads only an upper-case Z)
+        stamp = stamp[:-1] + "Z"
     try:
-        dt = datetime.fromisoformat(value)
-    except ValueError:
-        raise Invalid(
-            R.INVALID_TIMESTAMP, f"occurred_at {value!r} is not RFC 3339", event_id
-        ) from None
-    if dt.tzinfo is None or value[10] not in "Tt ":
-        raise Invalid(R.INVALID_TIMESTAMP, f"occurred_at {value!r} has no UTC offset", event_id)
-    return dt.astimezone(UTC)
+        # ValueError: not a calendar date (2026-02-30, month 13, year 0000);
+        # OverflowError: the offset moves the instant outside years 1-9999.
+        return _fromisoformat(stamp).astimezone(UTC)
+    except (ValueError, OverflowError):
+        return None
+
+
+def _timestamp_problem(value):
+    """Why utc_instant(value) is None, for the dead letter's detail."""
+    if type(value) is not str:
+        return "occurred_at must be an RFC 3339 string"
+    shown = _shown(value)
+    if not _RFC3339(value):
+        return (
+            f"occurred_at {shown} is not RFC 3339 "
+            "(YYYY-MM-DDTHH:MM:SS[.1-9 digits] then Z or +HH:MM/-HH:MM)"
+        )
+    if value[17:19] == "60":
+        return f"occurred_at {shown}: a leap second (:60) is not accepted"
+    if value[11:13] == "24":
+        return f"occurred_at {shown}: hour 24 is not RFC 3339"
+    try:
+        _fromisoformat(value[:-1] + "Z" if value[-1] == "z" else value)
+    except ValueError as exc:
+        return f"occurred_at {shown} is not a valid date and time ({exc})"[:200]
+    return f"occurred_at {shown} is outside 0001-01-01..9999-12-31 in UTC"
+
+
+def parse_timestamp(value, event_id=None):
+    """RFC 3339 with an offset -> aware UTC datetime, or raise Invalid."""
+    dt = utc_instant(value)
+    if dt is None:
+        raise Invalid(R.INVALID_TIMESTAMP, _timestamp_problem(value), event_id)
+    return dt
+
+
+def _coordinate(value):
+    """A JSON number as the float it denotes (correctly rounded, as orjson and msgspec
+    read it), else None; a bool is not a number."""
+    t = type(value)
+    if t is float:
+        return value
+    if t is int or t is Decimal:
+        try:
+            return float(value)
+        except OverflowError:  # an int beyond the float range
+            return None
+    return None
 
 
 def validate(obj, now=None):
@@ -203,19 +323,21 @@ def validate(obj, now=None):
     if type(event_id) is not str or not (1 <= len(event_id) <= 64):
         raise Invalid(R.INVALID_FIELD, "event_id must be a string of 1-64 chars")
     if _unstorable(event_id):
-        raise Invalid(R.INVALID_FIELD, f"event_id {event_id!r} has a NUL or is not valid UTF-8")
+        raise Invalid(
+            R.INVALID_FIELD, f"event_id {_shown(event_id)} has a NUL or is not valid UTF-8"
+        )
     for field in ("type", "source", "occurred_at"):
         if obj.get(field) is None:
             raise Invalid(R.MISSING_FIELD, f"{field} is required", event_id)
     etype = obj["type"]
     rule = _RULES.get(etype) if type(etype) is str else None
     if rule is None:
-        raise Invalid(R.UNKNOWN_TYPE, f"unknown type {str(etype)[:64]!r}", event_id)
+        raise Invalid(R.UNKNOWN_TYPE, f"unknown type {_shown(etype, 64)}", event_id)
     count_ix, amount_ix, counts_fee, sources = rule
     source = obj["source"]
-    if source not in ("wallet", "connect"):
+    if type(source) is not str or source not in ("wallet", "connect"):
         raise Invalid(
-            R.INVALID_SOURCE, f"source {str(source)[:20]!r} is not wallet or connect", event_id
+            R.INVALID_SOURCE, f"source {_shown(source, 20)} is not wallet or connect", event_id
         )
     if source not in sources:
         raise Invalid(R.INVALID_SOURCE, f"{etype} is not published by {source}", event_id)
@@ -246,7 +368,7 @@ def validate(obj, now=None):
         currency = ""
     elif type(currency) is not str or currency not in CURRENCIES:
         raise Invalid(
-            R.INVALID_CURRENCY, f"currency {str(currency)[:20]!r} is not ISO 4217", event_id
+            R.INVALID_CURRENCY, f"currency {_shown(currency, 20)} is not ISO 4217", event_id
         )
     e.currency = currency
 
@@ -286,7 +408,7 @@ def validate(obj, now=None):
         country = "ZZ"
     elif type(country) is not str or country not in COUNTRIES:
         raise Invalid(
-            R.INVALID_COUNTRY, f"country {str(country)[:20]!r} is not ISO 3166-1", event_id
+            R.INVALID_COUNTRY, f"country {_shown(country, 20)} is not ISO 3166-1", event_id
         )
     e.country = country
     region = obj.get("region")
@@ -307,14 +429,11 @@ def validate(obj, now=None):
     if location is not None:
         if type(location) is not dict:
             raise Invalid(R.INVALID_LOCATION, "location must be an object {lat, lon}", event_id)
-        lat, lon = location.get("lat"), location.get("lon")
-        if (
-            type(lat) not in (int, float, Decimal)
-            or type(lon) not in (int, float, Decimal)
-            or not (-90 <= lat <= 90 and -180 <= lon <= 180)
-        ):
+        # Judged as floats (the fast path's reading): 90.00000000000000000001 is 90.0.
+        lat, lon = _coordinate(location.get("lat")), _coordinate(location.get("lon"))
+        if lat is None or lon is None or not (-90 <= lat <= 90 and -180 <= lon <= 180):
             raise Invalid(R.INVALID_LOCATION, "location lat/lon missing or out of range", event_id)
-        e.lat, e.lon = float(lat), float(lon)
+        e.lat, e.lon = lat, lon
     metadata = obj.get("metadata")
     if metadata is not None and type(metadata) is not dict:
         raise Invalid(R.INVALID_FIELD, "metadata must be an object", event_id)
@@ -357,12 +476,20 @@ _Label = Annotated[str, msgspec.Meta(max_length=64)]
 _PLAIN_UNSIGNED = re.compile(r"[0-9]{1,14}(?:\.[0-9]{1,4})?").fullmatch
 
 
-class _WireLocation(msgspec.Struct, gc=False):
+# Two shapes: the closed one (no key but the contract's: msgspec then decodes, and
+# so checks as UTF-8, every byte of the message) for the ordinary event, and the
+# open one for an event with extra keys, which msgspec skips unchecked: the
+# message is checked whole first (`_decode_open`).
+class _WireLocation(msgspec.Struct, gc=False, forbid_unknown_fields=True):
     lat: Annotated[float, msgspec.Meta(ge=-90, le=90)]
     lon: Annotated[float, msgspec.Meta(ge=-180, le=180)]
 
 
-class _WireEvent(msgspec.Struct, gc=False):
+class _OpenWireLocation(_WireLocation, forbid_unknown_fields=False):
+    pass
+
+
+class _WireEvent(msgspec.Struct, gc=False, forbid_unknown_fields=True):
     event_id: _Id
     type: Literal[tuple(str(t) for t in EventType)]
     source: Literal["wallet", "connect"]
@@ -382,7 +509,37 @@ class _WireEvent(msgspec.Struct, gc=False):
     metadata: dict | None = None
 
 
+class _OpenWireEvent(_WireEvent, forbid_unknown_fields=False):
+    location: _OpenWireLocation | None = None
+
+
 _decode_wire = msgspec.json.Decoder(_WireEvent).decode
+_WireError = msgspec.MsgspecError
+_decode_open_wire = msgspec.json.Decoder(_OpenWireEvent).decode
+
+
+def _too_many_brackets(raw):
+    """More brackets than MAX_DEPTH: maybe too deep (then `loads` decides)."""
+    return raw.count(b"{") + raw.count(b"[") > MAX_DEPTH
+
+
+def _decode_open(raw):
+    """An event with keys beyond the contract's (ignored), or None. msgspec checks
+    UTF-8 only in what it decodes, not in the keys and values it skips (a
+    bit-flipped key): the whole message must be UTF-8 and not too deep."""
+    if not raw.isascii():
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    if _too_many_brackets(raw):
+        return None
+    try:
+        return _decode_open_wire(raw)
+    except (_WireError, RecursionError):
+        return None
+
+
 _BUCKETS = {}  # "YYYY-MM-DDTHH" of a UTC timestamp -> its hour bucket (bounded: see _hour)
 
 
@@ -392,11 +549,9 @@ def _hour(dt):
     return datetime(dt.year, dt.month, dt.day, dt.hour, tzinfo=UTC)
 
 
-_WireError = msgspec.MsgspecError
 # (now, latest acceptable occurred_at) of the batch being read: one tuple, swapped
 # whole, so threads validating batches with different `now`s never mix them.
 _future = (None, None)
-_fromisoformat = datetime.fromisoformat
 
 
 def fast_parse(raw, now):
@@ -407,8 +562,16 @@ def fast_parse(raw, now):
         return None
     try:
         w = _decode_wire(raw)
-    except _WireError:
+    except _WireError:  # (not the ordinary shape: extra keys, or invalid)
+        w = _decode_open(raw)
+        if w is None:
+            return None
+    except RecursionError:
         return None
+    else:
+        # Every byte decoded, so UTF-8; only metadata can nest deeper than 2 levels.
+        if w.metadata is not None and _too_many_brackets(raw):
+            return None
     etype = w.type
     count_ix, amount_ix, counts_fee, sources = _RULES[etype]
     if w.source not in sources:
@@ -456,16 +619,9 @@ def fast_parse(raw, now):
         else:
             return None
     stamp = w.occurred_at
-    # parse_timestamp's rules, without its exceptions.
-    if not 20 <= len(stamp) <= 40 or stamp[10] not in "Tt ":
+    occurred_at = utc_instant(stamp)  # (parse_timestamp's reading, without its exception)
+    if occurred_at is None:
         return None
-    try:
-        occurred_at = _fromisoformat(stamp)
-    except ValueError:
-        return None
-    if occurred_at.tzinfo is None:
-        return None
-    occurred_at = occurred_at.astimezone(UTC)
     global _future
     future = _future
     if future[0] is not now:

@@ -12,11 +12,19 @@ Worker processes are spawned (not forked: the consumer has librdkafka threads)
 and ignore SIGINT/SIGTERM: the consumer is the one that stops, finishing the
 batches in flight first. A worker that dies breaks the pool: the consumer stops
 without committing that batch or any later one (they are re-read on restart).
+
+Workers never outlive their consumer: each asks Linux for SIGKILL when its parent
+dies (PR_SET_PDEATHSIG), and one whose parent is already gone when it starts
+exits at once. (A worker killed mid-batch rolls its transaction back: its
+offsets were not committed, the batch is re-read and deduplicated.)
 """
 
+import ctypes
 import gc
 import logging
+import os
 import signal
+import sys
 import time
 from datetime import UTC, datetime
 
@@ -76,9 +84,32 @@ _stop_event = None
 _started = None  # a Barrier of all the workers (see `ready`)
 
 
-def init_worker(database_name, stop_event, started):
-    """Initializer of a worker process: Django on the consumer's database, signals left
-    to the consumer."""
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def die_with_parent(parent_pid, sig=signal.SIGKILL):
+    """Have the kernel send `sig` to this process when its parent dies (Linux), and
+    exit now if the parent is already gone (the race: it died before the prctl).
+    Returns False where prctl is unavailable (not Linux): only the check then."""
+    armed = False
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            armed = libc.prctl(PR_SET_PDEATHSIG, int(sig), 0, 0, 0) == 0
+            if not armed:
+                log.warning("prctl(PR_SET_PDEATHSIG) failed: errno %d", ctypes.get_errno())
+        except (OSError, AttributeError):
+            log.warning("prctl unavailable: a worker may outlive its consumer", exc_info=True)
+    if parent_pid is not None and os.getppid() != parent_pid:
+        # Re-parented already (to init or a subreaper): the consumer is dead.
+        os._exit(1)
+    return armed
+
+
+def init_worker(database_name, stop_event, started, parent_pid=None):
+    """Initializer of a worker process: dies with the consumer (`parent_pid`), Django
+    on the consumer's database, signals left to the consumer."""
+    die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     import django

@@ -1,6 +1,7 @@
 from django.db import models
 
 from dashboard.choices import Source
+from dashboard.snapshots.choices import DirtyReason
 
 
 def _count():
@@ -62,21 +63,53 @@ class HourlyAggregate(models.Model):
         db_table = "dashboard_hourly_aggregate"
 
 
-class DirtyScope(models.Model):
-    """A scope whose aggregates changed since its snapshots were last computed.
+class DirtyChange(models.Model):
+    """One change that a scope's rollups and snapshots have not taken in yet (append-only).
 
-    Ingestion upserts one row per touched scope (widening the hour range);
-    the snapshot refresh claims rows by deleting them (see dashboard.tasks).
+    Ingestion INSERTs one row per touched scope and batch, in the batch's
+    transaction, with the batch's hour range of that scope; changes that alter
+    figures without new events (FX rates) insert rows without a range. Writers
+    never update or delete a row, and there is no unique key, so a batch never
+    waits on a refresh. The refresh of a scope deletes exactly the rows it read
+    (DELETE ... RETURNING), in the transaction that rewrites the rollups of
+    their range and writes the snapshots: rows that arrive meanwhile stay.
     Region scopes are marked as ("region", country).
     """
 
+    id = models.BigAutoField(primary_key=True)
     scope_kind = models.CharField(max_length=8)
     scope_id = models.CharField(max_length=64, blank=True, default="")
-    min_bucket = models.DateTimeField()
-    max_bucket = models.DateTimeField()
+    min_bucket = models.DateTimeField(null=True, blank=True, help_text="First changed hour.")
+    max_bucket = models.DateTimeField(null=True, blank=True, help_text="Last changed hour.")
+    reason = models.CharField(max_length=16, choices=DirtyReason.choices)
     marked_at = models.DateTimeField()
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["scope_kind", "scope_id"], name="dirty_scope_unique")
+        db_table = "dashboard_dirty_change"
+        indexes = [
+            # Readers take min(min_bucket)/max(max_bucket) of one scope from the index alone.
+            models.Index(
+                fields=["scope_kind", "scope_id"],
+                include=["min_bucket", "max_bucket"],
+                name="dirty_change_scope",
+            ),
         ]
+
+
+class DirtyScope(models.Model):
+    """Read-only view: the pending changes of each scope, summed up (one row per scope).
+
+    `min_bucket`/`max_bucket` span the pending hour ranges (NULL when only
+    range-less changes are pending), `marked_at` is the newest change.
+    """
+
+    pk = models.CompositePrimaryKey("scope_kind", "scope_id")
+    scope_kind = models.CharField(max_length=8)
+    scope_id = models.CharField(max_length=64, blank=True, default="")
+    min_bucket = models.DateTimeField(null=True)
+    max_bucket = models.DateTimeField(null=True)
+    marked_at = models.DateTimeField()
+
+    class Meta:
+        managed = False
+        db_table = "dashboard_dirtyscope"

@@ -7,7 +7,7 @@ read only by raw SQL on the hot path (dashboard/ingest/sql.py): it has no model.
 from django.conf import settings
 from django.db import models
 
-from dashboard.ingest.choices import DeadLetterReason, DeadLetterStatus
+from dashboard.ingest.choices import DeadLetterPublication, DeadLetterReason, DeadLetterStatus
 
 __all__ = ["DeadLetter", "DemoBackfill"]
 
@@ -21,12 +21,25 @@ class DeadLetter(models.Model):
     offset = models.BigIntegerField(null=True, blank=True)
     key = models.BinaryField(null=True, blank=True)
     payload = models.BinaryField(help_text="The original message bytes.")
+    payload_sha256 = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        help_text="Hex SHA-256 of the payload: with the Kafka position, the letter's identity.",
+    )
     event_id = models.CharField(max_length=64, blank=True, default="", db_index=True)
     reason = models.CharField(max_length=32, choices=DeadLetterReason.choices, db_index=True)
     detail = models.TextField(blank=True, default="")
     status = models.CharField(
         max_length=16, choices=DeadLetterStatus.choices, default=DeadLetterStatus.PENDING
     )
+    publication = models.CharField(
+        max_length=16,
+        choices=DeadLetterPublication.choices,
+        default=DeadLetterPublication.PENDING,
+        help_text="Whether the copy on the DLQ topic is out (whole or truncated).",
+    )
+    publish_error = models.TextField(blank=True, default="")
     reprocessed_at = models.DateTimeField(null=True, blank=True)
     reprocessed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -36,11 +49,13 @@ class DeadLetter(models.Model):
         db_table = "dashboard_dead_letter"
         ordering = ["-received_at", "-id"]
         constraints = [
-            # A redelivered bad message is recorded once (crash between DB and offset commit).
+            # A redelivered bad message is recorded once (crash between DB and offset
+            # commit); a DIFFERENT message at a reused position (broker restarted
+            # empty, topic re-created) is a letter of its own.
             models.UniqueConstraint(
-                fields=["topic", "partition", "offset"],
+                fields=["topic", "partition", "offset", "payload_sha256"],
                 condition=models.Q(offset__isnull=False),
-                name="dead_letter_unique_kafka_position",
+                name="dead_letter_unique_message",
             )
         ]
         indexes = [models.Index(fields=["status", "received_at"], name="dead_letter_status_idx")]

@@ -4,7 +4,7 @@ from django.contrib import admin
 
 from accounts.scope import is_platform_staff
 from dashboard.models import FxRate, Snapshot
-from dashboard.snapshots.fx import fx_rates_load
+from dashboard.snapshots.fx import fx_rates_delete, fx_rates_load
 
 
 def _may_manage_fx(user):
@@ -16,7 +16,8 @@ def _may_manage_fx(user):
 @admin.register(FxRate)
 class FxRateAdmin(admin.ModelAdmin):
     """Platform staff read the rates; finance ops (manage_fx_rates) add and correct them
-    through the same service as `load_fx_rates`, which queues the snapshot refresh."""
+    through the same service as `load_fx_rates`, which marks the scopes whose converted
+    figures change (deletions too: `fx_rates_delete`)."""
 
     list_display = ("currency", "quote_currency", "rate_date", "rate", "source", "updated_at")
     list_filter = ("currency", "quote_currency", "source")
@@ -50,6 +51,12 @@ class FxRateAdmin(admin.ModelAdmin):
             rate_date=obj.rate_date,
         )  # fmt: skip
         obj.pk = saved.pk
+
+    def delete_model(self, request, obj):
+        fx_rates_delete(rate_ids=[obj.pk])
+
+    def delete_queryset(self, request, queryset):
+        fx_rates_delete(rate_ids=list(queryset.values_list("pk", flat=True)))
 
 
 @admin.register(Snapshot)

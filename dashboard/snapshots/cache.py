@@ -1,8 +1,14 @@
 """Redis side of the snapshots: the pre-serialized overview bytes, served as they are.
 
-Value layout: b"<computed_at epoch> <window_to epoch>\n" + JSON body whose
-first member is `"stale":false`, so the view flips staleness by swapping a
-prefix and never parses or re-serializes the payload.
+Value layout: b"<computed_at epoch> <window_to epoch> <covered_at epoch>\n" +
+JSON body whose first member is `"stale":false`, so the view flips staleness
+by swapping a prefix and never parses or re-serializes the payload.
+`covered_at` (database clock) is when the refresh claimed the scope's pending
+changes: every change committed before it is in the snapshot.
+
+Stale marks: a change that makes figures already shown wrong (new FX rates)
+writes, after its commit, `<prefix>:snapshots:dirty:<scope>` = the database
+time just before that commit. A snapshot covering an earlier time is stale.
 """
 
 import time
@@ -38,29 +44,72 @@ def tick_key():
     return f"{_prefix()}:snapshots:tick"
 
 
-def pack(body, computed_at, window_to):
-    return b"%d %d\n" % (int(computed_at.timestamp()), int(window_to.timestamp())) + body
+def dirty_key(scope_text):
+    """Database time of the last change that made this scope's shown figures stale."""
+    return f"{_prefix()}:snapshots:dirty:{scope_text}"
+
+
+def _ttl():
+    # Every scope with a snapshot is rewritten each full refresh, so the TTL only
+    # matters once refreshes stop (a database outage): the overview keeps serving
+    # (flagged stale) the last bytes for a day.
+    return max(4 * settings.SNAPSHOT_FULL_REFRESH_INTERVAL_S, 86400)
+
+
+def pack(body, computed_at, window_to, covered_at=None):
+    covered = covered_at.timestamp() if covered_at is not None else 0.0
+    head = b"%d %d %.6f\n" % (int(computed_at.timestamp()), int(window_to.timestamp()), covered)
+    return head + body
 
 
 def unpack(value):
+    """(body, computed_at epoch, window_to epoch, covered_at epoch: 0.0 when unknown)."""
     head, _, body = value.partition(b"\n")
-    computed, window_to = head.split(b" ")
-    return body, int(computed), int(window_to)
+    parts = head.split(b" ")
+    covered = float(parts[2]) if len(parts) > 2 else 0.0
+    return body, int(parts[0]), int(parts[1]), covered
 
 
-def store(scope_text, entries):
-    """Write {period: (body, computed_at, window_to)} of one scope in one round trip."""
-    ttl = max(4 * settings.SNAPSHOT_FULL_REFRESH_INTERVAL_S, 3600)
+def store(scope_text, entries, covered_at=None):
+    """Write {period: (body, computed_at, window_to)} of one scope in one round trip;
+    `covered_at`: when its refresh claimed the scope's changes (None: unknown)."""
+    ttl = _ttl()
     pipe = client().pipeline(transaction=False)
     for period, (body, computed_at, window_to) in entries.items():
-        pipe.set(overview_key(scope_text, period), pack(body, computed_at, window_to), ex=ttl)
+        value = pack(body, computed_at, window_to, covered_at)
+        pipe.set(overview_key(scope_text, period), value, ex=ttl)
     pipe.execute()
 
 
 def fetch(scope_text, period):
-    """(packed value or None, tick epoch or None) in one round trip."""
-    value, tick = client().mget(overview_key(scope_text, period), tick_key())
-    return value, (float(tick) if tick else None)
+    """(packed value or None, tick epoch or None, stale-mark epoch or None), one round trip."""
+    value, tick, dirty = client().mget(
+        overview_key(scope_text, period), tick_key(), dirty_key(scope_text)
+    )
+    return value, (float(tick) if tick else None), (float(dirty) if dirty else None)
+
+
+# Keeps the later of the stored and the given time (two changes may commit in any order).
+_KEEP_MAX = """
+local v = redis.call('GET', KEYS[1])
+if (not v) or tonumber(v) < tonumber(ARGV[1]) then
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+end
+return 1
+"""
+
+
+def mark_stale(scope_texts, changed_at):
+    """After the commit of a change that makes the figures of `scope_texts` stale: record
+    its time (`changed_at`, database clock just before the commit)."""
+    if not scope_texts:
+        return
+    script = client().register_script(_KEEP_MAX)
+    pipe = client().pipeline(transaction=False)
+    for scope_text in scope_texts:
+        script(keys=[dirty_key(scope_text)], args=[repr(changed_at.timestamp()), _ttl()],
+               client=pipe)  # fmt: skip
+    pipe.execute()
 
 
 def set_tick(started_at):
@@ -81,8 +130,20 @@ def freshness_age(computed_at, window_to, tick, now=None):
     return now - fresh_at
 
 
-def with_staleness(body, computed_at, window_to, tick, now=None):
-    age = freshness_age(computed_at, window_to, tick, now)
-    if age > 2 * settings.SNAPSHOT_REFRESH_INTERVAL_S and body.startswith(FRESH_PREFIX):
+def is_stale(computed_at, window_to, tick, now=None, *, covered_at=0.0, dirty_since=None):
+    """Older than two refresh intervals, or a stale-making change came after its claim."""
+    if dirty_since is not None and dirty_since >= covered_at:
+        return True
+    return (
+        freshness_age(computed_at, window_to, tick, now) > 2 * settings.SNAPSHOT_REFRESH_INTERVAL_S
+    )
+
+
+def with_staleness(body, computed_at, window_to, tick, now=None, *, covered_at=0.0,
+                   dirty_since=None):  # fmt: skip
+    stale = is_stale(
+        computed_at, window_to, tick, now, covered_at=covered_at, dirty_since=dirty_since
+    )
+    if stale and body.startswith(FRESH_PREFIX):
         return STALE_PREFIX + body[len(FRESH_PREFIX) :]
     return body

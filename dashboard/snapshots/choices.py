@@ -14,3 +14,16 @@ class SnapshotPeriod(models.TextChoices):
 class Granularity(models.TextChoices):
     HOUR = "hour", _("Hour")
     DAY = "day", _("Day")
+
+
+class DirtyReason(models.TextChoices):
+    """Why a scope's snapshots must be recomputed (a `DirtyChange` row).
+
+    `events`: ingestion counted events in the change's hour range (new data:
+    the snapshot lags by at most a refresh, within the freshness promise).
+    `fx_rates`: rates used by the scope's converted figures changed; figures
+    already shown are wrong, so the overview says `stale: true` until refreshed.
+    """
+
+    EVENTS = "events", _("Events counted")
+    FX_RATES = "fx_rates", _("FX rates changed")

@@ -4,11 +4,11 @@ import bisect
 import csv
 import logging
 from collections import defaultdict
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 
 from common.errors import ValidationFailed
 from dashboard.models import FxRate
@@ -94,21 +94,99 @@ def fx_rates_load(*, rows, source=""):
     """Insert or update FX rates from (currency, quote_currency, rate_date, rate) rows, all or none.
 
     Returns the number of rates written. Bad rows raise ValidationFailed naming
-    the line; nothing is written then. A new rate changes converted figures of
-    every scope, so a full snapshot refresh is queued once the rates are committed.
+    the line; nothing is written then. In the same transaction, every scope
+    whose converted figures use a changed rate is marked for refresh (see
+    `_rates_changed`): its overview says `stale: true` from the commit until
+    its snapshots are recomputed. A full snapshot refresh is also queued.
     """
     parsed = [_parse_rate(*row, line=i) for i, row in enumerate(rows, start=1)]
     with transaction.atomic():
+        changed = set()
         for currency, quote, rate_date, rate in parsed:
-            FxRate.objects.update_or_create(
-                currency=currency,
-                quote_currency=quote,
-                rate_date=rate_date,
-                defaults={"rate": rate, "source": source},
-            )
-        if parsed:
-            transaction.on_commit(_queue_full_refresh)
+            key = {"currency": currency, "quote_currency": quote, "rate_date": rate_date}
+            before = FxRate.objects.select_for_update().filter(**key).values_list("rate").first()
+            FxRate.objects.update_or_create(**key, defaults={"rate": rate, "source": source})
+            if before is None or before[0] != rate:
+                changed.add((currency, quote, rate_date))
+        _rates_changed(changed)
     return len(parsed)
+
+
+def fx_rates_delete(*, rate_ids):
+    """Delete FX rates (a superuser's correction in the admin), marking what they changed
+    like `fx_rates_load`. Returns the number deleted."""
+    with transaction.atomic():
+        doomed = set(
+            FxRate.objects.select_for_update()
+            .filter(id__in=rate_ids)
+            .values_list("currency", "quote_currency", "rate_date")
+        )
+        FxRate.objects.filter(id__in=rate_ids).delete()
+        _rates_changed(doomed)
+    return len(doomed)
+
+
+def affected_days(changed, *, today=None):
+    """{currency: [(first day, end day or None)]}: the days whose rate in force changed.
+
+    A rate dated D applies from D until the next rate of the pair, so a change
+    at D moves the days [D, next date) (open-ended without a later rate), as
+    of the rates after the change. Only rates into the reporting currency
+    convert anything; days older than any snapshot's look-back are left out,
+    and so are rates dated after today (a snapshot computed then uses them).
+    """
+    from dashboard.snapshots.periods import MAX_LOOKBACK
+
+    quote = reporting_currency()
+    today = today or datetime.now(UTC).date()
+    oldest = today - MAX_LOOKBACK - timedelta(days=2)
+    out = defaultdict(list)
+    for currency, q, rate_date in sorted(changed):
+        if q != quote or currency == quote or rate_date > today:
+            continue
+        later = (
+            FxRate.objects.filter(currency=currency, quote_currency=q, rate_date__gt=rate_date)
+            .order_by("rate_date")
+            .values_list("rate_date", flat=True)
+            .first()
+        )
+        lo = max(rate_date, oldest)
+        if later is not None and later <= lo:
+            continue  # superseded before any day a snapshot reads
+        out[currency].append((lo, later))
+    return dict(out)
+
+
+def _rates_changed(changed):
+    """Mark (same transaction) the scopes whose converted figures use `changed` rates.
+
+    Targeting: a scope with a snapshot is marked when its daily rollup has an
+    amount in a changed currency on an affected day, or when it has a pending
+    hour range (its rollup may lag there, and it is recomputed anyway). After
+    the commit: the scopes' stale marks in Redis, then a full refresh is queued.
+    """
+    from dashboard.snapshots import sql
+
+    days = affected_days(changed)
+    if not days:
+        return
+    ranges = [(c, lo, hi) for c, spans in days.items() for lo, hi in spans]
+    with connection.cursor() as cur:
+        scopes, changed_at = sql.fx_changes_mark(cur, ranges)
+    transaction.on_commit(lambda: _after_rates_commit(scopes, changed_at))
+
+
+def _after_rates_commit(scopes, changed_at):
+    from accounts.scope import Scope
+    from dashboard.snapshots import cache, overview
+
+    if scopes:
+        try:
+            cache.mark_stale([str(Scope(kind, ident)) for kind, ident in scopes], changed_at)
+        except Exception:  # Redis down: the overview then reads the table and the marks
+            log.warning("could not record stale marks after new FX rates", exc_info=True)
+        overview._local.clear()  # this process's copies (others' live LOCAL_CACHE_S at most)
+    _queue_full_refresh()
 
 
 def _queue_full_refresh():

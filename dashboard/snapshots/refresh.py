@@ -1,10 +1,12 @@
 """Snapshot refresh: services that claim dirty scopes, rewrite rollups and recompute snapshots.
 
 Concurrency: one PostgreSQL session advisory lock per scope. Whoever holds it
-claims the scope's dirty mark, rewrites its rollups and computes every period;
-a second worker skips the scope (try-lock) and leaves any newer mark for the
-next run. Idempotent: recomputing a scope yields the same payload for the
-same aggregates (only `computed_at` moves).
+claims the scope's pending changes, rewrites its rollups and computes every
+period, all in one transaction; a second worker skips the scope (try-lock) and
+leaves any newer change for the next run. Ingestion only inserts change rows,
+so nothing this transaction holds (even while it waits on a rollup rebuild)
+makes a batch wait. Idempotent: recomputing a scope yields the same payload
+for the same aggregates (only `computed_at` moves).
 """
 
 import hashlib
@@ -16,7 +18,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from accounts.scope import Scope
-from dashboard.models import DirtyScope, Snapshot
+from dashboard.models import Snapshot
 from dashboard.snapshots import cache, sql
 from dashboard.snapshots.compute import compute_scope
 from dashboard.snapshots.health import SNAPSHOT_COMPUTED
@@ -54,62 +56,45 @@ def snapshot_refresh_scope(*, scope, wait=False, now=None):
 
 
 def _refresh_locked(cur, scope, now):
-    # Claim and rollup rewrite in one short transaction: the dirty mark goes
-    # away exactly when the rollup becomes exact, and ingestion (which upserts
-    # the same mark) waits only for this scope's rollup rewrite.
+    # One transaction: claim the pending changes (deleting exactly the rows
+    # seen), rewrite the rollups of their range, compute and store the
+    # snapshots. Other readers keep seeing the changes (and so read the raw
+    # aggregates of that range) until it commits; a failure anywhere rolls it
+    # all back and leaves the changes for the next run. Ingestion never waits
+    # on it: it inserts new change rows and touches no row claimed here.
     with transaction.atomic():
-        claimed = sql.claim_dirty(cur, scope.kind, scope.id)
-        if claimed:
-            sql.rollup_refresh(cur, scope.kind, scope.id, claimed[0], claimed[1])
-    try:
+        lo, hi, _count, claimed_at = sql.claim_dirty(cur, scope.kind, scope.id)
+        if lo is not None:
+            sql.rollup_refresh(cur, scope.kind, scope.id, lo, hi)
         result, computed_at, as_ofs = compute_scope(cur, scope, now=now)
-        with transaction.atomic():
-            sql.snapshots_upsert(
-                cur,
-                [
-                    (
-                        scope.kind,
-                        scope.id,
-                        period,
-                        body.decode(),
-                        window_to,
-                        as_ofs[period],
-                        computed_at,
-                    )
-                    for period, (body, window_to) in result.items()
-                ],
-            )
-    except Exception:
-        if claimed:
-            # The rollup is exact, but the snapshot is not: mark the scope
-            # again so the next run retries it.
-            _remark(cur, scope, claimed)
-        raise
+        sql.snapshots_upsert(
+            cur,
+            [
+                (scope.kind, scope.id, period, body.decode(), window_to, as_ofs[period],
+                 computed_at)
+                for period, (body, window_to) in result.items()
+            ],
+        )  # fmt: skip
     entries = {p: (body, computed_at, window_to) for p, (body, window_to) in result.items()}
-    cache.store(str(scope), entries)
+    cache.store(str(scope), entries, covered_at=claimed_at)
     SNAPSHOT_COMPUTED.labels(scope.kind).set(computed_at.timestamp())
     return entries
-
-
-def _remark(cur, scope, claimed):
-    with transaction.atomic():
-        cur.execute(
-            "INSERT INTO dashboard_dirtyscope (scope_kind, scope_id, min_bucket, max_bucket, "
-            "marked_at) VALUES (%s, %s, %s, %s, %s) ON CONFLICT (scope_kind, scope_id) DO UPDATE "
-            "SET min_bucket = least(dashboard_dirtyscope.min_bucket, excluded.min_bucket), "
-            "max_bucket = greatest(dashboard_dirtyscope.max_bucket, excluded.max_bucket), "
-            "marked_at = greatest(dashboard_dirtyscope.marked_at, excluded.marked_at)",
-            [scope.kind, scope.id, *claimed],
-        )
 
 
 def _ordered(pairs):
     return sorted(set(pairs), key=lambda p: (_KIND_ORDER.get(p[0], 9), p[1]))
 
 
-def _run(pairs, *, budget_s=None, now=None):
-    """Refresh each scope; advance the freshness tick only when every scope was done."""
-    started = datetime.now(UTC)
+def _dirty_pairs():
+    with connection.cursor() as cur:
+        return sql.dirty_scopes(cur)
+
+
+def _run(pairs, *, started, budget_s=None, now=None):
+    """Refresh each scope; advance the freshness tick only when every scope was done.
+
+    `started` must precede the listing of `pairs`: the tick vouches for every
+    scope not dirty at that time."""
     t0 = time.monotonic()
     stats = {"refreshed": 0, "skipped_locked": 0, "failed": 0, "deferred": 0}
     for kind, ident in pairs:
@@ -137,8 +122,9 @@ def snapshots_refresh_dirty(*, now=None):
     Dirty scopes (new data) go first, the platform last of them (its top lists
     read the other scopes' rollups); ended windows fill the rest of the budget.
     """
-    now = now or datetime.now(UTC)
-    dirty = _ordered(DirtyScope.objects.values_list("scope_kind", "scope_id"))
+    started = datetime.now(UTC)
+    now = now or started
+    dirty = _ordered(_dirty_pairs())
     platform = [p for p in dirty if p[0] == "platform"]
     seen = set(dirty)
     expired = [
@@ -150,7 +136,7 @@ def snapshots_refresh_dirty(*, now=None):
     ]
     pairs = [p for p in dirty if p[0] != "platform"] + platform + expired
     budget = max(0.8 * settings.SNAPSHOT_REFRESH_INTERVAL_S, 1.0)
-    return _run(pairs, budget_s=budget, now=now)
+    return _run(pairs, started=started, budget_s=budget, now=now)
 
 
 FULL_REFRESH_CHUNK = 200
@@ -164,17 +150,17 @@ def snapshots_refresh_all(*, now=None, dispatch=None):
     chunk, so thousands of scopes spread over the workers and no task nears
     the time limit), or done inline without `dispatch`.
     """
-    now = now or datetime.now(UTC)
+    started = datetime.now(UTC)
+    now = now or started
     with connection.cursor() as cur:
         active = sql.active_scopes(cur, now - MAX_LOOKBACK - timedelta(days=1))
     known = Snapshot.objects.values_list("scope_kind", "scope_id")
-    dirty = DirtyScope.objects.values_list("scope_kind", "scope_id")
-    pairs = [p for p in _ordered([*active, *known, *dirty]) if p[0] != "platform"]
+    pairs = [p for p in _ordered([*active, *known, *_dirty_pairs()]) if p[0] != "platform"]
     if dispatch is None:
-        return _run([*pairs, ("platform", "")], now=now)
+        return _run([*pairs, ("platform", "")], started=started, now=now)
     for i in range(0, len(pairs), FULL_REFRESH_CHUNK):
         dispatch(pairs[i : i + FULL_REFRESH_CHUNK])
-    stats = _run([("platform", "")], now=now)
+    stats = _run([("platform", "")], started=started, now=now)
     stats["dispatched"] = len(pairs)
     return stats
 

@@ -5,12 +5,13 @@ answer in a few milliseconds over 10M+ aggregate rows, the refresh rewrites
 rollup ranges with INSERT ... SELECT ... GROUP BY). The ORM cannot express
 the partition-pruned UNION with the dirty-range correction below.
 
-Exactness: a rollup row may lag the aggregates only inside a range still
-marked in dashboard_dirtyscope (ingestion marks it in the same transaction
-that changes the aggregates; `rollup_refresh` deletes the mark in the same
-transaction that rewrites the rollup). Every read below therefore takes the
-rollup outside the dirty range and the raw aggregates inside it, in ONE
-statement (one MVCC snapshot), so it always equals the raw aggregates.
+Exactness: a rollup row may lag the aggregates only inside the hour range of
+a change still pending in dashboard_dirty_change (ingestion inserts the change
+in the same transaction that changes the aggregates; the refresh deletes the
+changes it claimed in the same transaction that rewrites the rollup). Every
+read below therefore takes the rollup outside the scope's pending range and the
+raw aggregates inside it, in ONE statement (one MVCC snapshot), so it always
+equals the raw aggregates.
 """
 
 import orjson
@@ -44,18 +45,76 @@ def raw_scope_filter(kind, ident, alias="a"):
 # ------------------------------------------------------------------ maintenance
 
 
-def claim_dirty(cursor, kind, ident):
-    """Delete the dirty mark of one scope; returns (min_bucket, max_bucket, marked_at) or None.
+DIRTY = "dashboard_dirty_change"
 
-    Called inside the transaction that rewrites the rollups, under the scope's
-    advisory lock: the mark disappears exactly when the rollup becomes exact.
+
+def claim_dirty(cursor, kind, ident):
+    """Delete the scope's pending changes visible now; returns (min_bucket, max_bucket, count,
+    claimed_at).
+
+    Called first in the transaction that rewrites the rollups and writes the
+    snapshots, under the scope's advisory lock. One statement: it deletes
+    exactly the rows its snapshot sees (a batch committing meanwhile keeps its
+    row), and until this transaction commits every other reader still sees
+    them. `claimed_at` (database clock, read after the statement's snapshot)
+    is the time the snapshot is known current from, for changes that make
+    figures stale (dashboard/snapshots/cache.py). min/max are None when only
+    range-less changes (FX rates) or none were pending.
     """
     cursor.execute(
-        "DELETE FROM dashboard_dirtyscope WHERE scope_kind = %s AND scope_id = %s "
-        "RETURNING min_bucket, max_bucket, marked_at",
+        f"WITH d AS (DELETE FROM {DIRTY} WHERE scope_kind = %s AND scope_id = %s "
+        "RETURNING min_bucket, max_bucket) "
+        "SELECT min(min_bucket), max(max_bucket), count(*), clock_timestamp() FROM d",
         [kind, ident],
     )
     return cursor.fetchone()
+
+
+def dirty_scopes(cursor):
+    """Every (scope_kind, scope_id) with a pending change."""
+    cursor.execute(f"SELECT DISTINCT scope_kind, scope_id FROM {DIRTY}")
+    return cursor.fetchall()
+
+
+def corrections_pending(cursor, kind, ident):
+    """(newest `marked_at` of the scope's pending changes that make figures stale, or None;
+    database now)."""
+    cursor.execute(
+        f"SELECT (SELECT max(marked_at) FROM {DIRTY} WHERE scope_kind = %s AND scope_id = %s "
+        "AND reason <> 'events'), clock_timestamp()",
+        [kind, ident],
+    )
+    return cursor.fetchone()
+
+
+def fx_changes_mark(cursor, ranges):
+    """Insert an `fx_rates` change (no hour range) for every scope with a snapshot whose
+    converted figures may use a changed rate; returns ([(kind, id)], database time).
+
+    ranges: [(currency, first day, end day or None)]. A scope is marked when its
+    daily rollup has a row of that currency on one of those days, or when it
+    has a pending hour range (its rollup may lag there; it is recomputed anyway).
+    The time is read last, just before the caller's commit.
+    """
+    if not ranges:
+        return [], None
+    cursor.execute(
+        f"INSERT INTO {DIRTY} (scope_kind, scope_id, reason, marked_at) "
+        "SELECT s.scope_kind, s.scope_id, 'fx_rates', now() "
+        "FROM (SELECT DISTINCT scope_kind, scope_id FROM dashboard_snapshot) s "
+        "WHERE EXISTS (SELECT 1 FROM unnest(%s::varchar[], %s::date[], %s::date[]) "
+        f"AS r(currency, lo, hi) JOIN {DAILY} d ON d.currency = r.currency "
+        "AND d.bucket >= (r.lo::timestamp AT TIME ZONE 'UTC') "
+        "AND d.bucket < coalesce(r.hi::timestamp AT TIME ZONE 'UTC', 'infinity') "
+        "WHERE d.scope_kind = s.scope_kind AND d.scope_id = s.scope_id) "
+        f"OR EXISTS (SELECT 1 FROM {DIRTY} c WHERE c.scope_kind = s.scope_kind "
+        "AND c.scope_id = s.scope_id AND c.min_bucket IS NOT NULL) "
+        "RETURNING scope_kind, scope_id",
+        [[r[0] for r in ranges], [r[1] for r in ranges], [r[2] for r in ranges]],
+    )
+    scopes = cursor.fetchall()
+    cursor.execute("SELECT clock_timestamp()")
+    return scopes, cursor.fetchone()[0]
 
 
 def rollup_refresh(cursor, kind, ident, lo, hi):
@@ -94,7 +153,8 @@ def rollup_rebuild_all(cursor, lo, hi):
 
     Locks both rollup tables against writers until commit: a concurrent
     per-scope refresh would otherwise re-insert rows this rebuild also inserts.
-    Maintenance only: scope refreshes (and the ingestion of their marks) wait.
+    Maintenance only: scope refreshes wait. Ingestion never writes a rollup
+    table (and only inserts its change rows), so it does not.
     """
     cursor.execute(f"LOCK TABLE {HOURLY}, {DAILY} IN EXCLUSIVE MODE")
     cursor.execute(f"DELETE FROM {HOURLY} WHERE bucket >= %s AND bucket <= %s", [lo, hi])
@@ -130,7 +190,14 @@ def rollup_rebuild_all(cursor, lo, hi):
 # ------------------------------------------------------------------ reads
 
 _ROW = f"bucket, currency, source, {_COLS}"
-_DIRTY = "(SELECT {f} FROM dashboard_dirtyscope d WHERE d.scope_kind = %s AND d.scope_id = %s)"
+# The scope's pending hour range, computed once per statement: min/max over its
+# change rows (from the dirty_change_scope index); NULLs when nothing with a
+# range is pending. Referenced as scalar sub-selects (init plans), which prune
+# the raw table's partitions at run time.
+_RANGE = (
+    "WITH {name} AS MATERIALIZED (SELECT {lo} AS lo, {hi} AS hi "
+    f"FROM {DIRTY} WHERE scope_kind = %s AND scope_id = %s) "
+)
 
 
 def _exact_hours(kind, ident, frm, to, extra="", extra_params=(), cols=_ROW):
@@ -142,9 +209,9 @@ def _exact_hours(kind, ident, frm, to, extra="", extra_params=(), cols=_ROW):
     plans), which prune the rest at run time.
     """
     raw_where, raw_params = raw_scope_filter(kind, ident)
-    lo, hi = _DIRTY.format(f="min_bucket"), _DIRTY.format(f="max_bucket")
+    lo, hi = "(SELECT lo FROM dr)", "(SELECT hi FROM dr)"
     raw_cols = ", ".join(f"a.{c.strip()}" for c in cols.split(","))
-    sql = (
+    sql = _RANGE.format(name="dr", lo="min(min_bucket)", hi="max(max_bucket)") + (
         f"SELECT {cols} FROM {HOURLY} r "
         "WHERE r.scope_kind = %s AND r.scope_id = %s AND r.bucket >= %s AND r.bucket < %s"
         f"{extra.format(a='r')} AND NOT coalesce(r.bucket BETWEEN {lo} AND {hi}, false) "
@@ -153,10 +220,7 @@ def _exact_hours(kind, ident, frm, to, extra="", extra_params=(), cols=_ROW):
         f"AND a.bucket >= {lo} AND a.bucket <= {hi}{extra.format(a='a')}"
     )
     scope = [kind, ident]
-    params = [
-        *scope, frm, to, *extra_params, *scope, *scope,
-        *raw_params, frm, to, *scope, *scope, *extra_params,
-    ]  # fmt: skip
+    params = [*scope, *scope, frm, to, *extra_params, *raw_params, frm, to, *extra_params]
     return sql, params
 
 
@@ -166,10 +230,13 @@ def _exact_days(kind, ident, frm, to, extra="", extra_params=(), cols=_ROW):
     Days without a dirty hour come from the daily rollup; the days the dirty
     range touches are summed from the exact hourly rows.
     """
-    dlo = _DIRTY.format(f="date_trunc('day', min_bucket, 'UTC')")
-    dhi = _DIRTY.format(f="date_trunc('day', max_bucket, 'UTC')")
+    dlo, dhi = "(SELECT lo FROM dd)", "(SELECT hi FROM dd)"
     hours, hour_params = _exact_hours(kind, ident, frm, to, extra, extra_params, cols)
-    sql = (
+    sql = _RANGE.format(
+        name="dd",
+        lo="date_trunc('day', min(min_bucket), 'UTC')",
+        hi="date_trunc('day', max(max_bucket), 'UTC')",
+    ) + (
         f"SELECT {cols} FROM {DAILY} r "
         "WHERE r.scope_kind = %s AND r.scope_id = %s AND r.bucket >= %s AND r.bucket < %s"
         f"{extra.format(a='r')} AND NOT coalesce(r.bucket BETWEEN {dlo} AND {dhi}, false) "
@@ -177,9 +244,7 @@ def _exact_days(kind, ident, frm, to, extra="", extra_params=(), cols=_ROW):
         f"WHERE h.bucket >= {dlo} AND h.bucket < {dhi} + interval '1 day'"
     )
     scope = [kind, ident]
-    params = [
-        *scope, frm, to, *extra_params, *scope, *scope, *hour_params, *scope, *scope,
-    ]  # fmt: skip
+    params = [*scope, *scope, frm, to, *extra_params, *hour_params]
     return sql, params
 
 

@@ -48,6 +48,15 @@ _CURRENCY_RE = re.compile(r"[A-Z]{3}")  # used with fullmatch: "$" would let "XO
 _COUNTRY_RE = re.compile(r"[A-Z]{2}")
 # Timestamps outside these bounds cannot name data and would overflow datetime
 # arithmetic (bucket rounding, the default range) into a 500.
+# RFC 3339 with seconds and a UTC offset, as the OpenAPI schema states it (the API
+# view's `from`/`to` pattern): nothing fromisoformat would also take (a week date,
+# "+0100", a space separator) gets in. A space for "+" is an unencoded offset.
+_TIME = (
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?"
+    r"(Z|[+\- ][0-9]{2}:[0-9]{2})"
+)
+_TIME_RE = re.compile(_TIME)
+OPTIONAL_TIME_PATTERN = rf"^({_TIME})?$"
 _EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 _LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 
@@ -69,10 +78,13 @@ class SeriesQuery:
 def _parse_time(name, text, errors):
     if text in (None, ""):
         return None
-    candidate = text.strip()
+    if not _TIME_RE.fullmatch(text):
+        errors[name] = [
+            f"Not an RFC 3339 timestamp with seconds and offset (2026-11-27T10:00:00Z): {text!r}."
+        ]
+        return None
     # An unencoded "+01:00" offset arrives as " 01:00" in a query string.
-    if "T" in candidate and " " in candidate:
-        candidate = candidate.replace(" ", "+")
+    candidate = text.replace(" ", "+")
     try:
         value = datetime.fromisoformat(candidate)
     except ValueError:

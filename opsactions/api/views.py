@@ -1,10 +1,16 @@
 """Ops actions API: each view parses input, calls one service, renders the action."""
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from accounts.api.schema import OPTIONAL_SCOPE_PATTERN, SCOPE_HELP
 from opsactions import services
 from opsactions.api.filters import ActionFilter
 from opsactions.api.pagination import StrictLimitOffsetPagination
@@ -53,6 +59,14 @@ def _transition_schema(summary, request=None):
 @extend_schema_view(
     list=extend_schema(
         summary="List ops actions visible to you",
+        parameters=[
+            OpenApiParameter(
+                "target",
+                str,
+                pattern=OPTIONAL_SCOPE_PATTERN,
+                description=f"Actions on this target. {SCOPE_HELP.split(' Empty')[0]}",
+            )
+        ],
         responses={200: ActionSerializer(many=True), 400: E400, 401: E401, 403: E403},
         tags=["ops actions"],
     ),

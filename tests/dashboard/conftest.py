@@ -84,8 +84,8 @@ def ingest_clean(transactional_db):
     def wipe():  # as the owner: the application's role may truncate nothing
         with dbroles.as_owner(), connection.cursor() as cur:
             cur.execute(
-                "TRUNCATE dashboard_hourly_aggregate, dashboard_seen_event, dashboard_dirtyscope, "
-                "dashboard_dead_letter, dashboard_bank_merchant_hourly"
+                "TRUNCATE dashboard_hourly_aggregate, dashboard_seen_event, "
+                "dashboard_dirty_change, dashboard_dead_letter, dashboard_bank_merchant_hourly"
             )
 
     wipe()

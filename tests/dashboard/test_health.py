@@ -1,11 +1,14 @@
-"""Health against the real parts: green with a real worker and beat, 503 naming a dead part."""
+"""Health against the real parts: green with a real worker, beat and consumer, 503 naming a
+dead part."""
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -62,20 +65,80 @@ def celery_worker_and_beat(transactional_db, tmp_path):
         proc.kill()
 
 
-def test_health_is_green_with_every_part_running(api_client, celery_worker_and_beat, settings):
-    settings.CELERY_HEARTBEAT_INTERVAL_S = 1
-    settings.SNAPSHOT_REFRESH_INTERVAL_S = 2
-    deadline = time.monotonic() + 45
+@pytest.fixture
+def consumer_process(transactional_db, make_topic, settings):
+    """A real `consume_events` on two fresh event topics and its own group (health reads
+    these through KAFKA_EVENT_TOPICS / KAFKA_CONSUMER_GROUP)."""
+    topics = [make_topic("health.wallet", 2), make_topic("health.connect", 2)]
+    group = f"health-{uuid.uuid4().hex[:10]}"
+    settings.KAFKA_EVENT_TOPICS = topics
+    settings.KAFKA_CONSUMER_GROUP = group
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgis://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "KAFKA_EVENT_TOPICS": ",".join(topics),
+        "KAFKA_CONSUMER_GROUP": group,
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "manage.py", "consume_events", "--processes", "0"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    yield proc
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    from dashboard.health import redis_client
+
+    redis_client().delete(f"molam:ingest:unassigned_since:{group}")
+
+
+def _health_until(api_client, want_status, seconds):
+    deadline = time.monotonic() + seconds
     while True:
         response = api_client.get("/api/dashboard/health")
-        if response.status_code == 200 or time.monotonic() > deadline:
-            break
+        if response.status_code == want_status or time.monotonic() > deadline:
+            return response
         time.sleep(0.5)
+
+
+def test_health_is_green_with_every_part_running_and_names_a_killed_consumer(
+    api_client, celery_worker_and_beat, consumer_process, settings
+):
+    settings.CELERY_HEARTBEAT_INTERVAL_S = 1
+    settings.SNAPSHOT_REFRESH_INTERVAL_S = 2
+    response = _health_until(api_client, 200, 90)
     body = response.json()
     assert response.status_code == 200, body
     assert body["status"] == "ok"
-    assert {"database", "redis", "broker", "celery_worker", "celery_beat"} <= set(body["checks"])
+    assert {"database", "redis", "broker", "ingestion", "celery_worker", "celery_beat"} <= set(
+        body["checks"]
+    )
     assert all(check["ok"] for check in body["checks"].values())
+    (consumer,) = body["checks"]["ingestion"]["consumers"]
+    assert consumer["consumer"].endswith(f":{consumer_process.pid}")
+    assert len(consumer["partitions"]) == 4  # two topics of two partitions
+    assert body["checks"]["ingestion"]["unassigned"] == []
+
+    # SIGKILL: no clean exit, no heartbeat removal. Health names it within the TTL.
+    killed_at = time.monotonic()
+    consumer_process.send_signal(signal.SIGKILL)
+    consumer_process.wait(timeout=10)
+    response = _health_until(api_client, 503, settings.INGEST_HEARTBEAT_TTL_S)
+    assert time.monotonic() - killed_at <= settings.INGEST_HEARTBEAT_TTL_S
+    body = response.json()
+    assert response.status_code == 503, body
+    assert body["failing"] == ["ingestion"]
+    problems = body["checks"]["ingestion"]["problems"]
+    assert (
+        problems[0] == f"down: no live consumer heartbeat in group {settings.KAFKA_CONSUMER_GROUP}"
+    )
 
 
 @pytest.mark.skipif(

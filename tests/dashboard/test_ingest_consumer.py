@@ -422,6 +422,7 @@ def test_produce_events_writes_demo_traffic_with_asked_duplicates_and_invalid(
     assert {e.get("country") for e in events} >= {"SN", "CI"}
 
 
+@pytest.mark.timeout(240)
 def test_sigterm_finishes_the_batch_and_a_restart_completes_exactly(
     ingest_clean, ingest_event, ingest_rows, make_topic
 ):
@@ -445,9 +446,11 @@ def test_sigterm_finishes_the_batch_and_a_restart_completes_exactly(
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 60
+        # (Spawning the worker processes takes long on a loaded machine.)
+        deadline = time.monotonic() + 120
         while time.monotonic() < deadline and ingest_rows("merchant", "m_term")["attempts"] == 0:
             time.sleep(0.1)
+        assert ingest_rows("merchant", "m_term")["attempts"] > 0, "never started consuming"
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=60)
     finally:
@@ -462,3 +465,65 @@ def test_sigterm_finishes_the_batch_and_a_restart_completes_exactly(
     rest = _consumer([topic], group, dlq).run()
     assert rest["messages"] == 4000 - stats["messages"]
     assert ingest_rows("merchant", "m_term")["attempts"] == 4000
+
+
+def test_consumer_heartbeat_names_partitions_lag_workers_and_goes_away_on_close(
+    ingest_clean, ingest_event, make_topic
+):
+    import os
+
+    from dashboard.ingest import heartbeat
+
+    topic, dlq = make_topic("ev"), make_topic("dlq")
+    group = f"g-{uuid.uuid4().hex[:8]}"
+    _produce(topic, [ingest_event("payment.failed", merchant_id="m_hb") for _ in range(300)])
+    seen, pids = [], []
+
+    class Watched(EventConsumer):
+        def _finish_oldest(self):
+            super()._finish_oldest()
+            if self.stats["batches"] == 1:
+                # librdkafka's statistics (every 15 s): lag of two assigned partitions
+                # and of one that is not ours (ignored).
+                parts = {"0": {"consumer_lag": 5}, "1": {"consumer_lag": 7}, "-1": {}}
+                self._assigned.discard((topic, 3))
+                parts["3"] = {"consumer_lag": 1000}
+                self._on_stats(orjson.dumps({"topics": {topic: {"partitions": parts}}}))
+                self._assigned.add((topic, 3))
+                self._beat(force=True)
+                seen.extend(heartbeat.consumers(group))
+                pids.extend(self._worker_pids)
+
+    consumer = Watched(
+        bootstrap_servers=settings.KAFKA_BOOTSTRAP_SERVERS,
+        topics=[topic],
+        group_id=group,
+        dlq_topic=dlq,
+        batch_size=50,
+        processes=2,
+        until_idle=2,
+        session_timeout_ms=6000,
+        heartbeat_interval_ms=1000,
+        max_poll_interval_ms=30000,
+    )
+    stats = consumer.run()
+    assert stats["messages"] == 300
+    (doc,) = seen
+    assert doc["state"] == "running" and doc["topics"] == [topic]
+    assert doc["assigned"] == [f"{topic}:{p}" for p in range(4)]
+    assert doc["lag"] == {topic: 12}
+    assert doc["last_commit_at"] is not None
+    assert len(doc["workers"]) == 2 and doc["workers"] == sorted(pids)
+    assert doc["pid"] == os.getpid() not in pids
+    assert heartbeat.consumers(group) == []  # removed on close, not left to expire
+
+
+def test_redis_down_never_stops_ingestion(
+    ingest_clean, ingest_event, ingest_rows, make_topic, settings
+):
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    topic, dlq = make_topic("ev"), make_topic("dlq")
+    _produce(topic, [ingest_event("payment.failed", merchant_id="m_noredis") for _ in range(60)])
+    stats = _consumer([topic], f"g-{uuid.uuid4().hex[:8]}", dlq, batch_size=20).run()
+    assert stats["messages"] == 60
+    assert ingest_rows("merchant", "m_noredis")["failed_count"] == 60

@@ -332,3 +332,27 @@ def test_dirty_scopes_come_before_ended_windows():
     finally:
         refresh_module.snapshot_refresh_scope = original
     assert order.index("merchant:m_new") < order.index("platform") < order.index("merchant:m_old")
+
+
+def test_a_refresh_that_fails_leaves_its_changes_and_the_rollup_as_they_were(monkeypatch):
+    """Claim, rollup rewrite and snapshot write are one transaction: a failure in the
+    computation rolls the claim back, so the next run still sees the change."""
+    from dashboard.snapshots import refresh as refresh_module
+
+    insert_event_rows(h(1), merchant="m_1", gmv="100")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("compute failed")
+
+    monkeypatch.setattr(refresh_module, "compute_scope", broken)
+    with pytest.raises(RuntimeError):
+        snapshot_refresh_scope(scope=Scope.parse("merchant:m_1"), now=NOW)
+    mark = DirtyScope.objects.get(scope_kind="merchant", scope_id="m_1")
+    assert (mark.min_bucket, mark.max_bucket) == (h(1), h(1))
+    with connection.cursor() as cur:
+        cur.execute("SELECT count(*) FROM dashboard_scope_hourly WHERE scope_id = 'm_1'")
+        assert cur.fetchone()[0] == 0
+    assert not Snapshot.objects.filter(scope_id="m_1").exists()
+    monkeypatch.undo()
+    assert refresh("merchant:m_1")["24h"]["amounts"]["XOF"]["gmv"] == "100"
+    assert not DirtyScope.objects.filter(scope_kind="merchant").exists()

@@ -65,15 +65,13 @@ def insert_event_rows(bucket, *, merchant=None, bank=None, agent=None, **kw):
             insert_agg(kind, ident, bucket, **kw)
 
 
-def mark_dirty(kind, ident, lo, hi, marked_at=None):
+def mark_dirty(kind, ident, lo, hi, marked_at=None, reason="events"):
+    """One pending change of the scope (what ingestion inserts for a batch)."""
     with connection.cursor() as cur:
         cur.execute(
-            "INSERT INTO dashboard_dirtyscope (scope_kind, scope_id, min_bucket, max_bucket, "
-            "marked_at) VALUES (%s, %s, %s, %s, %s) ON CONFLICT (scope_kind, scope_id) DO UPDATE "
-            "SET min_bucket = least(dashboard_dirtyscope.min_bucket, excluded.min_bucket), "
-            "max_bucket = greatest(dashboard_dirtyscope.max_bucket, excluded.max_bucket), "
-            "marked_at = excluded.marked_at",
-            [kind, ident, lo, hi, marked_at or datetime.now(UTC)],
+            "INSERT INTO dashboard_dirty_change (scope_kind, scope_id, min_bucket, max_bucket, "
+            "reason, marked_at) VALUES (%s, %s, %s, %s, %s, %s)",
+            [kind, ident, lo, hi, reason, marked_at or datetime.now(UTC)],
         )
 
 
@@ -129,6 +127,7 @@ def clean_overview_cache():
         overview._local.clear()
         client = cache.client()
         keys = list(client.scan_iter(match=f"{cache._prefix()}:overview:*", count=1000))
+        keys += client.scan_iter(match=cache.dirty_key("*"), count=1000)
         keys.append(cache.tick_key())
         client.delete(*keys)
 
@@ -150,7 +149,7 @@ def wiped_aggregates():
         with dbroles.as_owner(), connection.cursor() as cur:
             cur.execute(
                 "TRUNCATE dashboard_hourly_aggregate, dashboard_scope_hourly, "
-                "dashboard_scope_daily, dashboard_dirtyscope, dashboard_bank_merchant_hourly"
+                "dashboard_scope_daily, dashboard_dirty_change, dashboard_bank_merchant_hourly"
             )
 
     wipe()

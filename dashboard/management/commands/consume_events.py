@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from dashboard.ingest.consumer import EventConsumer
+from dashboard.prometheus import prune_dead_processes
 
 
 class Command(BaseCommand):
@@ -55,6 +56,8 @@ class Command(BaseCommand):
             topics=topics,
             group_id=opts["group_id"] or settings.KAFKA_CONSUMER_GROUP,
             dlq_topic=settings.KAFKA_DLQ_TOPIC,
+            dlq_max_message_bytes=settings.KAFKA_DLQ_MAX_MESSAGE_BYTES,
+            dlq_retry_seconds=settings.KAFKA_DLQ_RETRY_SECONDS,
             batch_size=batch_size,
             until_idle=opts["until_idle"],
             max_messages=opts["max_messages"],
@@ -64,8 +67,14 @@ class Command(BaseCommand):
             max_poll_interval_ms=settings.KAFKA_MAX_POLL_INTERVAL_MS,
         )
         consumer.install_signal_handlers()
+        # Gauges left by consumers (and their worker processes) that died, e.g. the
+        # lag of a killed consumer, go now; the worker processes' own at exit.
+        prune_dead_processes()
         started = time.time()
-        stats = consumer.run()
+        try:
+            stats = consumer.run()
+        finally:
+            prune_dead_processes()
         stats["wall_seconds"] = round(time.time() - started, 3)
         if stats["first_message_at"] and stats["last_commit_at"]:
             stats["drain_seconds"] = round(stats["last_commit_at"] - stats["first_message_at"], 3)
