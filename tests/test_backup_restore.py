@@ -19,6 +19,7 @@ import psycopg
 import pytest
 from django.db import connection
 
+from common import dbroles
 from dashboard.ingest.services import ingest_records
 from opsactions import services as ops
 from opsactions.models import AuditEntry
@@ -126,7 +127,9 @@ def test_restore_drill_audit_verifies_and_every_figure_equals_the_source(
             after = {t: _digest(cur, t) for t in tables}
         assert after == before
     finally:
-        with connection.cursor() as cur:
+        # The restored database belongs to the source's owner (the application role
+        # owns nothing: docs/database-roles.md).
+        with dbroles.as_owner() as owner, owner.cursor() as cur:
             cur.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
                 [restored],
