@@ -99,13 +99,19 @@ def consumer_process(transactional_db, make_topic, settings):
     redis_client().delete(f"molam:ingest:unassigned_since:{group}")
 
 
-def _health_until(api_client, want_status, seconds):
+def _health_until(api_client, want_status, seconds, until=lambda body: True):
     deadline = time.monotonic() + seconds
     while True:
         response = api_client.get("/api/dashboard/health")
-        if response.status_code == want_status or time.monotonic() > deadline:
+        done = response.status_code == want_status and until(response.json())
+        if done or time.monotonic() > deadline:
             return response
         time.sleep(0.5)
+
+
+def _assigned_partitions(body):
+    consumers = body["checks"].get("ingestion", {}).get("consumers") or [{}]
+    return len(consumers[0].get("partitions") or [])
 
 
 def test_health_is_green_with_every_part_running_and_names_a_killed_consumer(
@@ -113,7 +119,9 @@ def test_health_is_green_with_every_part_running_and_names_a_killed_consumer(
 ):
     settings.CELERY_HEARTBEAT_INTERVAL_S = 1
     settings.SNAPSHOT_REFRESH_INTERVAL_S = 2
-    response = _health_until(api_client, 200, 90)
+    # Green already while the consumer joins its group (a grace period for
+    # unassigned partitions); wait until it holds its four partitions.
+    response = _health_until(api_client, 200, 90, until=lambda b: _assigned_partitions(b) == 4)
     body = response.json()
     assert response.status_code == 200, body
     assert body["status"] == "ok"
