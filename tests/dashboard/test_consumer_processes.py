@@ -65,6 +65,13 @@ def _start_consumer(topic, log):
     return proc, workers
 
 
+def _assert_gone_within(workers, seconds):
+    deadline = time.monotonic() + seconds
+    while any(_running(p) for p in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [p for p in workers if _running(p)], "workers outlived their consumer"
+
+
 def _kill_all(proc, workers):
     """Never leave a process behind, even when the test fails."""
     if proc.poll() is None:
@@ -89,10 +96,7 @@ def test_sigkilled_consumer_takes_its_worker_processes_with_it(
 
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
-        deadline = time.monotonic() + 5
-        while any(_running(p) for p in workers) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert not [p for p in workers if _running(p)], "workers outlived their consumer"
+        _assert_gone_within(workers, 5)
     finally:
         _kill_all(proc, workers)
 
@@ -111,10 +115,7 @@ def test_a_consumer_whose_worker_is_killed_exits_so_its_supervisor_restarts_it(
         rc = proc.wait(timeout=60)
         assert rc != 0, log.read_text()
         assert "an ingest worker process died" in log.read_text()
-        deadline = time.monotonic() + 5
-        while any(_running(p) for p in workers) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert not [p for p in workers if _running(p)], "workers outlived their consumer"
+        _assert_gone_within(workers, 5)
     finally:
         _kill_all(proc, workers)
 
