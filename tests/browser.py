@@ -79,3 +79,33 @@ def screenshot(page, name):
     """Keep a screenshot as a CI artifact (test-results/ is git-ignored)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+# Records every Content-Security-Policy violation a page reports (blocked inline code,
+# blocked origins and refused eval alike), from the first script of each document on:
+# `context.add_init_script(RECORD_CSP_VIOLATIONS)`, then `csp_violations(page)`.
+RECORD_CSP_VIOLATIONS = """
+window.__csp = [];
+document.addEventListener("securitypolicyviolation", (e) => {
+  window.__csp.push(`${e.violatedDirective} blocked ${e.blockedURI || "inline"} `
+                    + `at ${e.sourceFile}:${e.lineNumber} ${e.sample || ""}`);
+});
+"""
+
+
+def csp_violations(page):
+    return page.evaluate("window.__csp || []")
+
+
+def assert_strict_csp(header, where):
+    """The policy of docs/security.md: nothing inline, nothing from another origin."""
+    assert header, f"{where}: no Content-Security-Policy header"
+    for directive in (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "frame-ancestors 'none'",
+        "object-src 'none'",
+    ):
+        assert directive in header, (where, header)
+    assert "unsafe-inline" not in header and "unsafe-eval" not in header, (where, header)

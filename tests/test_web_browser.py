@@ -15,7 +15,15 @@ from accounts.web.nav import pages_for
 from common import dbroles
 from dashboard.ingest.services import aggregate_events_batch
 from dashboard.snapshots.refresh import snapshot_refresh_scope
-from tests.browser import screenshot, serious_axe_violations, sign_in, watch
+from tests.browser import (
+    RECORD_CSP_VIOLATIONS,
+    assert_strict_csp,
+    csp_violations,
+    screenshot,
+    serious_axe_violations,
+    sign_in,
+    watch,
+)
 from tests.factories import make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -82,14 +90,17 @@ def web_world(transactional_db):
 
 def _visit_every_page(browser, base_url, user, *, viewport, locale, shots):
     context = browser.new_context(viewport=viewport, locale=locale)
+    context.add_init_script(RECORD_CSP_VIOLATIONS)
     page = context.new_page()
     problems = watch(page)
     sign_in(page, base_url, user)
     visited = []
     for entry in pages_for(user):
-        page.goto(f"{base_url}/{_path(entry.url_name)}")
+        response = page.goto(f"{base_url}/{_path(entry.url_name)}")
         page.wait_for_load_state("load")
         page.wait_for_timeout(800)  # charts and maps draw after load
+        assert_strict_csp(response.headers.get("content-security-policy"), entry.key)
+        assert csp_violations(page) == [], (entry.key, csp_violations(page))
         assert page.locator("main h1").count() >= 1, entry.key
         assert "Traceback" not in page.content()
         violations = serious_axe_violations(page)

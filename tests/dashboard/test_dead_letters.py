@@ -9,7 +9,7 @@ import uuid
 
 import orjson
 import pytest
-from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+from confluent_kafka import KafkaError, Producer
 from django.conf import settings
 
 from dashboard.ingest import dead_letters
@@ -26,6 +26,7 @@ from dashboard.ingest.dead_letters import (
 )
 from dashboard.ingest.services import DeadLetterInfo, Origin, ingest_records
 from dashboard.models import DeadLetter
+from tests.dashboard.kafka_reads import committed_total, read_messages
 
 pytestmark = [pytest.mark.timeout(180)]
 
@@ -55,29 +56,11 @@ def _produce(topic, payloads, *, max_bytes=4_000_000):
 
 
 def _read(topic, expected, timeout=30):
-    c = Consumer(
-        {
-            "bootstrap.servers": settings.KAFKA_BOOTSTRAP_SERVERS,
-            "group.id": f"reader-{uuid.uuid4().hex[:8]}",
-            "auto.offset.reset": "earliest",
-            "session.timeout.ms": 6000,
-            "heartbeat.interval.ms": 1000,
-        }
-    )
-    c.subscribe([topic])
-    out = []
-    deadline = time.monotonic() + timeout
-    while len(out) < expected and time.monotonic() < deadline:
-        out += [m for m in c.consume(num_messages=100, timeout=0.5) if m.error() is None]
-    c.close()
-    return out
+    return read_messages(topic, expected, timeout)
 
 
 def _committed(topic, group, partitions=1):
-    c = Consumer({"bootstrap.servers": settings.KAFKA_BOOTSTRAP_SERVERS, "group.id": group})
-    got = c.committed([TopicPartition(topic, p) for p in range(partitions)], timeout=10)
-    c.close()
-    return sum(tp.offset for tp in got if tp.offset >= 0)
+    return committed_total(topic, group, partitions)
 
 
 def _consumer(topic, dlq, group, **kw):

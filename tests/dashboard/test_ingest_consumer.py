@@ -8,7 +8,7 @@ from io import StringIO
 
 import orjson
 import pytest
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Producer
 from django.conf import settings
 from django.core.management import call_command
 from django.db import connection, connections
@@ -16,6 +16,7 @@ from django.db import connection, connections
 from dashboard.ingest import consumer as consumer_module
 from dashboard.ingest.consumer import EventConsumer
 from dashboard.models import DeadLetter
+from tests.dashboard.kafka_reads import committed_total, read_messages
 
 pytestmark = [pytest.mark.timeout(120)]
 
@@ -44,35 +45,11 @@ def _consumer(topics, group, dlq, **kw):
 
 
 def _read_all(topic, expected, timeout=20):
-    c = Consumer(
-        {
-            "bootstrap.servers": settings.KAFKA_BOOTSTRAP_SERVERS,
-            "group.id": f"reader-{uuid.uuid4().hex[:8]}",
-            "auto.offset.reset": "earliest",
-            "session.timeout.ms": 6000,
-            "heartbeat.interval.ms": 1000,
-        }
-    )
-    c.subscribe(topic if isinstance(topic, list) else [topic])
-    out = []
-    import time
-
-    deadline = time.monotonic() + timeout
-    while len(out) < expected and time.monotonic() < deadline:
-        for m in c.consume(num_messages=100, timeout=0.5):
-            if m.error() is None:
-                out.append(m)
-    c.close()
-    return out
+    return read_messages(topic, expected, timeout)
 
 
 def _group_committed(topic, group, partitions=4):
-    from confluent_kafka import TopicPartition
-
-    c = Consumer({"bootstrap.servers": settings.KAFKA_BOOTSTRAP_SERVERS, "group.id": group})
-    got = c.committed([TopicPartition(topic, p) for p in range(partitions)], timeout=10)
-    c.close()
-    return sum(tp.offset for tp in got if tp.offset >= 0)
+    return committed_total(topic, group, partitions)
 
 
 @pytest.mark.parametrize("processes", [0, 2], ids=["in-process", "worker-processes"])
