@@ -6,6 +6,7 @@ admin call these and nothing else, so they cannot differ.
 
 import hashlib
 import json
+import logging
 from datetime import timedelta
 
 from django.conf import settings
@@ -29,8 +30,10 @@ from opsactions.models import OpsAction, OpsApproval, RollbackRequest
 from opsactions.outbox import outbox_enqueue
 from opsactions.params import params_validate
 from opsactions.selectors import action_audit, approved_deadline, rollback_request_open
+from opsactions.signals import action_changed
 
 MAX_TEXT = 1000
+log = logging.getLogger(__name__)
 
 
 def params_hash_of(*, action_type, target, params, reason, effect_duration):
@@ -128,6 +131,7 @@ def _check_integrity(action):
 
 
 def _transition(action, status, *, actor, event, context, now, before, extra_after=None, fields=()):
+    previous = action.status
     action.status = status
     action.updated_at = now
     action.save(update_fields=["status", "updated_at", *fields])
@@ -135,6 +139,24 @@ def _transition(action, status, *, actor, event, context, now, before, extra_aft
     audit_append(
         event=event, actor=actor, action_id=action.pk, before=before, after=after, context=context
     )
+    _announce(action, previous)
+
+
+def _announce(action, previous):
+    """Send `action_changed` once the change is committed (nothing if it rolls back)."""
+    fields = {
+        "action_id": action.pk,
+        "status": action.status,
+        "previous": previous,
+        "action_type": action.action_type,
+    }
+
+    def send():
+        for receiver, result in action_changed.send_robust(sender=OpsAction, **fields):
+            if isinstance(result, Exception):
+                log.error("action_changed receiver %r failed", receiver, exc_info=result)
+
+    transaction.on_commit(send)
 
 
 def _parse_effect_duration(value, action_type):
