@@ -264,7 +264,7 @@ OPS_ACTION_PENDING_TTL_HOURS = env_int("OPS_ACTION_PENDING_TTL_HOURS", 24, minim
 OPS_ACTION_APPROVED_TTL_HOURS = env_int("OPS_ACTION_APPROVED_TTL_HOURS", 24, minimum=1)
 
 
-# --- opsactions (issue 5): reversal risk threshold per currency, effect duration cap, relay batch.
+# --- opsactions: reversal risk threshold per currency, effect duration cap, relay batch.
 def _amounts_by_currency(name, default):
     from decimal import Decimal, InvalidOperation
 
@@ -348,7 +348,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
 }
-# opsactions (issue 5): a stable enum name for ops-action statuses ("status" collides).
+# opsactions: a stable enum name for ops-action statuses ("status" collides).
 SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})["OpsActionStatusEnum"] = (
     "opsactions.choices.ActionStatus"
 )

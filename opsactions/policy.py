@@ -23,7 +23,7 @@ Reading guide:
   Staff with any other non-platform scope (bank-scoped finance_ops) may not act.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
@@ -43,13 +43,6 @@ REQUIRED_APPROVALS = {
 _RISK_ORDER = [RiskLevel.LOW, RiskLevel.MEDIUM, RiskLevel.HIGH, RiskLevel.CRITICAL]
 
 OPS, PAY, FIN, SIRA = Role.OPS_ADMIN, Role.PAY_ADMIN, Role.FINANCE_OPS, Role.SIRA_SERVICE
-M, A, B, R, P = (
-    ScopeKind.MERCHANT,
-    ScopeKind.AGENT,
-    ScopeKind.BANK,
-    ScopeKind.REGION,
-    ScopeKind.PLATFORM,
-)
 
 PERM_REQUEST = "accounts.request_ops_action"
 PERM_APPROVE = "accounts.approve_ops_action"
@@ -75,90 +68,93 @@ class ActionPolicy:
     # Param that makes two actions of one type on one target distinct
     # (two reversals of different transactions of one merchant may be open).
     subject_param: str = ""
-    extra: dict = field(default_factory=dict)
 
 
 POLICIES = {
     ActionType.PAUSE_PAYOUT: ActionPolicy(
-        frozenset({M, B, R, P}),
-        RiskLevel.MEDIUM,
-        frozenset({OPS, PAY, SIRA}),
-        frozenset({OPS, PAY, FIN}),
+        targets=frozenset(
+            {ScopeKind.MERCHANT, ScopeKind.BANK, ScopeKind.REGION, ScopeKind.PLATFORM}
+        ),
+        base_risk=RiskLevel.MEDIUM,
+        request=frozenset({OPS, PAY, SIRA}),
+        approve=frozenset({OPS, PAY, FIN}),
     ),
     ActionType.RESUME_PAYOUT: ActionPolicy(
-        frozenset({M, B, R, P}),
-        RiskLevel.MEDIUM,
-        frozenset({OPS, PAY}),
-        frozenset({OPS, PAY, FIN}),
+        targets=frozenset(
+            {ScopeKind.MERCHANT, ScopeKind.BANK, ScopeKind.REGION, ScopeKind.PLATFORM}
+        ),
+        base_risk=RiskLevel.MEDIUM,
+        request=frozenset({OPS, PAY}),
+        approve=frozenset({OPS, PAY, FIN}),
     ),
     ActionType.FREEZE_MERCHANT: ActionPolicy(
-        frozenset({M}),
-        RiskLevel.MEDIUM,
-        frozenset({OPS, PAY, SIRA}),
-        frozenset({OPS, PAY}),
+        targets=frozenset({ScopeKind.MERCHANT}),
+        base_risk=RiskLevel.MEDIUM,
+        request=frozenset({OPS, PAY, SIRA}),
+        approve=frozenset({OPS, PAY}),
     ),
     ActionType.UNFREEZE_MERCHANT: ActionPolicy(
-        frozenset({M}),
-        RiskLevel.MEDIUM,
-        frozenset({OPS, PAY}),
-        frozenset({OPS, PAY}),
+        targets=frozenset({ScopeKind.MERCHANT}),
+        base_risk=RiskLevel.MEDIUM,
+        request=frozenset({OPS, PAY}),
+        approve=frozenset({OPS, PAY}),
     ),
     ActionType.FREEZE_AGENT: ActionPolicy(
-        frozenset({A}),
-        RiskLevel.LOW,
-        frozenset({OPS, PAY, SIRA}),
-        frozenset({OPS, PAY}),
+        targets=frozenset({ScopeKind.AGENT}),
+        base_risk=RiskLevel.LOW,
+        request=frozenset({OPS, PAY, SIRA}),
+        approve=frozenset({OPS, PAY}),
     ),
     ActionType.UNFREEZE_AGENT: ActionPolicy(
-        frozenset({A}),
-        RiskLevel.MEDIUM,
-        frozenset({OPS, PAY}),
-        frozenset({OPS, PAY}),
+        targets=frozenset({ScopeKind.AGENT}),
+        base_risk=RiskLevel.MEDIUM,
+        request=frozenset({OPS, PAY}),
+        approve=frozenset({OPS, PAY}),
     ),
     ActionType.SET_HOLD: ActionPolicy(
-        frozenset({M}),
-        RiskLevel.MEDIUM,
-        frozenset({OPS, PAY, FIN, SIRA}),
-        frozenset({OPS, PAY, FIN}),
+        targets=frozenset({ScopeKind.MERCHANT}),
+        base_risk=RiskLevel.MEDIUM,
+        request=frozenset({OPS, PAY, FIN, SIRA}),
+        approve=frozenset({OPS, PAY, FIN}),
     ),
     ActionType.RELEASE_HOLD: ActionPolicy(
-        frozenset({M}),
-        RiskLevel.MEDIUM,
-        frozenset({OPS, PAY, FIN}),
-        frozenset({OPS, PAY, FIN}),
+        targets=frozenset({ScopeKind.MERCHANT}),
+        base_risk=RiskLevel.MEDIUM,
+        request=frozenset({OPS, PAY, FIN}),
+        approve=frozenset({OPS, PAY, FIN}),
     ),
     ActionType.ROUTE_PAYOUT: ActionPolicy(
-        frozenset({R}),
-        RiskLevel.HIGH,
-        frozenset({OPS, PAY, SIRA}),
-        frozenset({OPS, PAY, FIN}),
+        targets=frozenset({ScopeKind.REGION}),
+        base_risk=RiskLevel.HIGH,
+        request=frozenset({OPS, PAY, SIRA}),
+        approve=frozenset({OPS, PAY, FIN}),
     ),
     ActionType.ADJUST_THRESHOLD: ActionPolicy(
-        frozenset({P, R, M}),
-        RiskLevel.LOW,
-        frozenset({OPS, PAY, SIRA}),
-        frozenset({OPS, PAY}),
+        targets=frozenset({ScopeKind.PLATFORM, ScopeKind.REGION, ScopeKind.MERCHANT}),
+        base_risk=RiskLevel.LOW,
+        request=frozenset({OPS, PAY, SIRA}),
+        approve=frozenset({OPS, PAY}),
         subject_param="key",
     ),
     ActionType.ADJUST_AGENT_FLOAT_LIMIT: ActionPolicy(
-        frozenset({A}),
-        RiskLevel.MEDIUM,
-        frozenset({OPS, PAY, FIN, SIRA}),
-        frozenset({OPS, PAY, FIN}),
+        targets=frozenset({ScopeKind.AGENT}),
+        base_risk=RiskLevel.MEDIUM,
+        request=frozenset({OPS, PAY, FIN, SIRA}),
+        approve=frozenset({OPS, PAY, FIN}),
     ),
     ActionType.FORCE_RECONCILIATION: ActionPolicy(
-        frozenset({B}),
-        RiskLevel.LOW,
-        frozenset({OPS, PAY, FIN, SIRA}),
-        frozenset({OPS, PAY, FIN}),
+        targets=frozenset({ScopeKind.BANK}),
+        base_risk=RiskLevel.LOW,
+        request=frozenset({OPS, PAY, FIN, SIRA}),
+        approve=frozenset({OPS, PAY, FIN}),
         reversible=False,
         subject_param="date",
     ),
     ActionType.REVERSE_TRANSACTION: ActionPolicy(
-        frozenset({M, P}),
-        RiskLevel.MEDIUM,
-        frozenset({OPS, PAY, FIN}),
-        frozenset({OPS, PAY, FIN}),
+        targets=frozenset({ScopeKind.MERCHANT, ScopeKind.PLATFORM}),
+        base_risk=RiskLevel.MEDIUM,
+        request=frozenset({OPS, PAY, FIN}),
+        approve=frozenset({OPS, PAY, FIN}),
         required_approver_role=FIN,
         reversible=False,
         subject_param="transaction_id",
@@ -181,11 +177,11 @@ def risk_of(action_type, target, params):
     risk = policy.base_risk
     if action_type in (ActionType.PAUSE_PAYOUT, ActionType.RESUME_PAYOUT):
         # Blast radius: the whole platform is critical, a country or a bank high.
-        if target.kind == P:
+        if target.kind == ScopeKind.PLATFORM:
             risk = _raise(risk, RiskLevel.CRITICAL)
-        elif target.kind in (R, B):
+        elif target.kind in (ScopeKind.REGION, ScopeKind.BANK):
             risk = _raise(risk, RiskLevel.HIGH)
-    elif action_type == ActionType.ADJUST_THRESHOLD and target.kind == P:
+    elif action_type == ActionType.ADJUST_THRESHOLD and target.kind == ScopeKind.PLATFORM:
         risk = _raise(risk, RiskLevel.MEDIUM)
     elif action_type == ActionType.SET_HOLD:
         big_percent = Decimal(params.get("percent", "0")) > Decimal("50")
@@ -219,9 +215,9 @@ def required_approver_role(action_type, risk):
 def target_country(target):
     """The country an action's target belongs to, when it is known: a region target's
     own code, an agent's registered country (agents app); "" otherwise."""
-    if target.kind == R:
+    if target.kind == ScopeKind.REGION:
         return target.id
-    if target.kind == A:
+    if target.kind == ScopeKind.AGENT:
         from agents.models import Agent  # lower layer; one indexed primary-key read
 
         country = Agent.objects.filter(agent_id=target.id).values_list("country", flat=True)
@@ -236,7 +232,7 @@ def _in_reach(user, target):
     own = user_scope(user)
     if own.is_platform:
         return True
-    if own.kind == R:
+    if own.kind == ScopeKind.REGION:
         return target_country(target) == own.id
     return False
 
@@ -265,11 +261,6 @@ def can_approve(user, action_type, target):
 def can_execute(user, action_type, target):
     """(allowed, reason code) for executing or rolling back."""
     return _eligible(user, POLICIES[action_type].execute, PERM_EXECUTE, target)
-
-
-def approver_roles():
-    """Every role that may approve at least one type (used by list filters)."""
-    return frozenset().union(*(p.approve for p in POLICIES.values()))
 
 
 def ops_roles():

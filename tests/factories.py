@@ -1,23 +1,4 @@
-"""factory_boy factories shared by every app's tests."""
-
-import factory
-
-from accounts.choices import Role
-from accounts.models import User
-
-
-class UserFactory(factory.django.DjangoModelFactory):
-    """A user with one role and scope; use `make_user` to also get the role's group."""
-
-    class Meta:
-        model = User
-        django_get_or_create = ("username",)
-
-    username = factory.Sequence(lambda n: f"user{n}")
-    role = Role.OPS_ADMIN
-    scope_kind = "platform"
-    scope_id = ""
-    password = factory.PostGenerationMethodCall("set_password", "pw-test-1234")
+"""Users for every app's tests, made through the real provisioning service."""
 
 
 def make_user(username, role, scope="platform", **extra):

@@ -12,7 +12,7 @@ import logging
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from functools import partial
 from typing import NamedTuple
@@ -588,8 +588,3 @@ def dead_letters_reprocess(*, dead_letter_ids, actor):
                 letter.status,
             )
     return dict(outcome)
-
-
-def seen_retention():
-    """The configured retention of the seen-id store."""
-    return timedelta(days=settings.SEEN_EVENT_RETENTION_DAYS)

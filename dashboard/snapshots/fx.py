@@ -190,7 +190,7 @@ def _after_rates_commit(scopes, changed_at):
 
 
 def _queue_full_refresh():
-    from dashboard.snapshots.tasks import refresh_all_snapshots
+    from dashboard.tasks import refresh_all_snapshots
 
     try:
         refresh_all_snapshots.delay()

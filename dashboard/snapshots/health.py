@@ -3,7 +3,7 @@
 import time
 
 from django.conf import settings
-from django.db.models import Max, Min
+from django.db.models import Min
 from prometheus_client import Gauge
 from prometheus_client.core import GaugeMetricFamily
 
@@ -12,9 +12,9 @@ from dashboard.snapshots import cache
 
 
 def snapshot_ages():
-    """{"platform_age_s", "oldest_age_s", "count"} from the snapshot table and the tick."""
+    """{"platform_age_s", "oldest_computed_age_s"} from the snapshot table and the tick."""
     now = time.time()
-    agg = Snapshot.objects.aggregate(oldest=Min("computed_at"), n=Max("id"))
+    oldest_at = Snapshot.objects.aggregate(oldest=Min("computed_at"))["oldest"]
     platform = (
         Snapshot.objects.filter(scope_kind="platform", period="24h")
         .values_list("computed_at", "window_to")
@@ -29,7 +29,7 @@ def snapshot_ages():
         platform_age = cache.freshness_age(
             platform[0].timestamp(), platform[1].timestamp(), tick, now
         )
-    oldest = now - agg["oldest"].timestamp() if agg["oldest"] else None
+    oldest = now - oldest_at.timestamp() if oldest_at else None
     return {"platform_age_s": platform_age, "oldest_computed_age_s": oldest}
 
 
