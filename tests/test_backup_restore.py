@@ -20,7 +20,7 @@ import pytest
 from django.db import connection
 
 from common import dbroles
-from dashboard.ingest.services import ingest_records
+from dashboard.ingest.services import ingest
 from opsactions import services as ops
 from opsactions.models import AuditEntry
 from tests import e2e_reference as ref
@@ -65,7 +65,7 @@ def test_restore_drill_audit_verifies_and_every_figure_equals_the_source(
     # Data through the real paths: events (two delivery phases, duplicates, invalid ones) ...
     generated = ref.generate(datetime.now(UTC), n_business=600, floats_per_agent=5)
     for phase in generated.phases:
-        result = ingest_records([(raw, None) for _kind, _key, raw in phase])
+        result = ingest([raw for _kind, _key, raw in phase])
         assert result.counted > 0
     # ... and ops actions with their audit entries and approvals.
     action = ops.action_create(

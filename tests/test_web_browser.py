@@ -13,7 +13,7 @@ from accounts.choices import Role
 from accounts.scope import Scope
 from accounts.web.nav import pages_for
 from common import dbroles
-from dashboard.ingest.services import aggregate_events_batch
+from dashboard.ingest.services import ingest
 from dashboard.snapshots.refresh import snapshot_refresh_scope
 from tests.browser import (
     RECORD_CSP_VIOLATIONS,
@@ -69,7 +69,7 @@ def web_world(transactional_db):
     """One merchant, agent, bank and country with figures, snapshots refreshed; the ingestion
     tables are emptied afterwards (they are raw SQL tables a flush does not reset)."""
     events = [{k: v for k, v in e.items() if v is not None} for e in _events()]
-    aggregate_events_batch(events)
+    ingest(events)
     for scope in ("platform", "merchant:m_1", "agent:a_1", "bank:b_1", "region:SN"):
         snapshot_refresh_scope(scope=Scope.parse(scope), wait=True)
     users = {

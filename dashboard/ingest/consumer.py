@@ -3,8 +3,8 @@
 Order of a batch, and why it is crash safe (docs/ingestion.md):
 
 1. `consume(num_messages=...)` a batch (auto commit and auto offset store off);
-2. `ingest_records` in ONE database transaction (aggregates + seen ids + dead
-   letters + dirty scopes + agents); on any failure it is retried with
+2. `prepare_wire`, then `apply_prepared` in ONE database transaction
+   (aggregates + seen ids + dead letters + dirty scopes + agents); on any failure it is retried with
    backoff, the same messages, until it succeeds or we are told to stop;
 3. dead letters (already whole in the table, step 2) are copied to the DLQ
    topic: sized to fit (a too large one goes truncated, with a `truncated`

@@ -1,10 +1,12 @@
 """Writes of ingestion: count events into the hourly aggregates, exactly once.
 
-`aggregate_events_batch` is THE path (the Kafka consumer calls it through
-`ingest_records`): validate -> drop duplicates (in the batch, then against the
-seen-id store in one statement) -> pre-aggregate in memory -> one upsert, the
-agents' float/sales, the dirty-scope marks and the dead letters, all in ONE
-transaction. Either the whole batch is counted and its ids remembered, or
+One path, two steps, whoever calls: `prepare_wire` (validate, drop in-batch
+duplicates, pre-aggregate in memory; no database) then `apply_prepared` (drop
+events already seen, in one statement, then one upsert, the agents' float/sales,
+the dirty-scope marks and the dead letters, all in ONE transaction). The Kafka
+consumer's worker processes call the two steps (retrying the second); `ingest`
+calls them for events given directly (tests, demo, dead-letter re-processing).
+Either the whole batch is counted and its ids remembered, or
 nothing is: a retry after any failure cannot double count.
 """
 
@@ -120,20 +122,13 @@ def _ensure_seen_partitions(cursor, days, now):
         transaction.on_commit(lambda: ready.update(done))
 
 
-def aggregate_event(event):
-    """Count one event (dict, JSON str or bytes) exactly once; returns an IngestResult."""
-    return aggregate_events_batch([event])
-
-
-def aggregate_events_batch(events):
-    """Count a batch of events (dicts, JSON str or bytes) exactly once, in one transaction."""
-    return ingest_records([(e, None) for e in events])
-
-
-def ingest_records(records, *, now=None):
-    """records: [(payload, Origin | None)] -> IngestResult. One transaction; raises on DB errors
-    (nothing of the batch is then written: the caller retries the same batch)."""
-    return apply_prepared(prepare_records(records, now=now))
+def ingest(payloads, *, origins=None, now=None):
+    """Count payloads that do not come from the consumer (tests, the demo, a dead
+    letter re-processed): the consumer's own two steps, `prepare_wire` then
+    `apply_prepared`, in this process. payloads: dicts, JSON str or bytes; origins:
+    their Kafka positions (Origin or None each), when known. Returns an IngestResult;
+    raises on a database error (nothing of the batch is then written)."""
+    return apply_prepared(prepare_wire(WireBatch.of(payloads, origins), now=now))
 
 
 @dataclass
@@ -157,24 +152,6 @@ class PreparedBatch:
     bank_merchants: dict = field(default_factory=dict)  # (bank, hour, merchant, cur) -> gmv
 
 
-def prepare_records(records, *, now=None):
-    """Parse, validate, drop in-batch duplicates and pre-aggregate (pure Python).
-
-    records: [(payload: dict, str or bytes, Origin or None)], as the service API
-    takes them; the same loop as the consumer's (`prepare_wire`)."""
-    topics = sorted({origin.topic if origin else "" for _, origin in records})
-    index = {topic: i for i, topic in enumerate(topics)}
-    wire = WireBatch(
-        topics=topics,
-        values=[payload for payload, _ in records],
-        topic_ix=[index[origin.topic if origin else ""] for _, origin in records],
-        partitions=[origin.partition if origin else None for _, origin in records],
-        offsets=[origin.offset if origin else None for _, origin in records],
-        keys=[origin.key if origin else None for _, origin in records],
-    )
-    return prepare_wire(wire, now=now)
-
-
 @dataclass(slots=True)
 class WireBatch:
     """A batch of Kafka messages as plain parallel lists: what the consumer hands to
@@ -187,6 +164,22 @@ class WireBatch:
     partitions: list
     offsets: list
     keys: list
+
+    @classmethod
+    def of(cls, payloads, origins=None):
+        """The batch of `payloads` read at `origins` (Origin or None each; None: all
+        unknown, as for events given to `ingest` directly)."""
+        origins = list(origins) if origins is not None else [None] * len(payloads)
+        topics = sorted({o.topic if o else "" for o in origins})
+        index = {topic: i for i, topic in enumerate(topics)}
+        return cls(
+            topics=topics,
+            values=list(payloads),
+            topic_ix=[index[o.topic if o else ""] for o in origins],
+            partitions=[o.partition if o else None for o in origins],
+            offsets=[o.offset if o else None for o in origins],
+            keys=[o.key if o else None for o in origins],
+        )
 
 
 def prepare_wire(wire, *, now=None):
@@ -571,7 +564,7 @@ def dead_letters_reprocess(*, dead_letter_ids, actor):
                 letter.status = DeadLetterStatus.STILL_INVALID
                 letter.reason, letter.detail = exc.reason, exc.detail[:2000]
             else:
-                res = ingest_records([(payload, None)], now=now)
+                res = ingest([payload], now=now)
                 letter.status = (
                     DeadLetterStatus.REPROCESSED if res.counted else DeadLetterStatus.DUPLICATE
                 )

@@ -136,9 +136,9 @@ def test_french_is_chosen_from_the_browser_language(client, merchant_admin_m1):
     ],
 )
 def test_dead_letters_in_the_admin_follow_the_role(client, role, scope, reads, reprocesses):
-    from dashboard.ingest.services import aggregate_events_batch
+    from dashboard.ingest.services import ingest
 
-    aggregate_events_batch([b"\x00garbage"])  # one dead letter, so the list has rows
+    ingest([b"\x00garbage"])  # one dead letter, so the list has rows
     user = make_user(f"u_{role}_{scope.replace(':', '_')}", role, scope)
     client.force_login(user)
     url = reverse("admin:dashboard_deadletter_changelist")

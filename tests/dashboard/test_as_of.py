@@ -13,7 +13,7 @@ import pytest
 from django.db import connection
 
 from accounts.scope import Scope
-from dashboard.ingest.services import aggregate_events_batch
+from dashboard.ingest.services import ingest as ingest_payloads
 from dashboard.models import HourlyAggregate, Snapshot
 from dashboard.snapshots.periods import window
 from dashboard.snapshots.refresh import snapshot_refresh_scope
@@ -48,7 +48,7 @@ def event(occurred_at, *, merchant="m_asof", etype="payment.succeeded", amount="
 
 
 def ingest(*events):
-    result = aggregate_events_batch(list(events))
+    result = ingest_payloads(list(events))
     assert not result.dead_letters, result.dead_letters
     return result
 

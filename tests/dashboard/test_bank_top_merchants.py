@@ -15,7 +15,7 @@ import pytest
 from django.db import connection
 
 from accounts.scope import Scope
-from dashboard.ingest.services import aggregate_events_batch
+from dashboard.ingest.services import ingest
 from dashboard.snapshots.fx import fx_rates_load
 from dashboard.snapshots.periods import window
 from dashboard.snapshots.refresh import snapshot_refresh_scope
@@ -113,9 +113,9 @@ def test_bank_top_merchants_equal_an_independent_computation(rates):
             )
         )
     # Several batches, one event redelivered in a later batch (counted once).
-    aggregate_events_batch(events[:150])
-    aggregate_events_batch(events[150:300] + events[10:12])
-    result = aggregate_events_batch(events[300:] + [events[5]])
+    ingest(events[:150])
+    ingest(events[150:300] + events[10:12])
+    result = ingest(events[300:] + [events[5]])
     assert result.duplicates == 1 and not result.dead_letters
     for bank in ("b_one", "b_two"):
         payload = refresh(f"bank:{bank}")
@@ -137,8 +137,8 @@ def test_bank_merchant_table_counts_only_gmv_events_naming_both_ids():
         event(t, "payment.succeeded", merchant="m_b", amount="999"),  # no bank
         event(t, "payment.succeeded", bank="b_x", amount="555"),  # no merchant
     ]
-    aggregate_events_batch(events)
-    aggregate_events_batch(events)  # full redelivery: nothing more
+    ingest(events)
+    ingest(events)  # full redelivery: nothing more
     with connection.cursor() as cur:
         cur.execute(
             "SELECT bank_id, merchant_id, currency, sum(gmv) FROM dashboard_bank_merchant_hourly "
@@ -153,7 +153,7 @@ def test_bank_merchant_table_counts_only_gmv_events_naming_both_ids():
 
 
 def test_bank_without_merchant_events_has_an_empty_list():
-    aggregate_events_batch([event(NOW - timedelta(hours=1), "payment.succeeded", bank="b_lone")])
+    ingest([event(NOW - timedelta(hours=1), "payment.succeeded", bank="b_lone")])
     payload = refresh("bank:b_lone")
     assert payload["24h"]["amounts"]["XOF"]["gmv"] == "1000"
     assert payload["24h"]["top_merchants"] == []

@@ -24,7 +24,7 @@ from dashboard.ingest.dead_letters import (
     classify,
     payload_sha256,
 )
-from dashboard.ingest.services import DeadLetterInfo, Origin, ingest_records
+from dashboard.ingest.services import DeadLetterInfo, Origin, ingest
 from dashboard.models import DeadLetter
 from tests.dashboard.kafka_reads import committed_total, read_messages
 
@@ -85,10 +85,10 @@ def test_a_different_message_at_a_reused_position_is_a_letter_of_its_own(db):
     """Broker restarted empty / topic re-created: offset 5 of partition 0 holds another
     message; a true redelivery of the same one is still recorded once."""
     here = Origin("wallet.events", 0, 5, b"k")
-    ingest_records([(b"first bad message", here)])
-    ingest_records([(b"first bad message", here)])  # redelivered (crash before commit)
+    ingest([b"first bad message"], origins=[here])
+    ingest([b"first bad message"], origins=[here])  # redelivered (crash before commit)
     assert DeadLetter.objects.count() == 1
-    ingest_records([(b"{not json either", here)])  # same position, another message
+    ingest([b"{not json either"], origins=[here])  # same position, another message
     letters = DeadLetter.objects.order_by("id")
     assert [bytes(d.payload) for d in letters] == [b"first bad message", b"{not json either"]
     assert [d.payload_sha256 for d in letters] == [
@@ -96,13 +96,13 @@ def test_a_different_message_at_a_reused_position_is_a_letter_of_its_own(db):
         payload_sha256(b"{not json either"),
     ]
     assert {d.publication for d in letters} == {DeadLetterPublication.PENDING}
-    ingest_records([(b"{not json either", here)])
+    ingest([b"{not json either"], origins=[here])
     assert DeadLetter.objects.count() == 2
 
 
 def test_letters_given_to_the_service_api_are_table_only(db):
-    ingest_records([(b"nope", None)])
-    ingest_records([(b"nope", None)])  # no Kafka position: no identity to dedupe on
+    ingest([b"nope"])
+    ingest([b"nope"])  # no Kafka position: no identity to dedupe on
     assert [d.publication for d in DeadLetter.objects.all()] == [DeadLetterPublication.LOCAL] * 2
 
 
@@ -213,7 +213,7 @@ def test_an_unreachable_dlq_broker_is_retried_for_the_bound_then_the_letters_are
     ingest_clean,
 ):
     here = Origin("wallet.events", 1, 9, None)
-    ingest_records([(b"unpublishable", here)])
+    ingest([b"unpublishable"], origins=[here])
     letter = DeadLetterInfo(b"unpublishable", "invalid_json", "d", "", here)
     publisher = DeadLetterPublisher(
         bootstrap_servers="127.0.0.1:1", topic="dlq", retry_seconds=3, max_backoff=0.5
@@ -248,7 +248,7 @@ def test_a_stop_request_still_lets_a_healthy_broker_take_the_batch(ingest_clean,
     """SIGTERM finishes the batch: DB, DLQ topic, offsets."""
     dlq = make_topic("dlq", partitions=1)
     here = Origin("wallet.events", 0, 8, None)
-    ingest_records([(b"bad at stop", here)])
+    ingest([b"bad at stop"], origins=[here])
     publisher = DeadLetterPublisher(
         bootstrap_servers=settings.KAFKA_BOOTSTRAP_SERVERS, topic=dlq, should_stop=lambda: True
     )
@@ -268,7 +268,7 @@ def test_a_broker_refusing_the_sized_copy_as_too_large_gets_a_small_one(
     dlq = make_topic("dlq", partitions=1)
     here = Origin("wallet.events", 0, 1, b"k")
     payload = _big_invalid()
-    ingest_records([(payload, here)])
+    ingest([payload], origins=[here])
     real = dead_letters.build_copy
     monkeypatch.setattr(
         dead_letters,
@@ -292,7 +292,7 @@ def test_admin_shows_publication_and_size_and_filters_on_it(admin_client):
     from django.urls import reverse
 
     here = Origin("wallet.events", 0, 3, b"k")
-    ingest_records([(b"x" * 2000, here), (b"bad", Origin("wallet.events", 0, 4, None))])
+    ingest([b"x" * 2000, b"bad"], origins=[here, Origin("wallet.events", 0, 4, None)])
     DeadLetter.objects.filter(offset=3).update(
         publication=DeadLetterPublication.FAILED, publish_error="TOPIC_EXCEPTION: Invalid topic"
     )

@@ -6,14 +6,14 @@ import orjson
 import pytest
 from django.urls import reverse
 
-from dashboard.ingest.services import aggregate_events_batch
+from dashboard.ingest.services import ingest
 from dashboard.models import DeadLetter, HourlyAggregate
 
 pytestmark = pytest.mark.django_db
 
 
 def test_admin_lists_dead_letters_with_payload_and_reason(admin_client, ingest_event):
-    aggregate_events_batch([b"\x00garbage", ingest_event(currency="XXY")])
+    ingest([b"\x00garbage", ingest_event(currency="XXY")])
     response = admin_client.get(reverse("admin:dashboard_deadletter_changelist"))
     assert response.status_code == 200
     assert b"invalid_json" in response.content and b"invalid_currency" in response.content
@@ -29,7 +29,7 @@ def test_reprocess_action_counts_a_now_valid_letter_once_and_records_who(
     soon = datetime.now(UTC) + timedelta(minutes=6)
     event = ingest_event(merchant_id="m_replay", occurred_at=soon.isoformat())
     bad = ingest_event(merchant_id="m_replay", currency="EURO")
-    aggregate_events_batch([event, bad])
+    ingest([event, bad])
     letters = list(DeadLetter.objects.order_by("reason"))
     assert [d.reason for d in letters] == ["future_timestamp", "invalid_currency"]
     # Pretend the clock moved on by rewriting the stored bytes' timestamp.

@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 
 from dashboard.ingest.maintenance import partitions_maintain
-from dashboard.ingest.services import aggregate_event
+from dashboard.ingest.services import ingest
 from dashboard.partitions import SEEN_TABLE, create_seen_partition, list_partitions
 
 pytestmark = pytest.mark.django_db
@@ -53,8 +53,8 @@ def test_expired_day_is_dropped_but_ids_seen_within_retention_still_deduplicate(
     ts = datetime.combine(old_day, datetime.min.time(), UTC) + timedelta(hours=10)
     late = ingest_event(occurred_at=ts.isoformat(), merchant_id="m_ret")
     ancient = ingest_event(occurred_at=ts.isoformat(), merchant_id="m_ret")
-    assert aggregate_event(late).counted == 1
-    assert aggregate_event(ancient).counted == 1
+    assert ingest([late]).counted == 1
+    assert ingest([ancient]).counted == 1
     with connection.cursor() as cur:
         cur.execute(
             f"UPDATE {SEEN_TABLE} SET seen_at = %s WHERE event_id = %s",
@@ -67,22 +67,22 @@ def test_expired_day_is_dropped_but_ids_seen_within_retention_still_deduplicate(
     assert old_partition in report["dropped"] and old_partition not in _partitions()
     assert _seen(late["event_id"]) == [f"{SEEN_TABLE}_default"]  # kept: seen 0 days ago
     assert _seen(ancient["event_id"]) == []  # seen 9 days ago: past retention
-    assert aggregate_event(late).counted == 0  # still deduplicated after the drop
+    assert ingest([late]).counted == 0  # still deduplicated after the drop
 
 
 def test_event_older_than_the_window_is_deduplicated_in_the_default_partition(ingest_event):
     ts = datetime.now(UTC) - timedelta(days=30)
     event = ingest_event(occurred_at=ts.isoformat(), merchant_id="m_old")
-    assert aggregate_event(event).counted == 1
+    assert ingest([event]).counted == 1
     assert _seen(event["event_id"]) == [f"{SEEN_TABLE}_default"]
-    assert aggregate_event(event).counted == 0
+    assert ingest([event]).counted == 0
     assert f"{SEEN_TABLE}_p{ts:%Y%m%d}" not in _partitions()  # no partition for a dead day
 
 
 def test_default_partition_is_pruned_after_retention(ingest_event, settings):
     now = datetime.now(UTC)
     event = ingest_event(occurred_at=(now - timedelta(days=40)).isoformat())
-    aggregate_event(event)
+    ingest([event])
     with connection.cursor() as cur:
         cur.execute(
             f"UPDATE {SEEN_TABLE} SET seen_at = %s WHERE event_id = %s",
@@ -164,9 +164,7 @@ def test_figures_past_retention_drop_whole_partitions_and_keep_the_rest(ingest_e
         for m in (expired_month, default_month, kept_month)
     }
     for t in at.values():
-        assert aggregate_event(
-            ingest_event(occurred_at=t.isoformat(), merchant_id="m_keep")
-        ).counted
+        assert ingest([ingest_event(occurred_at=t.isoformat(), merchant_id="m_keep")]).counted
     hour = {m: t.replace(minute=0) for m, t in at.items()}
     with connection.cursor() as cur:
         for table in AGGREGATE_ROLLUP_TABLES:

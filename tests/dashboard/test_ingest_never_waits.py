@@ -18,7 +18,7 @@ import pytest
 from django.db import connection, connections
 
 from accounts.scope import Scope
-from dashboard.ingest.services import apply_prepared, prepare_records
+from dashboard.ingest.services import WireBatch, apply_prepared, prepare_wire
 from dashboard.models import DirtyScope, Snapshot
 from dashboard.snapshots import refresh as refresh_module
 from dashboard.snapshots.periods import window
@@ -39,7 +39,7 @@ TIMEOUT = "2s"
 
 def _batch(ingest_event, n, merchant="m_nw"):
     records = [(ingest_event(merchant_id=merchant, bank_id="b_nw"), None) for _ in range(n)]
-    return prepare_records(records)
+    return prepare_wire(WireBatch.of([payload for payload, _ in records]))
 
 
 def _ingest_with_timeout(batch):
@@ -185,7 +185,7 @@ def test_a_batch_commits_while_a_refresh_is_held_in_its_computation(
             bank_id="b_nw",
             occurred_at=(ingest_hour - timedelta(days=3)).isoformat(),
         )
-        elapsed += _ingest_with_timeout(prepare_records([(late, None)]))
+        elapsed += _ingest_with_timeout(prepare_wire(WireBatch.of([late])))
         assert elapsed < 4.0
     finally:
         release.set()

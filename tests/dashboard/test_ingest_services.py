@@ -1,4 +1,4 @@
-"""aggregate_event / aggregate_events_batch against the real database: the contract, exactly."""
+"""`ingest` (the consumer's two steps) against the real database: the contract, exactly."""
 
 import json
 from datetime import UTC, datetime, timedelta
@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from agents.models import Agent, AgentSalesHour
-from dashboard.ingest.services import aggregate_event, aggregate_events_batch
+from dashboard.ingest.services import ingest
 from dashboard.models import DeadLetter, DirtyScope, HourlyAggregate
 
 pytestmark = pytest.mark.django_db
@@ -47,7 +47,7 @@ def test_each_event_type_counts_per_contract_in_every_scope(etype, wire, ingest_
         fee="225",
         cost="60",
     )
-    result = aggregate_event(json.dumps(event).encode() if wire else event)
+    result = ingest([json.dumps(event).encode() if wire else event])
     assert result.counted == 1
     for kind, sid in (("platform", ""), ("merchant", "m_1042"), ("agent", "a_0001"),
                       ("bank", "b_sgbs")):  # fmt: skip
@@ -64,7 +64,7 @@ def test_each_event_type_counts_per_contract_in_every_scope(etype, wire, ingest_
 
 
 def test_scopes_absent_from_the_event_get_no_rows(ingest_event):
-    aggregate_event(ingest_event("payment.succeeded", merchant_id="m_solo"))
+    ingest([ingest_event("payment.succeeded", merchant_id="m_solo")])
     kinds = set(HourlyAggregate.objects.values_list("scope_kind", flat=True))
     assert kinds == {"platform", "merchant"}
 
@@ -73,11 +73,11 @@ def test_same_event_three_times_in_one_batch_and_across_batches_counts_once(
     ingest_event, ingest_rows
 ):
     event = ingest_event("payment.succeeded", merchant_id="m_dup", amount="100.5")
-    first = aggregate_events_batch([event, dict(event), json.dumps(event)])
+    first = ingest([event, dict(event), json.dumps(event)])
     assert (first.counted, first.duplicates) == (1, 2)
-    again = aggregate_events_batch([event])
+    again = ingest([event])
     assert (again.counted, again.duplicates) == (0, 1)
-    aggregate_event(json.dumps(event).encode())
+    ingest([json.dumps(event).encode()])
     totals = ingest_rows("merchant", "m_dup")
     assert totals["gmv"] == D("100.5") and totals["success_count"] == 1
 
@@ -92,7 +92,7 @@ def test_money_is_exact_from_strings_and_json_numbers(ingest_event, ingest_rows)
         '"merchant_id":"m_exact","currency":"XOF","amount":99999999999999.9999}',
     ]
     ts = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
-    result = aggregate_events_batch([r % ts for r in raw])
+    result = ingest([r % ts for r in raw])
     assert result.counted == 3, result.dead_letters
     totals = ingest_rows("merchant", "m_exact")
     assert totals["gmv"] == D("100000000000000.2999")
@@ -109,19 +109,19 @@ def test_event_three_days_late_lands_in_its_hour_and_marks_that_range_dirty(inge
         country="CI",
         occurred_at=(late_hour + timedelta(minutes=59, seconds=59)).isoformat(),
     )
-    assert aggregate_event(event).counted == 1
+    assert ingest([event]).counted == 1
     row = HourlyAggregate.objects.get(scope_kind="merchant", scope_id="m_late")
     assert row.bucket == late_hour
     dirty = {(d.scope_kind, d.scope_id): d for d in DirtyScope.objects.all()}
     for scope in (("platform", ""), ("merchant", "m_late"), ("bank", "b_late"), ("region", "CI")):
         assert dirty[scope].min_bucket <= late_hour <= dirty[scope].max_bucket
-    assert aggregate_event(event).counted == 0
+    assert ingest([event]).counted == 0
 
 
 def test_dirty_scope_range_widens_with_each_batch(ingest_event, ingest_hour):
-    aggregate_event(ingest_event(merchant_id="m_w"))
+    ingest([ingest_event(merchant_id="m_w")])
     earlier = ingest_hour - timedelta(hours=5)
-    aggregate_event(ingest_event(merchant_id="m_w", occurred_at=earlier.isoformat()))
+    ingest([ingest_event(merchant_id="m_w", occurred_at=earlier.isoformat())])
     dirty = DirtyScope.objects.get(scope_kind="merchant", scope_id="m_w")
     assert (dirty.min_bucket, dirty.max_bucket) == (earlier, ingest_hour)
 
@@ -130,7 +130,7 @@ def test_offset_timestamps_bucket_by_utc_hour(ingest_event, ingest_hour):
     local = (ingest_hour + timedelta(minutes=30)).astimezone(
         datetime.fromisoformat("2026-01-01T00:00:00+05:30").tzinfo
     )
-    aggregate_event(ingest_event(merchant_id="m_tz", occurred_at=local.isoformat()))
+    ingest([ingest_event(merchant_id="m_tz", occurred_at=local.isoformat())])
     assert HourlyAggregate.objects.get(scope_kind="merchant", scope_id="m_tz").bucket == ingest_hour
 
 
@@ -185,7 +185,7 @@ def test_invalid_event_is_dead_lettered_with_reason_and_neighbours_counted(
         bad = {k: v for k, v in bad.items() if v is not None}
     before = ingest_event("payment.succeeded", merchant_id="m_ok")
     after = ingest_event("payment.failed", merchant_id="m_ok")
-    result = aggregate_events_batch([before, bad, after])
+    result = ingest([before, bad, after])
     assert result.counted == 2
     assert [d.reason for d in result.dead_letters] == [reason]
     letter = DeadLetter.objects.get()
@@ -201,7 +201,7 @@ def test_future_timestamp_is_dead_lettered_but_four_minutes_ahead_is_counted(ing
     now = datetime.now(UTC)
     ahead = ingest_event(occurred_at=(now + timedelta(minutes=4)).isoformat())
     future = ingest_event(occurred_at=(now + timedelta(minutes=6)).isoformat())
-    result = aggregate_events_batch([ahead, future])
+    result = ingest([ahead, future])
     assert result.counted == 1
     assert [d.reason for d in result.dead_letters] == ["future_timestamp"]
 
@@ -218,8 +218,8 @@ def test_float_updates_latest_occurred_at_wins_whatever_the_arrival_order(
         "agent.float_updated", agent_id="a_0042", balance="999999",
         occurred_at=(ingest_hour + timedelta(minutes=10)).isoformat(),
     )  # fmt: skip
-    aggregate_events_batch([newest])
-    aggregate_events_batch([older])
+    ingest([newest])
+    ingest([older])
     agent = Agent.objects.get(agent_id="a_0042")
     assert agent.float_balance == D("-1200.50")
     assert ("agent", "a_0042") in set(DirtyScope.objects.values_list("scope_kind", "scope_id"))
@@ -230,8 +230,8 @@ def test_float_updates_latest_occurred_at_wins_whatever_the_arrival_order(
 def test_cash_in_and_out_feed_agent_sales_once(ingest_event, ingest_hour):
     cash_in = ingest_event("cash_in.completed", agent_id="a_0007", amount="5000")
     cash_out = ingest_event("cash_out.completed", agent_id="a_0007", amount="2000.25")
-    aggregate_events_batch([cash_in, cash_out, cash_in])
-    aggregate_events_batch([cash_out])
+    ingest([cash_in, cash_out, cash_in])
+    ingest([cash_out])
     sales = AgentSalesHour.objects.get(agent__agent_id="a_0007", bucket=ingest_hour)
     assert (sales.cash_in_amount, sales.cash_out_amount) == (D(5000), D("2000.25"))
 
@@ -245,14 +245,14 @@ def test_batch_mixing_new_and_already_counted_events_counts_only_the_new(
     old_float = ingest_event(
         "agent.float_updated", agent_id="a_mix", balance="50", occurred_at=at40
     )
-    aggregate_events_batch([old_pay, old_cash, old_float])
+    ingest([old_pay, old_cash, old_float])
     new_pay = ingest_event("payment.succeeded", merchant_id="m_mix", agent_id="a_mix", amount="5")
     new_cash = ingest_event("cash_in.completed", agent_id="a_mix", amount="30", fee="2")
     at5 = (ingest_hour + timedelta(minutes=5)).isoformat()
     older_float = ingest_event(
         "agent.float_updated", agent_id="a_mix", balance="9", occurred_at=at5
     )
-    result = aggregate_events_batch([old_pay, new_pay, old_cash, new_cash, old_float, older_float])
+    result = ingest([old_pay, new_pay, old_cash, new_cash, old_float, older_float])
     assert (result.counted, result.duplicates) == (3, 3)
     agent = ingest_rows("agent", "a_mix")
     assert (agent["gmv"], agent["success_count"]) == (D(12), 2)
@@ -266,7 +266,7 @@ def test_batch_mixing_new_and_already_counted_events_counts_only_the_new(
 def test_only_the_last_float_update_per_agent_and_hour_reaches_the_agents_app(
     ingest_event, ingest_hour
 ):
-    from dashboard.ingest.services import prepare_records
+    from dashboard.ingest.services import WireBatch, prepare_wire
 
     def at(minute, balance, **kw):
         ts = (ingest_hour + timedelta(minutes=minute)).isoformat()
@@ -274,9 +274,9 @@ def test_only_the_last_float_update_per_agent_and_hour_reaches_the_agents_app(
                             occurred_at=ts, **kw)  # fmt: skip
 
     located = at(10, "1", location={"lat": 14.7, "lon": -17.4})
-    batch = prepare_records([(e, None) for e in (at(50, "3"), located, at(30, "2"), at(70, "4"))])
+    batch = prepare_wire(WireBatch.of([at(50, "3"), located, at(30, "2"), at(70, "4")]))
     assert sorted(f["balance"] for f in batch.floats) == [D(1), D(3), D(4)]
-    aggregate_events_batch([at(50, "3"), located, at(30, "2"), at(70, "4")])
+    ingest([at(50, "3"), located, at(30, "2"), at(70, "4")])
     assert Agent.objects.get(agent_id="a_r").float_balance == D(4)
 
 
@@ -285,8 +285,8 @@ def test_event_ids_copy_would_read_as_escapes_are_stored_and_deduplicated(
 ):
     ids = ["a\\b", "tab\there", "line\nbreak", "cr\rid", "plain"]
     events = [ingest_event("payment.failed", merchant_id="m_esc", event_id=i) for i in ids]
-    assert aggregate_events_batch(events).counted == 5
-    again = aggregate_events_batch(events[::-1])
+    assert ingest(events).counted == 5
+    again = ingest(events[::-1])
     assert (again.counted, again.duplicates) == (0, 5)
     from django.db import connection
 

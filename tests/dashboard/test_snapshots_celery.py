@@ -62,7 +62,7 @@ def snapshot_worker(transactional_db, tmp_path):
 
 
 def ingest(amount):
-    from dashboard.ingest.services import aggregate_events_batch
+    from dashboard.ingest.services import ingest
 
     event = {
         "event_id": uuid.uuid4().hex, "type": "payment.succeeded", "source": "connect",
@@ -70,7 +70,7 @@ def ingest(amount):
         "merchant_id": "m_c1", "country": "SN", "currency": "XOF", "amount": amount,
         "fee": "10", "cost": "2",
     }  # fmt: skip
-    result = aggregate_events_batch([event])
+    result = ingest([event])
     assert not getattr(result, "dead_letters", None), result
 
 

@@ -171,13 +171,13 @@ def test_dead_letter_reprocessing_marks_the_scopes_it_counts_in(admin_client, in
     from django.urls import reverse
 
     from accounts.scope import Scope
-    from dashboard.ingest.services import aggregate_events_batch
+    from dashboard.ingest.services import ingest
     from dashboard.models import DeadLetter
     from dashboard.snapshots.refresh import snapshot_refresh_scope
 
     soon = datetime.now(UTC) + timedelta(minutes=6)
     event = ingest_event(merchant_id="m_dl", occurred_at=soon.isoformat(), amount="77")
-    aggregate_events_batch([event])  # future_timestamp: a dead letter, nothing marked
+    ingest([event])  # future_timestamp: a dead letter, nothing marked
     assert not DirtyChange.objects.filter(scope_id="m_dl").exists()
     snapshot_refresh_scope(scope=Scope.parse("merchant:m_dl"))
     fixed = dict(event, occurred_at=(soon - timedelta(minutes=10)).isoformat())

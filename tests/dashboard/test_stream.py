@@ -18,7 +18,7 @@ from django.db import connection, transaction
 from prometheus_client import REGISTRY
 
 from dashboard import stream
-from dashboard.ingest.services import aggregate_event, aggregate_events_batch
+from dashboard.ingest.services import ingest as ingest_payloads
 from dashboard.models import HourlyAggregate
 
 
@@ -46,7 +46,7 @@ def ingest(ingest_clean):
     is queued on commit), once the feed's sender thread has written it."""
 
     def run(events):
-        result = aggregate_events_batch(events)
+        result = ingest_payloads(events)
         assert stream.feed_flush()
         return result
 
@@ -136,14 +136,14 @@ def test_duplicates_and_dead_letters_never_reach_the_feed(ingest, ingest_event):
 def test_the_feed_is_written_after_the_commit_and_never_for_a_rollback(ingest, ingest_event):
     event = ingest_event("payment.succeeded", merchant_id="m_1")
     with transaction.atomic():
-        aggregate_event(event)
+        ingest_payloads([event])
         stream.feed_flush()
         assert feed_ids("platform") == []  # counted, not yet committed: not in the feed
     stream.feed_flush()
     assert feed_ids("platform") == [event["event_id"]]
     lost = ingest_event("payment.succeeded", merchant_id="m_9")
     with pytest.raises(RuntimeError), transaction.atomic():
-        aggregate_event(lost)
+        ingest_payloads([lost])
         raise RuntimeError("the surrounding transaction fails")
     stream.feed_flush()
     assert not HourlyAggregate.objects.filter(scope_kind="merchant", scope_id="m_9").exists()

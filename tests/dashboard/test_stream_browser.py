@@ -4,7 +4,7 @@ another merchant's; Pause holds new rows back until Resume; no console error."""
 import pytest
 
 from dashboard import stream
-from dashboard.ingest.services import aggregate_events_batch
+from dashboard.ingest.services import ingest
 from tests.browser import screenshot, serious_axe_violations, sign_in, watch
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -26,7 +26,7 @@ def test_a_merchant_sees_its_own_events_arrive_live_and_can_pause(
 ):
     problems = watch(page)
     earlier = ingest_event("payment.succeeded", merchant_id="m_1", amount="250000", fee="3750")
-    aggregate_events_batch([earlier])
+    ingest([earlier])
     assert stream.feed_flush()
     sign_in(page, live_server.url, merchant_admin_m1)
     page.goto(f"{live_server.url}/stream")
@@ -36,7 +36,7 @@ def test_a_merchant_sees_its_own_events_arrive_live_and_can_pause(
 
     mine = ingest_event("refund.succeeded", merchant_id="m_1", amount="12000")
     other = ingest_event("payment.succeeded", merchant_id="m_2", amount="999999")
-    aggregate_events_batch([other, mine])  # through the real ingestion path, committed
+    ingest([other, mine])  # through the real ingestion path, committed
     _row(page, mine).wait_for(timeout=5_000)
     rows = page.locator("tbody[data-rows] tr")
     assert rows.first.get_attribute("data-event") == mine["event_id"]  # newest on top
@@ -50,7 +50,7 @@ def test_a_merchant_sees_its_own_events_arrive_live_and_can_pause(
     page.click("[data-pause]")
     assert page.get_attribute("[data-pause]", "aria-pressed") == "true"
     held = ingest_event("payment.failed", merchant_id="m_1")
-    aggregate_events_batch([held])
+    ingest([held])
     page.wait_for_selector("[data-buffered]:not([hidden])", timeout=5_000)
     assert page.inner_text("[data-buffered]").startswith("1")
     assert _row(page, held).count() == 0 and rows.count() == 2
