@@ -667,7 +667,7 @@ def main():
             victim_parent = pids[0] if pids else None
             workers = workers_of(victim_parent) if victim_parent else []
             if not workers:
-                info["skipped"] = "the consumer has no worker processes (INGEST_PROCESSES=0?)"
+                info["skipped"] = "no worker process of the consumer found"
                 rounds.append(info)
                 continue
             workers_before[victim_parent] = [w for w in workers if w != workers[0]]

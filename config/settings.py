@@ -174,11 +174,11 @@ KAFKA_MAX_POLL_INTERVAL_MS = env_int("KAFKA_MAX_POLL_INTERVAL_MS", 300000, minim
 KAFKA_BATCH_SIZE = env_int("KAFKA_BATCH_SIZE", 20000, minimum=1)
 # Worker processes of one consume_events (dashboard/ingest/workers.py): parsing
 # and aggregating is CPU work a single Python process does on one core only.
-# 0 = prepare in the consumer process itself (threads write). Default: one per CPU
+# Default: one per CPU
 # this process may run on, plus one, as each worker also waits on PostgreSQL for
 # part of every batch; capped, since a container's CPU limit is not visible here
 # (set it to the pod's CPU limit + 1 in production).
-INGEST_PROCESSES = env_int("INGEST_PROCESSES", min(len(os.sched_getaffinity(0)), 8) + 1, minimum=0)
+INGEST_PROCESSES = env_int("INGEST_PROCESSES", min(len(os.sched_getaffinity(0)), 8) + 1, minimum=1)
 # Consumer liveness (dashboard/ingest/heartbeat.py, health check "ingestion"): a
 # heartbeat lives this long in Redis; a partition of the event topics may stay
 # with no live consumer this long (rebalances, start-up); a consumer with lag may

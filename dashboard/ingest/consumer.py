@@ -24,18 +24,18 @@ import signal
 import threading
 import time
 from collections import deque
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FuturesTimeout
 from concurrent.futures import wait as futures_wait
 from concurrent.futures.process import BrokenProcessPool
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
-from django.db import connection, connections
+from django.db import connection
 
 from dashboard.ingest import metrics, workers
 from dashboard.ingest.dead_letters import DeadLetterPublisher
 from dashboard.ingest.heartbeat import Heartbeat
-from dashboard.ingest.services import WireBatch, apply_prepared, prepare_wire
+from dashboard.ingest.services import WireBatch
 
 log = logging.getLogger("dashboard.ingest.consumer")
 
@@ -77,8 +77,7 @@ class EventConsumer:
         heartbeat_interval_ms=3000,
         max_poll_interval_ms=300000,
         max_backoff=30.0,
-        writers=2,
-        processes=0,
+        processes=1,
         dlq_max_message_bytes=1_000_000,
         dlq_retry_seconds=60.0,
         heartbeat=True,
@@ -90,11 +89,9 @@ class EventConsumer:
         self.max_messages = max_messages
         self.poll_timeout = poll_timeout
         self.max_backoff = max_backoff
-        self.writers = max(1, writers)
-        # processes > 0: batches are prepared and written by that many worker
-        # processes (dashboard/ingest/workers.py); 0: prepared here, written by
-        # `writers` threads of this process.
-        self.processes = max(0, processes)
+        # Batches are prepared and written by this many worker processes
+        # (dashboard/ingest/workers.py); this process keeps the Kafka side.
+        self.processes = max(1, processes)
         self._stop_event = None  # tells worker processes to give up retrying
         self._broken = False
         self._watchdog = None  # a Timer that exits the process if stopping hangs
@@ -102,8 +99,7 @@ class EventConsumer:
         self._assigned = set()
         self._ever_assigned = False
         self._joined_at = None
-        self._worker = None  # the DB writer threads
-        self._writer_threads = set()
+        self._worker = None  # the pool of worker processes
         # Batches being written, oldest first: (future, offsets, size, started).
         self._inflight = deque()
         self._pending = {}  # (topic, partition) -> next offset, DB-committed, not yet in Kafka
@@ -118,7 +114,7 @@ class EventConsumer:
             "dead_letters_unpublished": 0,
             "batches": 0,
             "db_retries": 0,
-            "seconds": {},  # time per step: prepare (main thread), wait, apply steps (DB thread)
+            "seconds": {},  # time per step: wait (here), prepare and apply steps (in the workers)
             "first_message_at": None,
             "last_commit_at": None,
         }
@@ -171,8 +167,7 @@ class EventConsumer:
         log.info("consuming %s (batch %s)", ",".join(self.topics), self.batch_size)
         workers.tune_gc()
         self._beat(state="starting", force=True)
-        if self.processes:
-            self._start_processes()
+        self._start_processes()
         self.consumer.subscribe(
             self.topics, on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost
         )
@@ -194,7 +189,7 @@ class EventConsumer:
                     self._submit(wire, offsets)
                     last_activity = time.monotonic()
                     continue
-                if self.processes and getattr(self._worker, "_broken", False):
+                if getattr(self._worker, "_broken", False):
                     self._worker_died()  # a worker process died while idle
                     break
                 # Nothing new: make sure the last batch is committed, DB and Kafka.
@@ -296,38 +291,21 @@ class EventConsumer:
         log.info("%d ingest worker processes ready (pids %s)", len(pids), self._worker_pids)
 
     def _stop_worker(self):
-        if self._worker is not None and self.processes:
-            if self._broken:
-                # A worker died: the batches of the others will not be committed
-                # either (their offsets stay put), so they are killed rather than
-                # waited for (a join on a broken pool can hang for minutes).
-                self._stop_event.set()
-                for pid in self._worker_pids:
-                    try:
-                        os.kill(pid, signal.SIGKILL)
-                    except ProcessLookupError:
-                        pass
-            self._worker.shutdown(wait=not self._broken, cancel_futures=True)
-            self._worker = None
-            self._worker_pids = []
-        elif self._worker is not None:
-            # One close per writer thread started (the barrier keeps each task on
-            # its own thread): Django connections are per thread.
-            parties = max(1, len(self._writer_threads))
-            barrier = threading.Barrier(parties, timeout=10)
-
-            def close_connections():
-                connections.close_all()
+        if self._worker is None:
+            return
+        if self._broken:
+            # A worker died: the batches of the others will not be committed
+            # either (their offsets stay put), so they are killed rather than
+            # waited for (a join on a broken pool can hang for minutes).
+            self._stop_event.set()
+            for pid in self._worker_pids:
                 try:
-                    barrier.wait()
-                except threading.BrokenBarrierError:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
                     pass
-
-            for f in [self._worker.submit(close_connections) for _ in range(parties)]:
-                f.result()
-            self._worker.shutdown(wait=True)
-            self._worker = None
-            self._writer_threads.clear()
+        self._worker.shutdown(wait=not self._broken, cancel_futures=True)
+        self._worker = None
+        self._worker_pids = []
 
     # ------------------------------------------------------------ batch
     def _usable(self, messages):
@@ -371,35 +349,20 @@ class EventConsumer:
         return wire, offsets
 
     def _submit(self, wire, offsets):
-        """Hand a batch over: to a worker process (which prepares and writes it), or
-        prepared here (CPU) while earlier batches are written by the DB threads."""
+        """Hand a batch to a worker process, which prepares and writes it."""
         started = time.monotonic()
         if self.stats["first_message_at"] is None:
             self.stats["first_message_at"] = time.time()
-        # Up to `writers` batches (2 per worker process) are in flight at once,
-        # each in its own transaction on its own connection; offsets are still
+        # Up to 2 batches per worker process are in flight at once, each in its
+        # own transaction on its worker's connection; offsets are still
         # committed strictly in order.
-        limit = 2 * self.processes if self.processes else self.writers
-        if self.processes:
-            while len(self._inflight) >= limit:
-                self._finish_oldest()
-            try:
-                future = self._worker.submit(workers.prepare_and_write, wire)
-            except BrokenProcessPool:
-                self._worker_died()
-                return
-        else:
-            prepared = prepare_wire(wire)
-            self._add_seconds("prepare", time.monotonic() - started)
-            while len(self._inflight) >= limit:
-                self._finish_oldest()
-            if self._worker is None:
-                self._worker = ThreadPoolExecutor(
-                    max_workers=self.writers,
-                    thread_name_prefix="ingest-db",
-                    initializer=lambda: self._writer_threads.add(threading.get_ident()),
-                )
-            future = self._worker.submit(self._apply_with_retry, prepared)
+        while len(self._inflight) >= 2 * self.processes:
+            self._finish_oldest()
+        try:
+            future = self._worker.submit(workers.prepare_and_write, wire)
+        except BrokenProcessPool:
+            self._worker_died()
+            return
         self._inflight.append((future, offsets, len(wire.values), started))
 
     def _result(self, future):
@@ -480,12 +443,6 @@ class EventConsumer:
     def _add_seconds(self, step, seconds):
         bucket = self.stats["seconds"]
         bucket[step] = round(bucket.get(step, 0.0) + seconds, 4)
-
-    def _apply_with_retry(self, prepared):
-        """(DB thread) Write the batch; on failure retry the same batch with backoff."""
-        return workers.write_with_retry(
-            prepared, apply_prepared, should_stop=lambda: self._stop, max_backoff=self.max_backoff
-        )
 
     # ------------------------------------------------------------ offsets
     def _commit_pending(self, only=None):

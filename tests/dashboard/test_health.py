@@ -81,7 +81,7 @@ def consumer_process(transactional_db, make_topic, settings):
         "KAFKA_CONSUMER_GROUP": group,
     }
     proc = subprocess.Popen(
-        [sys.executable, "manage.py", "consume_events", "--processes", "0"],
+        [sys.executable, "manage.py", "consume_events", "--processes", "1"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,

@@ -28,8 +28,7 @@ class Command(BaseCommand):
             "--processes",
             type=int,
             metavar="N",
-            help="worker processes that prepare and write batches (INGEST_PROCESSES; "
-            "0: in this process)",
+            help="worker processes that prepare and write batches (INGEST_PROCESSES; at least 1)",
         )
         parser.add_argument(
             "--metrics-port", type=int, help="serve Prometheus metrics on this port (0: off)"
@@ -42,9 +41,11 @@ class Command(BaseCommand):
         topics = [t.strip() for t in (opts["topics"] or "").split(",") if t.strip()]
         topics = topics or settings.KAFKA_EVENT_TOPICS
         batch_size = opts["batch_size"] or settings.KAFKA_BATCH_SIZE
-        for name in ("batch_size", "max_messages", "metrics_port", "processes"):
+        for name in ("batch_size", "max_messages", "metrics_port"):
             if opts[name] is not None and opts[name] < 0:
                 raise CommandError(f"--{name.replace('_', '-')} must not be negative")
+        if opts["processes"] is not None and opts["processes"] < 1:
+            raise CommandError("--processes must be at least 1")
         if opts["until_idle"] is not None and opts["until_idle"] <= 0:
             raise CommandError("--until-idle must be positive")
         if opts["metrics_port"]:
