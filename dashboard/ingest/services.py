@@ -33,7 +33,6 @@ from dashboard.ingest.validation import (
     FEES_IX,
     FIGURES,
     REVENUE_IX,
-    RULE_INDEX,
     Invalid,
     event_id_of,
     parse,
@@ -272,8 +271,7 @@ def apply_prepared(batch):
                 # (last_event_at may keep such an event's time: it was counted
                 # in those same rows, whose stored last_event_at already has it.)
                 seen = [e for i, e in events.items() if i not in fresh_ids]
-                acc = _subtract(acc, seen)
-                bank_merchants = _subtract_bank_merchants(bank_merchants, seen)
+                acc, bank_merchants = _subtract(acc, bank_merchants, seen)
                 floats = [f for f in floats if f["event_id"] in fresh_ids]
                 if any(e.type in _SALES_TYPES for e in seen):
                     sales = _pre_aggregate(events[i] for i in fresh_ids)[3]
@@ -321,56 +319,19 @@ def _rows(acc):
     return [key + tuple(vec) for key, vec in acc.items() if any(vec[:n])]
 
 
-def _delta(e):
-    """[(figure index, value)] one event adds (the contract's table, see validation.RULES)."""
-    delta = []
-    if e.count_ix is not None:
-        delta.append((e.count_ix, 1))
-    if e.amount_ix is not None:
-        delta.append((e.amount_ix, e.amount))
-    if e.counts_fee:
-        fee = e.fee if e.fee is not None else ZERO
-        delta.append((FEES_IX, fee))
-        delta.append((REVENUE_IX, fee - (e.cost if e.cost is not None else ZERO)))
-    return delta
-
-
-def _scope_keys(e):
-    tail = (e.bucket, e.country, e.region, e.city, e.currency, e.source)
-    keys = [("platform", "") + tail]
-    if e.merchant_id is not None:
-        keys.append(("merchant", e.merchant_id) + tail)
-    if e.agent_id is not None:
-        keys.append(("agent", e.agent_id) + tail)
-    if e.bank_id is not None:
-        keys.append(("bank", e.bank_id) + tail)
-    return keys
-
-
-def _subtract(acc, events):
-    """A copy of `acc` without the contribution of `events` (vectors copied on write)."""
-    out = dict(acc)
-    for e in events:
-        if e.type == "agent.float_updated":
-            continue
-        delta = _delta(e)
-        for key in _scope_keys(e):
-            vec = out[key] = list(out[key])
-            for ix, value in delta:
-                vec[ix] -= value
-    return out
-
-
-def _subtract_bank_merchants(bank_merchants, events):
-    """A copy of `bank_merchants` without the GMV of `events`."""
-    out = dict(bank_merchants)
-    for e in events:
-        if e.bank_id is None or e.merchant_id is None:
-            continue
-        if RULE_INDEX[e.type][1] == _GMV_IX:
-            key = (e.bank_id, e.bucket, e.merchant_id, e.currency)
-            out[key] -= e.amount
-    return out
+def _subtract(acc, bank_merchants, events):
+    """Copies of `acc` and `bank_merchants` without the contribution of `events`:
+    their own pre-aggregation (the one fan-out, `_pre_aggregate`) taken away."""
+    taken, _, _, _, taken_gmv = _pre_aggregate(events)
+    n = N_FIGURES
+    acc = dict(acc)
+    for key, vec in taken.items():
+        kept = acc[key]
+        acc[key] = [a - b for a, b in zip(kept[:n], vec[:n], strict=True)] + kept[n:]
+    bank_merchants = dict(bank_merchants)
+    for key, gmv in taken_gmv.items():
+        bank_merchants[key] -= gmv
+    return acc, bank_merchants
 
 
 def _pre_aggregate(events):

@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 
 from agents.models import Agent, AgentSalesHour
 from dashboard.ingest.services import ingest
@@ -239,14 +240,18 @@ def test_cash_in_and_out_feed_agent_sales_once(ingest_event, ingest_hour):
 def test_batch_mixing_new_and_already_counted_events_counts_only_the_new(
     ingest_event, ingest_rows, ingest_hour
 ):
-    old_pay = ingest_event("payment.succeeded", merchant_id="m_mix", agent_id="a_mix", amount="7")
+    old_pay = ingest_event(
+        "payment.succeeded", merchant_id="m_mix", agent_id="a_mix", bank_id="b_mix", amount="7"
+    )
     old_cash = ingest_event("cash_in.completed", agent_id="a_mix", amount="100", fee="1")
     at40 = (ingest_hour + timedelta(minutes=40)).isoformat()
     old_float = ingest_event(
         "agent.float_updated", agent_id="a_mix", balance="50", occurred_at=at40
     )
     ingest([old_pay, old_cash, old_float])
-    new_pay = ingest_event("payment.succeeded", merchant_id="m_mix", agent_id="a_mix", amount="5")
+    new_pay = ingest_event(
+        "payment.succeeded", merchant_id="m_mix", agent_id="a_mix", bank_id="b_mix", amount="5"
+    )
     new_cash = ingest_event("cash_in.completed", agent_id="a_mix", amount="30", fee="2")
     at5 = (ingest_hour + timedelta(minutes=5)).isoformat()
     older_float = ingest_event(
@@ -258,6 +263,13 @@ def test_batch_mixing_new_and_already_counted_events_counts_only_the_new(
     assert (agent["gmv"], agent["success_count"]) == (D(12), 2)
     assert (agent["cash_in_amount"], agent["fees"]) == (D(130), D(3))
     assert ingest_rows("merchant", "m_mix")["gmv"] == D(12)
+    assert ingest_rows("bank", "b_mix")["gmv"] == D(12)
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT sum(gmv) FROM dashboard_bank_merchant_hourly "
+            "WHERE bank_id = 'b_mix' AND merchant_id = 'm_mix'"
+        )
+        assert cur.fetchone()[0] == D(12)
     sales = AgentSalesHour.objects.get(agent__agent_id="a_mix", bucket=ingest_hour)
     assert sales.cash_in_amount == D(130)
     assert Agent.objects.get(agent_id="a_mix").float_balance == D(50)
