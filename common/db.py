@@ -11,3 +11,10 @@ def bound_cursor():
 
     connection.ensure_connection()
     return psycopg.Cursor(connection.connection)
+
+
+def violated_constraint(exc):
+    """The name of the constraint an IntegrityError violated (None if not known), so a
+    caller answers for its own constraint only and re-raises any other."""
+    diag = getattr(exc.__cause__, "diag", None)
+    return getattr(diag, "constraint_name", None)

@@ -14,6 +14,7 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 
 from agents import services as agent_services
+from common.db import violated_constraint
 from opsactions.choices import ActionType, ControlStatus
 from opsactions.models import (
     MerchantControl,
@@ -300,7 +301,9 @@ class TransactionReverse(Executor):
                     action=action,
                     created_at=now,
                 )
-        except IntegrityError:
+        except IntegrityError as exc:
+            if violated_constraint(exc) != "reversal_one_per_transaction":
+                raise
             raise ExecutorError(f"transaction {p['transaction_id']} was already reversed")
         return None, {k: p[k] for k in ("transaction_id", "amount", "currency")}
 

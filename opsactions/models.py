@@ -295,13 +295,18 @@ class ReconciliationRequest(models.Model):
 class TransactionReversal(models.Model):
     """An ordered reversal of one transaction; unique so a transaction is reversed once."""
 
-    transaction_id = models.CharField(max_length=64, unique=True)
+    transaction_id = models.CharField(max_length=64)
     merchant_id = models.CharField(max_length=64, blank=True, default="")
     amount = models.DecimalField(max_digits=18, decimal_places=4)
     currency = models.CharField(max_length=3)
     reason = models.TextField()
     action = models.OneToOneField(OpsAction, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["transaction_id"], name="reversal_one_per_transaction")
+        ]
 
     def __str__(self):
         return f"reversal {self.transaction_id} {self.amount} {self.currency}"

@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_duration
 
+from common.db import violated_constraint
 from common.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from opsactions import policy
 from opsactions.audit import AuditContext, audit_append
@@ -226,7 +227,7 @@ def action_create(*, actor, action_type, target, params, reason, expires_after=N
             with transaction.atomic():
                 action.save(force_insert=True)
         except IntegrityError as exc:
-            if "opsaction_one_open_per_type_target" in str(exc):
+            if violated_constraint(exc) == "opsaction_one_open_per_type_target":
                 raise Conflict(
                     f"An open {action_type} action already exists for {scope}.",
                     code="open_action_exists",
@@ -338,7 +339,9 @@ def _vote(*, actor, action_id, decision, comment, params_hash, context):
                         params_hash=action.params_hash,
                         created_at=now,
                     )
-            except IntegrityError:
+            except IntegrityError as exc:
+                if violated_constraint(exc) != "opsapproval_one_vote":
+                    raise
                 raise Conflict("You have already voted on this action.", code="already_voted")
             vote = {"decision": decision, "comment": comment, "params_hash": action.params_hash}
             audit_append(
@@ -707,7 +710,9 @@ def _rollback_request_open(action, *, actor, reason, now, context, before, lapse
                 reason=reason,
                 created_at=now,
             )
-    except IntegrityError:  # the partial unique index: one open request per action
+    except IntegrityError as exc:
+        if violated_constraint(exc) != "rollbackrequest_one_open":
+            raise
         raise Conflict("A rollback request is already open.", code="already_requested")
     action.updated_at = now
     action.save(update_fields=["updated_at"])

@@ -24,6 +24,7 @@ from opsactions.models import (
     OpsApproval,
     OutboxMessage,
     PayoutControl,
+    TransactionReversal,
 )
 from tests.factories import make_user
 
@@ -1169,3 +1170,17 @@ def test_region_staff_cannot_transition_another_countrys_action_in_the_admin(cre
     )
     gh.refresh_from_db()
     assert gh.status == ActionStatus.PENDING_APPROVAL and gh.approvals.count() == 0
+
+
+def test_a_transaction_is_reversed_once_even_by_two_executed_actions(crew):
+    body = {
+        "action_type": "REVERSE_TRANSACTION",
+        "target": "merchant:m_1",
+        "params": {"transaction_id": "t_once", "amount": "5000", "currency": "XOF", "reason": "x"},
+    }
+    first = executed(crew, body)
+    assert first.status == ActionStatus.EXECUTED
+    second = executed(crew, body)  # the first is closed, so a second may be requested
+    assert second.status == ActionStatus.FAILED
+    assert "already reversed" in second.error
+    assert TransactionReversal.objects.filter(transaction_id="t_once").count() == 1
