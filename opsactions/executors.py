@@ -25,7 +25,7 @@ from opsactions.models import (
     ThresholdOverride,
     TransactionReversal,
 )
-from opsactions.params import _decimal_text
+from opsactions.params import decimal_text
 
 
 class ExecutorError(Exception):
@@ -148,8 +148,8 @@ class HoldSet(_RowExecutor):
         return {
             "active": row.active,
             "kind": row.kind,
-            "percent": None if row.percent is None else _decimal_text(row.percent),
-            "amount": None if row.amount is None else _decimal_text(row.amount),
+            "percent": None if row.percent is None else decimal_text(row.percent),
+            "amount": None if row.amount is None else decimal_text(row.amount),
             "currency": row.currency,
             "until": row.until.isoformat() if row.until else None,
         }
@@ -210,7 +210,7 @@ class ThresholdSet(_RowExecutor):
             .filter(scope=action.target, key=action.params["key"])
             .first()
         )
-        previous = {"value": _decimal_text(row.value)} if row else None
+        previous = {"value": decimal_text(row.value)} if row else None
         if check:
             check(action, previous)
         if state is None:
@@ -266,7 +266,7 @@ class AgentFloatLimitSet(Executor):
             agent_id=action.target_id,
             float_limit=None if state is None else Decimal(state["float_limit"]),
         )
-        previous = None if previous is None else {"float_limit": _decimal_text(previous)}
+        previous = None if previous is None else {"float_limit": decimal_text(previous)}
         if check:
             check(action, previous)
         return previous

@@ -30,7 +30,7 @@ REASON_CODES = (
 )
 
 
-def _decimal_text(value):
+def decimal_text(value):
     """Plain decimal text, no exponent: Decimal("1E+3") -> "1000"."""
     text = format(value, "f")
     if "." in text:
@@ -193,7 +193,7 @@ PARAM_SCHEMAS = {
 
 def _canonical(value):
     if isinstance(value, Decimal):
-        return _decimal_text(value)
+        return decimal_text(value)
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return value
