@@ -365,7 +365,7 @@ def _vote(*, actor, action_id, decision, comment, params_hash, context):
                     before=before,
                     fields=("closed_at", "closed_reason"),
                 )
-            elif _quorum_reached(action):
+            elif _quorum(action, scope) is None:
                 action.approved_at = now
                 _transition(
                     action,
@@ -380,17 +380,6 @@ def _vote(*, actor, action_id, decision, comment, params_hash, context):
     if expired:
         raise Conflict("The action expired before this vote.", code="action_expired")
     return action
-
-
-def _quorum_reached(action):
-    votes = list(
-        action.approvals.filter(
-            decision=Decision.APPROVE, params_hash=action.params_hash
-        ).values_list("approver_role", flat=True)
-    )
-    if len(votes) < action.required_approvals:
-        return False
-    return not action.required_role or action.required_role in votes
 
 
 def action_approve(*, actor, action_id, comment="", params_hash=None, context=None):
@@ -471,23 +460,32 @@ def action_execute(*, actor, action_id, context=None):
     return action
 
 
-def _live_quorum(action, scope):
-    """Approvals that still count now: the approver is still active and still eligible to
-    approve this type on this target (role, permission, scope), and for high/critical risk
-    one of them still holds the required role. A deactivated or demoted approver's vote
-    stays on record but no longer carries the action."""
-    votes = action.approvals.filter(
-        decision=Decision.APPROVE, params_hash=action.params_hash
-    ).select_related("approver")
+def _quorum(action, scope):
+    """None when the action's approvals carry it, else why not: `quorum_not_reached` (too
+    few approvals of these parameters, or none by the required role for high/critical
+    risk) or `quorum_lost` (enough were given, but approvers have since been deactivated
+    or lost their eligibility to approve this type on this target: their votes stay on
+    record but no longer count). One query for the votes and their approvers."""
+    votes = list(
+        action.approvals.filter(
+            decision=Decision.APPROVE, params_hash=action.params_hash
+        ).select_related("approver")
+    )
+
+    def carries(roles):
+        if len(roles) < action.required_approvals:
+            return False
+        return not action.required_role or action.required_role in roles
+
+    if not carries([v.approver_role for v in votes]):
+        return "quorum_not_reached"
     live = [
-        vote.approver
-        for vote in votes
-        if vote.approver_id != action.requested_by_id
-        and policy.can_approve(vote.approver, action.action_type, scope)[0]
+        v.approver.role
+        for v in votes
+        if v.approver_id != action.requested_by_id
+        and policy.can_approve(v.approver, action.action_type, scope)[0]
     ]
-    if len(live) < action.required_approvals:
-        return False
-    return not action.required_role or any(u.role == action.required_role for u in live)
+    return None if carries(live) else "quorum_lost"
 
 
 def _execute_locked(action, *, actor, scope, now, context):
@@ -495,9 +493,10 @@ def _execute_locked(action, *, actor, scope, now, context):
     if action.status != ActionStatus.APPROVED:
         raise _wrong_state(action, "execute")
     _check_integrity(action)
-    if not _quorum_reached(action):
-        raise Conflict("Approvals do not reach the quorum.", code="quorum_not_reached")
-    if not _live_quorum(action, scope):
+    short = _quorum(action, scope)
+    if short == "quorum_not_reached":
+        raise Conflict("Approvals do not reach the quorum.", code=short)
+    if short == "quorum_lost":
         raise Conflict(
             "Approvers have since been deactivated or lost their eligibility: the "
             "remaining approvals do not reach the quorum. Cancel and request again.",
