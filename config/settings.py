@@ -306,6 +306,19 @@ CELERY_BEAT_SCHEDULE["prune-agent-history"] = {
     "schedule": 3600,
 }
 
+# ------------------------------------------------------------------ sira (issue 13)
+# Recommendations past valid_until expire; the built-in advisor (model "baseline") runs hourly.
+SIRA_EXPIRE_INTERVAL_S = env_int("SIRA_EXPIRE_INTERVAL_S", 300, minimum=10)
+SIRA_ADVISOR_INTERVAL_S = env_int("SIRA_ADVISOR_INTERVAL_S", 3600, minimum=60)
+CELERY_BEAT_SCHEDULE["sira-expire-recommendations"] = {
+    "task": "sira.tasks.expire_recommendations",
+    "schedule": SIRA_EXPIRE_INTERVAL_S,
+}
+CELERY_BEAT_SCHEDULE["sira-baseline-advisor"] = {
+    "task": "sira.tasks.run_baseline_advisor",
+    "schedule": SIRA_ADVISOR_INTERVAL_S,
+}
+
 # ------------------------------------------------------------------ API
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
