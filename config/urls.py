@@ -34,6 +34,7 @@ urlpatterns = [
     path("", include("dashboard.urls")),
     path("", include("agents.urls")),
     path("", include("opsactions.urls")),
+    path("", include("sira.urls")),
 ]
 
 handler400 = "common.views.bad_request"
