@@ -310,6 +310,10 @@ CELERY_BEAT_SCHEDULE["prune-agent-history"] = {
 # Recommendations past valid_until expire; the built-in advisor (model "baseline") runs hourly.
 SIRA_EXPIRE_INTERVAL_S = env_int("SIRA_EXPIRE_INTERVAL_S", 300, minimum=10)
 SIRA_ADVISOR_INTERVAL_S = env_int("SIRA_ADVISOR_INTERVAL_S", 3600, minimum=60)
+# Kafka intake (manage.py consume_recommendations); invalid messages go to the DLQ topic.
+SIRA_KAFKA_TOPIC = env_str("SIRA_KAFKA_TOPIC", "sira.recommendations")
+SIRA_KAFKA_DLQ_TOPIC = env_str("SIRA_KAFKA_DLQ_TOPIC", "sira.recommendations.dlq")
+SIRA_KAFKA_GROUP = env_str("SIRA_KAFKA_GROUP", "sira-intake")
 CELERY_BEAT_SCHEDULE["sira-expire-recommendations"] = {
     "task": "sira.tasks.expire_recommendations",
     "schedule": SIRA_EXPIRE_INTERVAL_S,
