@@ -314,6 +314,10 @@ SIRA_ADVISOR_INTERVAL_S = env_int("SIRA_ADVISOR_INTERVAL_S", 3600, minimum=60)
 SIRA_KAFKA_TOPIC = env_str("SIRA_KAFKA_TOPIC", "sira.recommendations")
 SIRA_KAFKA_DLQ_TOPIC = env_str("SIRA_KAFKA_DLQ_TOPIC", "sira.recommendations.dlq")
 SIRA_KAFKA_GROUP = env_str("SIRA_KAFKA_GROUP", "sira-intake")
+# Auto-remediation (sira/autoremediation.py; off until `manage.py sira_autoremediation`):
+# the account that requests the actions and the distinct policy principal that approves them.
+SIRA_SERVICE_USERNAME = env_str("SIRA_SERVICE_USERNAME", "sira")
+SIRA_AUTO_PRINCIPAL_USERNAME = env_str("SIRA_AUTO_PRINCIPAL_USERNAME", "sira-auto-remediation")
 CELERY_BEAT_SCHEDULE["sira-expire-recommendations"] = {
     "task": "sira.tasks.expire_recommendations",
     "schedule": SIRA_EXPIRE_INTERVAL_S,

@@ -8,6 +8,8 @@ class SiraConfig(AppConfig):
     def ready(self):
         from django.utils.translation import gettext_lazy as _
 
+        # Registers auto-remediation as an after-intake hook (it does nothing until enabled).
+        import sira.autoremediation  # noqa: F401
         from accounts.web.nav import register_page
         from opsactions.signals import action_changed
         from opsactions.web.panels import register_detail_panel

@@ -74,8 +74,9 @@ class Recommendation(models.Model):
 class RecommendationAudit(models.Model):
     """One append-only row per change of a recommendation (who, what, before, after)."""
 
+    # Null for changes of the auto-remediation policy (event policy_changed).
     recommendation = models.ForeignKey(
-        Recommendation, on_delete=models.PROTECT, related_name="audit"
+        Recommendation, null=True, blank=True, on_delete=models.PROTECT, related_name="audit"
     )
     event = models.CharField(max_length=20, choices=RecEvent.choices)
     actor = models.ForeignKey(

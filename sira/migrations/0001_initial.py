@@ -61,7 +61,7 @@ class Migration(migrations.Migration):
                 ('request_id', models.CharField(blank=True, default='', max_length=128)),
                 ('at', models.DateTimeField()),
                 ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('recommendation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='audit', to='sira.recommendation')),
+                ('recommendation', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='audit', to='sira.recommendation')),
             ],
             options={
                 'ordering': ['at', 'id'],
