@@ -273,3 +273,22 @@ class NotificationDelivery(models.Model):
                 name="alerts_delivery_due",
             )
         ]
+
+
+class SeriesTransition(models.Model):
+    """A series of a rule changing state, with the value and threshold that made it:
+    the answer to "why did this fire" (only changes are kept, not every evaluation)."""
+
+    rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="transitions")
+    series = models.CharField(max_length=80)
+    at = models.DateTimeField()
+    from_state = models.CharField(max_length=10, choices=SeriesState.choices)
+    to_state = models.CharField(max_length=10, choices=SeriesState.choices)
+    value = models.DecimalField(**DECIMAL, null=True, blank=True)
+    threshold = models.DecimalField(**DECIMAL, null=True, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [
+            models.Index(fields=["rule", "series", "at"], name="alerts_transition_series_at")
+        ]

@@ -177,9 +177,11 @@ def groups_flush(*, now=None):
 
 
 def _post(cp, payload):
+    if not cp.url.lower().startswith(("http://", "https://")):
+        raise ValueError("webhook URL must be http(s)")
     body = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
     timestamp = str(int(time.time()))
-    request = urllib.request.Request(
+    request = urllib.request.Request(  # noqa: S310 (scheme checked above)
         cp.url,
         data=body,
         method="POST",
@@ -190,13 +192,16 @@ def _post(cp, payload):
             "User-Agent": "molam-alerts/1",
         },
     )
-    with urllib.request.urlopen(request, timeout=settings.ALERTS_WEBHOOK_TIMEOUT_S) as answer:
+    timeout = settings.ALERTS_WEBHOOK_TIMEOUT_S
+    with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310
         return answer.status
 
 
 def _email(cp, payload):
     status = payload["status"]
-    lines = [f"[{a['severity']}] {a['title']} ({a['scope']}) {a['status']}" for a in payload["alerts"]]
+    lines = [
+        f"[{a['severity']}] {a['title']} ({a['scope']}) {a['status']}" for a in payload["alerts"]
+    ]
     send_mail(
         subject=f"[Molam alerts] {status}: {payload['group_key']}",
         message="\n".join(lines),

@@ -317,6 +317,14 @@ ALERTS_DELIVERY_BACKOFF_S = env_int("ALERTS_DELIVERY_BACKOFF_S", 30, minimum=1)
 ALERTS_EVALUATION_RETENTION_DAYS = env_int("ALERTS_EVALUATION_RETENTION_DAYS", 30, minimum=1)
 ALERTS_FROM_EMAIL = env_str("ALERTS_FROM_EMAIL", "alerts@molam.local")
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+CELERY_BEAT_SCHEDULE["evaluate-alert-rules"] = {
+    "task": "alerts.tasks.evaluate_alert_rules",
+    "schedule": ALERTS_EVALUATION_INTERVAL_S,
+}
+CELERY_BEAT_SCHEDULE["send-alert-notifications"] = {
+    "task": "alerts.tasks.send_notifications",
+    "schedule": ALERTS_NOTIFY_INTERVAL_S,
+}
 
 # ------------------------------------------------------------------ API
 REST_FRAMEWORK = {

@@ -90,8 +90,11 @@ def test_acknowledge_twice_conflicts_and_other_tenant_gets_not_found(
 def test_manual_alerts_are_staff_only(ops_admin, merchant_admin_m1):
     with pytest.raises(NotAllowed):
         services.alert_create_manual(
-            actor=merchant_admin_m1, category="system", severity="info",
-            scope="merchant:m_1", title="x",
+            actor=merchant_admin_m1,
+            category="system",
+            severity="info",
+            scope="merchant:m_1",
+            title="x",
         )
     alert = services.alert_create_manual(
         actor=ops_admin, category="system", severity="info", scope="platform", title="Maintenance"
