@@ -1,5 +1,7 @@
 """Reads of the alerts app; every read that depends on who asks goes through accounts.scope."""
 
+from datetime import timedelta
+
 from django.db.models import Count
 
 from accounts.scope import can_view_dashboards, restrict_queryset
@@ -43,3 +45,133 @@ def alert_summary(user, queryset=None):
         "by_severity": by_severity,
         "by_category": by_category,
     }
+
+
+def alerts_in_scope(queryset, scope):
+    """Alerts concerning `scope` (a Scope): a tenant's by its key, a region's by country."""
+    from accounts.choices import ScopeKind
+
+    if scope.is_platform:
+        return queryset
+    field = {
+        ScopeKind.MERCHANT: "merchant_id",
+        ScopeKind.AGENT: "agent_id",
+        ScopeKind.BANK: "bank_id",
+        ScopeKind.REGION: "country",
+    }[scope.kind]
+    return queryset.filter(**{field: scope.id})
+
+
+# ------------------------------------------------------------------ backtest
+
+
+def _backtest_rows(rule, start, end, threshold, scope, overrides):
+    """(series, hour, value, limit) of every hour in [start, end) where a series of
+    `rule` breached, computed from the aggregates (or the agents' float history) with
+    the rule's window rolled hour by hour. One statement."""
+    from alerts import metrics as m
+    from alerts.evaluation import _limit_sql, _override_arrays, rule_threshold, window_hours
+
+    kind = m.metric_kind(rule.metric)
+    op = m.COMPARATOR_SQL[rule.comparator]
+    rule_scope = scope or rule.scope
+    default = rule_threshold(rule, overrides, None, threshold)
+    ov_series, ov_values = _override_arrays(overrides)
+    hours = window_hours(rule.window)
+    if kind == "aggregate":
+        series_sql, where, params = m.aggregate_source(rule_scope)
+        cols = m.needed_columns(rule.metric)
+        inner = ", ".join(f"{m.COLUMNS[c]} AS {c}" for c in cols)
+        expr = m.AGGREGATE_METRICS[rule.metric](lambda c: f"SUM({c}) OVER w")
+        lookback = timedelta(hours=hours) + (
+            timedelta(days=7) if rule.baseline == "last_week" else timedelta(0)
+        )
+        rolled = (
+            f"SELECT series, bucket, {expr} AS value FROM ("
+            f"SELECT {series_sql} AS series, bucket, {inner} FROM dashboard_hourly_aggregate "
+            f"WHERE {where} AND bucket >= %s AND bucket < %s GROUP BY 1, 2) per_hour "
+            f"WINDOW w AS (PARTITION BY series ORDER BY bucket "
+            f"RANGE BETWEEN INTERVAL '{hours - 1} hours' PRECEDING AND CURRENT ROW)"
+        )
+        params = [*params, start - lookback, end]
+    elif kind == "agent":
+        series_sql, where, params = m.agent_source(rule_scope, alias="a")
+        rolled = (
+            f"SELECT {series_sql} AS series, h.hour AS bucket, "
+            f"({m.AGENT_HISTORY_METRICS[rule.metric]})::numeric AS value "
+            f"FROM agents_agentfloathour h JOIN agents_agent a ON a.agent_id = h.agent_id "
+            f"WHERE {where} AND h.hour >= %s AND h.hour < %s"
+        )
+        params = [*params, start, end]
+    else:
+        return []  # system figures keep no history to replay
+    base_join = (
+        " LEFT JOIN rolled b ON b.series = r.series AND b.bucket = r.bucket - INTERVAL '7 days'"
+        if rule.baseline == "last_week"
+        else ""
+    )
+    sql = (
+        f"WITH rolled AS ({rolled}),"
+        " ovr AS (SELECT * FROM unnest(%s::text[], %s::numeric[]) AS o(series, value))"
+        " SELECT series, bucket, value, lim FROM ("
+        f"SELECT r.series, r.bucket, r.value, {_limit_sql(rule)} AS lim"
+        f" FROM rolled r{base_join} LEFT JOIN ovr o ON o.series = r.series"
+        " WHERE r.bucket >= %s) x"
+        f" WHERE x.value IS NOT NULL AND x.value {op} x.lim ORDER BY series, bucket"
+    )
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, ov_series, ov_values, default, start])
+        return cursor.fetchall()
+
+
+def rule_backtest(rule, *, start, end, threshold=None, scope=None):
+    """Which series of `rule` would have fired over [start, end) and when, from the
+    aggregates: a breaching hour counts as breaching for the whole hour; consecutive
+    breaching hours make one episode, which fires `for` after it began (if it lasts
+    that long) and resolves `keep_firing_for` after its last breaching hour ends
+    (None: still breaching at `end`). `threshold` replaces the rule's (per-scope
+    overrides still apply), `scope` restricts an each:* rule to one series.
+
+    Returns [{"scope", "fired_at", "resolved_at", "peak"}] ordered by fired_at, scope.
+    """
+    from alerts.overrides import threshold_overrides
+
+    if scope is not None:
+        scope = str(scope)
+    overrides = threshold_overrides(rule.key)
+    rows = _backtest_rows(rule, start, end, threshold, scope, overrides)
+    hour = timedelta(hours=1)
+    episodes = []
+    current = None
+    for series, bucket, value, _limit in rows:
+        if current and current["scope"] == series and bucket == current["last"] + hour:
+            current["last"] = bucket
+            current["peak"] = _peak(rule, current["peak"], value)
+            continue
+        current = {"scope": series, "first": bucket, "last": bucket, "peak": value}
+        episodes.append(current)
+    found = []
+    for ep in episodes:
+        began = max(ep["first"], start)
+        ended = ep["last"] + hour
+        fired_at = began + rule.for_duration
+        if fired_at > ended or fired_at >= end:
+            continue  # the breach did not last `for`
+        resolved_at = ended + rule.keep_firing_for
+        found.append(
+            {
+                "scope": ep["scope"],
+                "fired_at": fired_at,
+                "resolved_at": None if ended >= end or resolved_at >= end else resolved_at,
+                "peak": ep["peak"],
+            }
+        )
+    found.sort(key=lambda f: (f["fired_at"], f["scope"]))
+    return found
+
+
+def _peak(rule, a, b):
+    """The worst value: the highest for gt/gte rules, the lowest for lt/lte."""
+    return max(a, b) if rule.comparator in ("gt", "gte") else min(a, b)
