@@ -4,6 +4,7 @@ contact points, notification groups and the delivery log."""
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 
@@ -28,9 +29,12 @@ DECIMAL = {"max_digits": 30, "decimal_places": 6}
 class AlertRule(models.Model):
     """A threshold over one metric for one scope or for every series of a kind (each:*)."""
 
-    key = models.SlugField(
+    key = models.CharField(
         max_length=64,
         unique=True,
+        validators=[
+            RegexValidator(r"^[a-z0-9][a-z0-9_.\-]*$", "Lower-case letters, digits, _ . -")
+        ],
         help_text="Stable key, e.g. fraud_rate_bps.max (the `key` of ADJUST_THRESHOLD).",
     )
     name = models.CharField(max_length=200)

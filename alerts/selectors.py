@@ -175,3 +175,63 @@ def rule_backtest(rule, *, start, end, threshold=None, scope=None):
 def _peak(rule, a, b):
     """The worst value: the highest for gt/gte rules, the lowest for lt/lte."""
     return max(a, b) if rule.comparator in ("gt", "gte") else min(a, b)
+
+
+def alert_transitions(alert):
+    """The state changes of the alert's series around its life (why it fired)."""
+    from django.utils import timezone
+
+    from alerts.models import SeriesTransition
+
+    if alert.rule_id is None:
+        return SeriesTransition.objects.none()
+    rule = alert.rule
+    start = alert.first_seen - rule.for_duration - rule.window - timedelta(minutes=1)
+    end = (alert.resolved_at or timezone.now()) + timedelta(minutes=1)
+    return SeriesTransition.objects.filter(
+        rule_id=alert.rule_id, series=alert.scope, at__gte=start, at__lte=end
+    ).order_by("at", "id")[:200]
+
+
+def owner_scope_of(user):
+    """What a user's silences and contact points belong to: platform for staff, else its
+    own tenant scope (None: the user may own none)."""
+    from accounts.scope import is_platform_staff, user_scope
+
+    if is_platform_staff(user):
+        return "platform"
+    if not can_view_dashboards(user):
+        return None
+    return str(user_scope(user))
+
+
+def owned_queryset(model, user):
+    """Silences or contact points `user` may see: staff all, a tenant its own."""
+    owner = owner_scope_of(user)
+    if owner is None:
+        return model.objects.none()
+    if owner == "platform":
+        return model.objects.all()
+    return model.objects.filter(owner_scope=owner)
+
+
+def alert_list_widget_data(*, user, scope, config, now):
+    """The `alert_list` widget (dashboard.widgets.registry): the alert list API's items of
+    `scope`, filtered by severity, category and status (default open + acknowledged)."""
+    from accounts.scope import can_view
+    from alerts.api.serializers import AlertSerializer
+    from common.errors import NotAllowed
+
+    if not can_view(user, scope):
+        raise NotAllowed(f"You may not view scope {scope}.", code="scope_forbidden")
+    qs = alerts_in_scope(alert_queryset(user), scope)
+    statuses = config.get("status") or list(LIVE_STATUSES)
+    qs = qs.filter(status__in=statuses)
+    if config.get("severity"):
+        qs = qs.filter(severity__in=config["severity"])
+    if config.get("category"):
+        qs = qs.filter(category__in=config["category"])
+    limit = int(config.get("limit") or 10)
+    total = qs.count()
+    items = AlertSerializer(qs.order_by("-last_seen", "-id")[:limit], many=True).data
+    return {"items": items, "total": total}

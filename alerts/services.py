@@ -229,3 +229,126 @@ def alert_create_manual(
         Alert.objects.filter(pk=alert.pk).update(created_by=actor)
         alert.created_by = actor
     return alert
+
+
+# ------------------------------------------------------------------ configuration
+
+
+def _may_manage(actor, owner_scope):
+    """Staff manage the platform's rules, silences and contact points (manage_alert_rules);
+    a tenant user manages its own tenant's silences and contact points."""
+    if actor.role == "sira_service":
+        return False
+    if owner_scope == "platform":
+        return is_platform_staff(actor) and actor.has_perm("accounts.manage_alert_rules")
+    return True
+
+
+def _require_owner(actor):
+    from alerts.selectors import owner_scope_of
+
+    owner = owner_scope_of(actor)
+    if owner is None or not _may_manage(actor, owner):
+        raise NotAllowed("You may not manage alert configuration.", code="permission_denied")
+    return owner
+
+
+@transaction.atomic
+def rule_save(*, actor, data, rule_id=None):
+    """Create or update an alert rule (staff with manage_alert_rules)."""
+    from alerts.models import AlertRule
+
+    if _require_owner(actor) != "platform":
+        raise NotAllowed("Only staff manage alert rules.", code="permission_denied")
+    if rule_id is None:
+        if AlertRule.objects.filter(key=data.get("key")).exists():
+            raise Conflict("A rule with this key exists.", code="duplicate_key")
+        return AlertRule.objects.create(**data)
+    rule = AlertRule.objects.select_for_update().filter(pk=rule_id).first()
+    if rule is None:
+        raise NotFound("Unknown rule.", code="rule_not_found")
+    if "key" in data and data["key"] != rule.key:
+        if AlertRule.objects.filter(key=data["key"]).exclude(pk=rule.pk).exists():
+            raise Conflict("A rule with this key exists.", code="duplicate_key")
+    for name, value in data.items():
+        setattr(rule, name, value)
+    rule.save(update_fields=[*data.keys(), "updated_at"])
+    return rule
+
+
+def rule_delete(*, actor, rule_id):
+    """Delete a rule; its live alerts are resolved first (nothing would resolve them)."""
+    from alerts.models import AlertRule
+
+    if _require_owner(actor) != "platform":
+        raise NotAllowed("Only staff manage alert rules.", code="permission_denied")
+    with transaction.atomic():
+        rule = AlertRule.objects.select_for_update().filter(pk=rule_id).first()
+        if rule is None:
+            raise NotFound("Unknown rule.", code="rule_not_found")
+        for alert_id in rule.alerts.filter(status__in=LIVE_STATUSES).values_list("pk", flat=True):
+            alert_resolve(actor=None, alert_id=alert_id, comment=f"rule {rule.key} deleted")
+        rule.delete()
+
+
+def _check_scope_owned(owner, scope):
+    if owner != "platform" and scope and scope != owner:
+        raise NotAllowed(f"You may not act on scope {scope}.", code="scope_forbidden")
+
+
+@transaction.atomic
+def silence_create(*, actor, data):
+    """A silence owned by the actor's tenant (platform for staff)."""
+    from alerts.models import Silence
+
+    owner = _require_owner(actor)
+    _check_scope_owned(owner, data.get("scope", ""))
+    return Silence.objects.create(owner_scope=owner, created_by=actor, **data)
+
+
+@transaction.atomic
+def silence_expire(*, actor, silence_id, now=None):
+    """End a silence now (silences are kept, never deleted: who silenced what stays)."""
+    from alerts.models import Silence
+    from alerts.selectors import owned_queryset
+
+    _require_owner(actor)
+    now = now or timezone.now()
+    silence = owned_queryset(Silence, actor).select_for_update().filter(pk=silence_id).first()
+    if silence is None:
+        raise NotFound("Unknown silence.", code="silence_not_found")
+    if silence.ends_at > now:
+        silence.ends_at = max(now, silence.starts_at)
+        silence.save(update_fields=["ends_at"])
+    return silence
+
+
+@transaction.atomic
+def contact_point_save(*, actor, data, contact_point_id=None):
+    """Create or update a contact point of the actor's tenant (platform for staff)."""
+    from alerts.models import ContactPoint
+    from alerts.selectors import owned_queryset
+
+    owner = _require_owner(actor)
+    if contact_point_id is None:
+        return ContactPoint.objects.create(owner_scope=owner, **data)
+    cp = owned_queryset(ContactPoint, actor).select_for_update().filter(pk=contact_point_id)
+    cp = cp.first()
+    if cp is None:
+        raise NotFound("Unknown contact point.", code="contact_point_not_found")
+    for name, value in data.items():
+        setattr(cp, name, value)
+    cp.save(update_fields=list(data.keys()))
+    return cp
+
+
+@transaction.atomic
+def contact_point_delete(*, actor, contact_point_id):
+    from alerts.models import ContactPoint
+    from alerts.selectors import owned_queryset
+
+    _require_owner(actor)
+    cp = owned_queryset(ContactPoint, actor).filter(pk=contact_point_id).first()
+    if cp is None:
+        raise NotFound("Unknown contact point.", code="contact_point_not_found")
+    cp.delete()
