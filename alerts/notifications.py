@@ -94,10 +94,11 @@ def alert_changed(alert_id, change, *, now=None):
     """After the commit of an alert's opening or resolution: put it in its groups."""
     if change not in ("opened", "resolved"):
         return
-    now = now or timezone.now()
     alert = Alert.objects.select_related("rule").filter(pk=alert_id).first()
     if alert is None:
         return
+    # The change's own time (an evaluation or a test may run at a given `now`).
+    now = now or (alert.resolved_at if change == "resolved" else alert.first_seen)
     if change == "opened" and is_silenced(alert, now):
         Alert.objects.filter(pk=alert.pk).update(silenced=True)
         return
