@@ -65,7 +65,7 @@ def alerts_in_scope(queryset, scope):
 # ------------------------------------------------------------------ backtest
 
 
-def _backtest_rows(rule, start, end, threshold, scope, overrides):
+def _backtest_rows(rule, start, end, threshold, scope, overrides, *, breaching_only=True):
     """(series, hour, value, limit) of every hour in [start, end) where a series of
     `rule` breached, computed from the aggregates (or the agents' float history) with
     the rule's window rolled hour by hour. One statement."""
@@ -117,7 +117,8 @@ def _backtest_rows(rule, start, end, threshold, scope, overrides):
         f"SELECT r.series, r.bucket, r.value, {_limit_sql(rule)} AS lim"
         f" FROM rolled r{base_join} LEFT JOIN ovr o ON o.series = r.series"
         " WHERE r.bucket >= %s) x"
-        f" WHERE x.value IS NOT NULL AND x.value {op} x.lim ORDER BY series, bucket"
+        + (f" WHERE x.value IS NOT NULL AND x.value {op} x.lim" if breaching_only else "")
+        + " ORDER BY series, bucket"
     )
     from django.db import connection
 
@@ -235,3 +236,14 @@ def alert_list_widget_data(*, user, scope, config, now):
     total = qs.count()
     items = AlertSerializer(qs.order_by("-last_seen", "-id")[:limit], many=True).data
     return {"items": items, "total": total}
+
+
+def metric_points(rule, series, *, start, end):
+    """[(hour, value)] of `rule`'s metric for one series over [start, end), the rule's
+    window rolled hour by hour (the alert detail's chart). Empty for system figures."""
+    from alerts.overrides import threshold_overrides
+
+    rows = _backtest_rows(
+        rule, start, end, None, series, threshold_overrides(rule.key), breaching_only=False
+    )
+    return [(bucket, value) for _series, bucket, value, _limit in rows]
