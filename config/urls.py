@@ -33,6 +33,7 @@ urlpatterns = [
     path("", include("accounts.web.urls")),
     path("", include("dashboard.urls")),
     path("", include("agents.urls")),
+    path("", include("alerts.urls")),
     path("", include("opsactions.urls")),
     path("", include("sira.urls")),
 ]
