@@ -8,7 +8,9 @@ class SiraConfig(AppConfig):
     def ready(self):
         from django.utils.translation import gettext_lazy as _
 
-        # Registers auto-remediation as an after-intake hook (it does nothing until enabled).
+        # After-intake hooks: auto-remediation (nothing until enabled), then the alerts of
+        # high and critical recommendations; also the threshold backtest.
+        import sira.alerting  # noqa: F401
         import sira.autoremediation  # noqa: F401
         from accounts.web.nav import register_page
         from opsactions.signals import action_changed
