@@ -31,3 +31,9 @@ class SiraConfig(AppConfig):
             allowed=can_view_sira,
             icon="✦",
         )
+
+    def seed_demo(self):
+        """Called by `manage.py seed_demo`: a few recommendations (once)."""
+        from sira.demo import seed_demo_recommendations
+
+        seed_demo_recommendations()

@@ -69,3 +69,10 @@ def test_reject_from_the_page(ops_admin, finance_ops, make_rec):
     assert _client(ops_admin).post(f"/sira/{rec.pk}/reject", {"reason": "noise"}).status_code == 302
     rec.refresh_from_db()
     assert rec.status == RecStatus.REJECTED
+
+
+def test_demo_recommendations_are_valid_and_seeded_once(db):
+    from sira.demo import seed_demo_recommendations
+
+    assert seed_demo_recommendations() == 3
+    assert seed_demo_recommendations() == 0
