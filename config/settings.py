@@ -306,6 +306,47 @@ CELERY_BEAT_SCHEDULE["prune-agent-history"] = {
     "schedule": 3600,
 }
 
+# ------------------------------------------------------------------ alerts
+# Alert rules are evaluated every ALERTS_EVALUATION_INTERVAL_S (docs/alerts.md);
+# notification groups are flushed and webhooks delivered every ALERTS_NOTIFY_INTERVAL_S.
+ALERTS_EVALUATION_INTERVAL_S = env_int("ALERTS_EVALUATION_INTERVAL_S", 60, minimum=1)
+ALERTS_NOTIFY_INTERVAL_S = env_int("ALERTS_NOTIFY_INTERVAL_S", 10, minimum=1)
+ALERTS_WEBHOOK_TIMEOUT_S = env_int("ALERTS_WEBHOOK_TIMEOUT_S", 5, minimum=1)
+ALERTS_DELIVERY_MAX_ATTEMPTS = env_int("ALERTS_DELIVERY_MAX_ATTEMPTS", 6, minimum=1)
+ALERTS_DELIVERY_BACKOFF_S = env_int("ALERTS_DELIVERY_BACKOFF_S", 30, minimum=1)
+ALERTS_EVALUATION_RETENTION_DAYS = env_int("ALERTS_EVALUATION_RETENTION_DAYS", 30, minimum=1)
+ALERTS_FROM_EMAIL = env_str("ALERTS_FROM_EMAIL", "alerts@molam.local")
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+CELERY_BEAT_SCHEDULE["evaluate-alert-rules"] = {
+    "task": "alerts.tasks.evaluate_alert_rules",
+    "schedule": ALERTS_EVALUATION_INTERVAL_S,
+}
+CELERY_BEAT_SCHEDULE["send-alert-notifications"] = {
+    "task": "alerts.tasks.send_notifications",
+    "schedule": ALERTS_NOTIFY_INTERVAL_S,
+}
+
+# ------------------------------------------------------------------ sira (issue 13)
+# Recommendations past valid_until expire; the built-in advisor (model "baseline") runs hourly.
+SIRA_EXPIRE_INTERVAL_S = env_int("SIRA_EXPIRE_INTERVAL_S", 300, minimum=10)
+SIRA_ADVISOR_INTERVAL_S = env_int("SIRA_ADVISOR_INTERVAL_S", 3600, minimum=60)
+# Kafka intake (manage.py consume_recommendations); invalid messages go to the DLQ topic.
+SIRA_KAFKA_TOPIC = env_str("SIRA_KAFKA_TOPIC", "sira.recommendations")
+SIRA_KAFKA_DLQ_TOPIC = env_str("SIRA_KAFKA_DLQ_TOPIC", "sira.recommendations.dlq")
+SIRA_KAFKA_GROUP = env_str("SIRA_KAFKA_GROUP", "sira-intake")
+# Auto-remediation (sira/autoremediation.py; off until `manage.py sira_autoremediation`):
+# the account that requests the actions and the distinct policy principal that approves them.
+SIRA_SERVICE_USERNAME = env_str("SIRA_SERVICE_USERNAME", "sira")
+SIRA_AUTO_PRINCIPAL_USERNAME = env_str("SIRA_AUTO_PRINCIPAL_USERNAME", "sira-auto-remediation")
+CELERY_BEAT_SCHEDULE["sira-expire-recommendations"] = {
+    "task": "sira.tasks.expire_recommendations",
+    "schedule": SIRA_EXPIRE_INTERVAL_S,
+}
+CELERY_BEAT_SCHEDULE["sira-baseline-advisor"] = {
+    "task": "sira.tasks.run_baseline_advisor",
+    "schedule": SIRA_ADVISOR_INTERVAL_S,
+}
+
 # ------------------------------------------------------------------ API
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -33,7 +33,9 @@ urlpatterns = [
     path("", include("accounts.web.urls")),
     path("", include("dashboard.urls")),
     path("", include("agents.urls")),
+    path("", include("alerts.urls")),
     path("", include("opsactions.urls")),
+    path("", include("sira.urls")),
 ]
 
 handler400 = "common.views.bad_request"

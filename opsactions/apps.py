@@ -14,6 +14,9 @@ class OpsactionsConfig(AppConfig):
         from opsactions.selectors import can_view_ops
 
         register_check("ops_outbox", outbox_health)
+        from opsactions.notify import connect as connect_alerts
+
+        connect_alerts()  # approver e-mails, system figures and threshold overrides for alerts
         register_page(
             key="ops",
             label=_("Ops console"),

@@ -273,7 +273,7 @@ kill_pidfile() {  # pidfile name
 # The application parts run under supervisord (config/supervisord.conf), which
 # restarts any part that exits or dies; its socket, pid file and logs (one per
 # part) are in $RUN/app.
-APP_PARTS=(web worker beat consumer producer)
+APP_PARTS=(web worker beat consumer sira_consumer producer)
 SUPERVISOR_CONF="$ROOT/config/supervisord.conf"
 
 supervisor_env() { export MOLAM_ROOT="$ROOT" MOLAM_RUN_DIR="$RUN" WEB_PORT; }

@@ -23,6 +23,7 @@ from opsactions.selectors import (
 )
 from opsactions.transitions import TRANSITIONS, transition_apply
 from opsactions.web.access import ops_page
+from opsactions.web.panels import detail_panels
 
 
 def _effect_rows(result):
@@ -86,6 +87,7 @@ def _render(request, action, *, error="", failed="", text="", status=200):
         "failed": failed,
         "text": text,
         "decision_approve": Decision.APPROVE,
+        "panels": detail_panels(request, action),
     }
     return render(request, "opsactions/console_detail.html", context, status=status)
 

@@ -1,0 +1,103 @@
+"""Rule evaluation: pending for `for`, firing once per series, resolution, NoData,
+inhibition, overrides; one alert per (rule, series)."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from alerts import services
+from alerts.evaluation import evaluate_rule
+from alerts.models import Alert, AlertRule, RuleSeriesState, SeriesTransition
+from alerts.overrides import _SOURCES, register_threshold_source
+from tests.alerts.helpers import bank_payouts, hour, merchant_traffic
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def fraud_rule():
+    return AlertRule.objects.get(key="fraud_rate_bps.max")
+
+
+def test_breach_fires_after_for_once_then_resolves(fraud_rule):
+    t = hour(0) + timedelta(minutes=10)
+    merchant_traffic("m_1", hour(0), gmv=10000, fraud_amount=200)  # 200 bps
+    merchant_traffic("m_2", hour(0), gmv=10000, fraud_amount=50)  # 50 bps
+    first = evaluate_rule(fraud_rule, now=t)
+    assert (first.breaching, first.pending, first.firing) == (1, 1, 0)
+    assert not Alert.objects.exists()
+    evaluate_rule(fraud_rule, now=t + timedelta(minutes=4))
+    assert not Alert.objects.exists()
+    fired = evaluate_rule(fraud_rule, now=t + timedelta(minutes=5))
+    assert fired.firing == 1
+    alert = Alert.objects.get()
+    assert (alert.scope, alert.merchant_id, alert.source) == ("merchant:m_1", "m_1", "threshold")
+    assert (alert.value, alert.threshold) == (Decimal(200), Decimal(150))
+    assert alert.labels["merchant"] == "m_1"
+    evaluate_rule(fraud_rule, now=t + timedelta(minutes=6))
+    alert.refresh_from_db()
+    assert alert.occurrences == 2 and Alert.objects.count() == 1
+    merchant_traffic("m_1", hour(0), gmv=90000)  # 200 / 100000 = 20 bps
+    done = evaluate_rule(fraud_rule, now=t + timedelta(minutes=7))
+    alert.refresh_from_db()
+    assert done.resolved == 1 and alert.status == "resolved" and alert.resolved_by is None
+    assert not RuleSeriesState.objects.filter(rule=fraud_rule).exists()
+    path = list(
+        SeriesTransition.objects.filter(series="merchant:m_1").values_list("from_state", "to_state")
+    )
+    assert path == [("normal", "pending"), ("pending", "firing"), ("firing", "resolved")]
+
+
+def test_breach_shorter_than_for_never_fires(fraud_rule):
+    t = hour(0) + timedelta(minutes=10)
+    merchant_traffic("m_1", hour(0), gmv=10000, fraud_amount=200)
+    evaluate_rule(fraud_rule, now=t)
+    merchant_traffic("m_1", hour(0), gmv=90000)
+    evaluate_rule(fraud_rule, now=t + timedelta(minutes=2))
+    evaluate_rule(fraud_rule, now=t + timedelta(minutes=10))
+    assert not Alert.objects.exists()
+    assert not RuleSeriesState.objects.filter(rule=fraud_rule).exists()
+
+
+def test_nodata_resolves_by_default(fraud_rule):
+    t = hour(0) + timedelta(minutes=10)
+    merchant_traffic("m_1", hour(0), gmv=10000, fraud_amount=200)
+    evaluate_rule(fraud_rule, now=t)
+    evaluate_rule(fraud_rule, now=t + timedelta(minutes=5))
+    assert Alert.objects.get().status == "open"
+    # Two hours later the window holds no row of m_1: NoData -> normal, alert resolved.
+    evaluate_rule(fraud_rule, now=t + timedelta(hours=2))
+    assert Alert.objects.get().status == "resolved"
+
+
+def test_firing_stale_data_alert_inhibits_aggregate_rules(fraud_rule):
+    stale = AlertRule.objects.get(key="snapshots.stale")
+    services.alert_raise(
+        source="system",
+        category="system",
+        severity="critical",
+        scope="platform",
+        title="stale",
+        dedupe_key="",
+        rule=stale,
+    )
+    merchant_traffic("m_1", hour(0), gmv=10000, fraud_amount=200)
+    result = evaluate_rule(fraud_rule, now=hour(0) + timedelta(minutes=10))
+    assert result.skipped == "inhibited by snapshots.stale"
+    assert not RuleSeriesState.objects.filter(rule=fraud_rule).exists()
+
+
+def test_each_bank_rule_and_scope_override(monkeypatch):
+    rule = AlertRule.objects.get(key="payout_failure_rate.max")
+    rule.for_duration = timedelta(0)
+    rule.save()
+    bank_payouts("b_1", hour(0), payouts=100, failed=8)  # 8%
+    bank_payouts("b_2", hour(0), payouts=100, failed=3)  # 3%
+    monkeypatch.setattr("alerts.overrides._SOURCES", list(_SOURCES))
+    register_threshold_source(lambda key: {"bank:b_1": Decimal("0.10")} if key == rule.key else {})
+    evaluate_rule(rule, now=hour(0) + timedelta(minutes=1))
+    assert not Alert.objects.exists()  # b_1's own threshold is 10%
+    register_threshold_source(lambda key: {"platform": Decimal("0.02")} if key == rule.key else {})
+    evaluate_rule(rule, now=hour(0) + timedelta(minutes=2))
+    assert list(Alert.objects.values_list("scope", "threshold")) == [("bank:b_2", Decimal("0.02"))]
