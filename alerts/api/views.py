@@ -7,6 +7,7 @@ from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
 from accounts.scope import can_view_dashboards
@@ -15,11 +16,11 @@ from alerts.api.filters import AlertFilter
 from alerts.api.pagination import AlertPagination
 from alerts.api.serializers import (
     AlertDetailSerializer,
+    AlertErrorSerializer,
     AlertSerializer,
     CommentSerializer,
     ContactPointSerializer,
     DeliverySerializer,
-    ErrorSerializer,
     ManualAlertSerializer,
     PreviewRequestSerializer,
     PreviewSerializer,
@@ -31,10 +32,11 @@ from alerts.models import Alert, AlertRule, ContactPoint, Silence
 from alerts.selectors import alert_get, alert_queryset, alert_summary, owned_queryset
 from common.errors import NotAllowed, NotFound
 
-E400 = OpenApiResponse(ErrorSerializer, description="Bad input: `errors` names each field.")
-E403 = OpenApiResponse(ErrorSerializer, description="Not allowed (role or scope).")
-E404 = OpenApiResponse(ErrorSerializer, description="Unknown (or not visible to you).")
-E409 = OpenApiResponse(ErrorSerializer, description="Wrong state.")
+E400 = OpenApiResponse(AlertErrorSerializer, description="Bad input: `errors` names each field.")
+E403 = OpenApiResponse(AlertErrorSerializer, description="Not allowed (role or scope).")
+E404 = OpenApiResponse(AlertErrorSerializer, description="Unknown (or not visible to you).")
+E409 = OpenApiResponse(AlertErrorSerializer, description="Wrong state.")
+E401 = OpenApiResponse(AlertErrorSerializer, description="Not authenticated.")
 TAGS = ["alerts"]
 
 
@@ -47,12 +49,12 @@ def _input(request, serializer_class, **kw):
 @extend_schema_view(
     list=extend_schema(
         summary="Alerts visible to you (a tenant its own, staff any)",
-        responses={200: AlertSerializer(many=True), 400: E400, 403: E403},
+        responses={200: AlertSerializer(many=True), 400: E400, 403: E403, 401: E401},
         tags=TAGS,
     ),
     retrieve=extend_schema(
         summary="One alert with its events and evaluation history",
-        responses={200: AlertDetailSerializer, 404: E404},
+        responses={200: AlertDetailSerializer, 404: E404, 401: E401, 403: E403},
         tags=TAGS,
     ),
 )
@@ -60,6 +62,7 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     """The alert list, detail, acknowledge, resolve, manual create and summary."""
 
     serializer_class = AlertSerializer
+    parser_classes = [JSONParser]  # JSON bodies only: no form-encoded "empty means absent"
     filterset_class = AlertFilter
     pagination_class = AlertPagination
     lookup_value_regex = r"[0-9]+"
@@ -84,7 +87,7 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     @extend_schema(
         summary="Raise a manual alert (Molam staff)",
         request=ManualAlertSerializer,
-        responses={201: AlertDetailSerializer, 400: E400, 403: E403},
+        responses={201: AlertDetailSerializer, 400: E400, 403: E403, 401: E401},
         tags=TAGS,
     )
     def create(self, request):
@@ -95,7 +98,14 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     @extend_schema(
         summary="Acknowledge an open alert",
         request=CommentSerializer,
-        responses={200: AlertDetailSerializer, 400: E400, 403: E403, 404: E404, 409: E409},
+        responses={
+            200: AlertDetailSerializer,
+            400: E400,
+            401: E401,
+            403: E403,
+            404: E404,
+            409: E409,
+        },
         tags=TAGS,
     )
     @action(detail=True, methods=["post"])
@@ -109,7 +119,14 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     @extend_schema(
         summary="Resolve a live alert",
         request=CommentSerializer,
-        responses={200: AlertDetailSerializer, 400: E400, 403: E403, 404: E404, 409: E409},
+        responses={
+            200: AlertDetailSerializer,
+            400: E400,
+            401: E401,
+            403: E403,
+            404: E404,
+            409: E409,
+        },
         tags=TAGS,
     )
     @action(detail=True, methods=["post"])
@@ -122,7 +139,7 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
     @extend_schema(
         summary="Live alerts by severity and category (the seed's dash_alerts_summary)",
-        responses={200: SummarySerializer, 400: E400, 403: E403},
+        responses={200: SummarySerializer, 400: E400, 403: E403, 401: E401},
         tags=TAGS,
     )
     @action(detail=False, methods=["get"])
@@ -135,6 +152,7 @@ class _OwnedViewSet(viewsets.ModelViewSet):
     """CRUD over objects owned by a tenant (or the platform): another tenant's is a 404."""
 
     model = None
+    parser_classes = [JSONParser]
     lookup_value_regex = r"[0-9]+"
     pagination_class = AlertPagination
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
@@ -154,23 +172,29 @@ class _OwnedViewSet(viewsets.ModelViewSet):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="Alert rules", tags=TAGS),
+    list=extend_schema(
+        summary="Alert rules",
+        responses={200: RuleSerializer(many=True), 400: E400, 401: E401, 403: E403},
+        tags=TAGS,
+    ),
     retrieve=extend_schema(
-        summary="One alert rule", responses={200: RuleSerializer, 404: E404}, tags=TAGS
+        summary="One alert rule",
+        responses={200: RuleSerializer, 401: E401, 403: E403, 404: E404},
+        tags=TAGS,
     ),
     create=extend_schema(
         summary="Create a rule (manage_alert_rules)",
-        responses={201: RuleSerializer, 400: E400, 403: E403, 409: E409},
+        responses={201: RuleSerializer, 400: E400, 403: E403, 409: E409, 401: E401},
         tags=TAGS,
     ),
     partial_update=extend_schema(
         summary="Change a rule",
-        responses={200: RuleSerializer, 400: E400, 403: E403, 404: E404, 409: E409},
+        responses={200: RuleSerializer, 400: E400, 403: E403, 404: E404, 409: E409, 401: E401},
         tags=TAGS,
     ),
     destroy=extend_schema(
         summary="Delete a rule (its live alerts are resolved)",
-        responses={204: None, 403: E403, 404: E404},
+        responses={204: None, 403: E403, 404: E404, 401: E401},
         tags=TAGS,
     ),
 )
@@ -204,7 +228,7 @@ class RuleViewSet(_OwnedViewSet):
     @extend_schema(
         summary="Preview a rule: series breaching now, and a backtest over the last days",
         request=PreviewRequestSerializer,
-        responses={200: PreviewSerializer, 400: E400, 403: E403, 404: E404},
+        responses={200: PreviewSerializer, 400: E400, 403: E403, 404: E404, 401: E401},
         tags=TAGS,
     )
     @action(detail=True, methods=["post"])
@@ -214,9 +238,10 @@ class RuleViewSet(_OwnedViewSet):
         return Response(_preview(rule, data))
 
     @extend_schema(
+        operation_id="dashboard_alerts_rules_preview_new",
         summary="Preview an unsaved rule (same answer as a saved rule's preview)",
         request=RuleSerializer,
-        responses={200: PreviewSerializer, 400: E400, 403: E403},
+        responses={200: PreviewSerializer, 400: E400, 403: E403, 401: E401},
         tags=TAGS,
     )
     @action(detail=False, methods=["post"], url_path="preview")
@@ -252,15 +277,25 @@ def _preview(rule, data):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="Silences (a tenant its own, staff all)", tags=TAGS),
-    retrieve=extend_schema(summary="One silence", tags=TAGS),
+    list=extend_schema(
+        summary="Silences (a tenant its own, staff all)",
+        responses={200: SilenceSerializer(many=True), 400: E400, 401: E401, 403: E403},
+        tags=TAGS,
+    ),
+    retrieve=extend_schema(
+        summary="One silence",
+        responses={200: SilenceSerializer, 401: E401, 403: E403, 404: E404},
+        tags=TAGS,
+    ),
     create=extend_schema(
         summary="Create a silence",
-        responses={201: SilenceSerializer, 400: E400, 403: E403},
+        responses={201: SilenceSerializer, 400: E400, 403: E403, 401: E401},
         tags=TAGS,
     ),
     destroy=extend_schema(
-        summary="End a silence now (it is kept)", responses={204: None, 404: E404}, tags=TAGS
+        summary="End a silence now (it is kept)",
+        responses={204: None, 401: E401, 403: E403, 404: E404},
+        tags=TAGS,
     ),
 )
 class SilenceViewSet(_OwnedViewSet):
@@ -279,19 +314,31 @@ class SilenceViewSet(_OwnedViewSet):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="Contact points (a tenant its own, staff all)", tags=TAGS),
-    retrieve=extend_schema(summary="One contact point", tags=TAGS),
+    list=extend_schema(
+        summary="Contact points (a tenant its own, staff all)",
+        responses={200: ContactPointSerializer(many=True), 400: E400, 401: E401, 403: E403},
+        tags=TAGS,
+    ),
+    retrieve=extend_schema(
+        summary="One contact point",
+        responses={200: ContactPointSerializer, 401: E401, 403: E403, 404: E404},
+        tags=TAGS,
+    ),
     create=extend_schema(
         summary="Create a contact point of your tenant",
-        responses={201: ContactPointSerializer, 400: E400, 403: E403},
+        responses={201: ContactPointSerializer, 400: E400, 403: E403, 401: E401},
         tags=TAGS,
     ),
     partial_update=extend_schema(
         summary="Change a contact point",
-        responses={200: ContactPointSerializer, 400: E400, 403: E403, 404: E404},
+        responses={200: ContactPointSerializer, 400: E400, 403: E403, 404: E404, 401: E401},
         tags=TAGS,
     ),
-    destroy=extend_schema(summary="Delete a contact point", responses={204: None}, tags=TAGS),
+    destroy=extend_schema(
+        summary="Delete a contact point",
+        responses={204: None, 401: E401, 403: E403, 404: E404},
+        tags=TAGS,
+    ),
 )
 class ContactPointViewSet(_OwnedViewSet):
     model = ContactPoint
@@ -315,7 +362,7 @@ class ContactPointViewSet(_OwnedViewSet):
     @extend_schema(
         summary="Send a test notification now; answers the delivery (log entry)",
         request=None,
-        responses={200: DeliverySerializer, 403: E403, 404: E404},
+        responses={200: DeliverySerializer, 403: E403, 404: E404, 401: E401},
         tags=TAGS,
     )
     @action(detail=True, methods=["post"])
