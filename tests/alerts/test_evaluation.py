@@ -101,3 +101,15 @@ def test_each_bank_rule_and_scope_override(monkeypatch):
     register_threshold_source(lambda key: {"platform": Decimal("0.02")} if key == rule.key else {})
     evaluate_rule(rule, now=hour(0) + timedelta(minutes=2))
     assert list(Alert.objects.values_list("scope", "threshold")) == [("bank:b_2", Decimal("0.02"))]
+
+
+def test_metrics_export_evaluation_time_and_firing_alerts(fraud_rule, api_client):
+    from alerts.evaluation import evaluate_all
+
+    merchant_traffic("m_1", hour(0), gmv=10000, fraud_amount=200)
+    fraud_rule.for_duration = timedelta(0)
+    fraud_rule.save()
+    evaluate_all(now=hour(0) + timedelta(minutes=1))
+    body = api_client.get("/metrics").content.decode()
+    assert 'molam_alert_rule_evaluation_seconds_count{rule="fraud_rate_bps.max"}' in body
+    assert 'molam_alerts_firing{severity="critical"} 1.0' in body
