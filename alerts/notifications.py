@@ -137,6 +137,7 @@ def groups_flush(*, now=None):
     """Turn every due group into one notification; returns how many were queued."""
     now = now or timezone.now()
     queued = 0
+    silences = active_silences(now)
     groups = NotificationGroup.objects.select_related("contact_point").order_by("id")
     for group in groups:
         if not group.contact_point.enabled or not _due(group, now):
@@ -144,6 +145,11 @@ def groups_flush(*, now=None):
         with transaction.atomic():
             group = NotificationGroup.objects.select_for_update().get(pk=group.pk)
             members = list(group.alerts.select_related("rule", "acknowledged_by", "resolved_by"))
+            # A silence that began after an alert joined holds it back from now on.
+            held = [a for a in members if is_silenced(a, now, silences)]
+            if held:
+                group.alerts.remove(*held)
+                members = [a for a in members if a not in held]
             firing = [a for a in members if a.status in LIVE_STATUSES]
             resolved = [a for a in members if a.status == AlertStatus.RESOLVED]
             if not members:

@@ -167,6 +167,16 @@ def test_silenced_alert_is_not_sent_and_tenant_cannot_silence_another(
     )
     with django_capture_on_commit_callbacks(execute=True):
         silenced = raise_on("merchant:m_3", key="y")
+    with django_capture_on_commit_callbacks(execute=True):
+        raise_on("merchant:m_4", key="z")  # silenced after it opened, before it is sent
+    Silence.objects.create(
+        owner_scope="platform",
+        matchers={"scope": "merchant:m_4"},
+        starts_at=t,
+        ends_at=t + timedelta(hours=1),
+        comment="late",
+        created_by=merchant_admin_m2,
+    )
     groups_flush(now=t + timedelta(seconds=1))
     deliveries_send(now=t + timedelta(seconds=1))
     assert [a["scope"] for p in hook.payloads() for a in p["alerts"]] == ["merchant:m_1"]
