@@ -10,6 +10,7 @@ from accounts.scope import Scope, ScopeSyntaxError
 from alerts.choices import AlertCategory, ContactKind, Severity
 from alerts.metrics import EACH_KINDS, metric_kind, metric_names
 from alerts.models import (
+    CONTACT_POINT_FIELDS,
     Alert,
     AlertEvent,
     AlertRule,
@@ -425,23 +426,7 @@ class ContactPointSerializer(StrictTypesMixin, serializers.ModelSerializer):
 
     class Meta:
         model = ContactPoint
-        fields = [
-            "id",
-            "name",
-            "owner_scope",
-            "kind",
-            "url",
-            "secret",
-            "has_secret",
-            "emails",
-            "severities",
-            "categories",
-            "group_wait",
-            "group_interval",
-            "repeat_interval",
-            "enabled",
-            "created_at",
-        ]
+        fields = ["id", *CONTACT_POINT_FIELDS, "has_secret", "created_at"]
         read_only_fields = ["id", "owner_scope", "created_at", "has_secret"]
 
     def get_has_secret(self, obj) -> bool:

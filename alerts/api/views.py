@@ -40,6 +40,22 @@ E401 = OpenApiResponse(AlertErrorSerializer, description="Not authenticated.")
 TAGS = ["alerts"]
 
 
+def _transition_schema(summary):
+    return extend_schema(
+        summary=summary,
+        request=CommentSerializer,
+        responses={
+            200: AlertDetailSerializer,
+            400: E400,
+            401: E401,
+            403: E403,
+            404: E404,
+            409: E409,
+        },
+        tags=TAGS,
+    )
+
+
 def _input(request, serializer_class, **kw):
     serializer = serializer_class(data=request.data, **kw)
     serializer.is_valid(raise_exception=True)
@@ -95,47 +111,22 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         alert = services.alert_create_manual(actor=request.user, **data)
         return self._answer(alert, status.HTTP_201_CREATED)
 
-    @extend_schema(
-        summary="Acknowledge an open alert",
-        request=CommentSerializer,
-        responses={
-            200: AlertDetailSerializer,
-            400: E400,
-            401: E401,
-            403: E403,
-            404: E404,
-            409: E409,
-        },
-        tags=TAGS,
-    )
-    @action(detail=True, methods=["post"])
-    def acknowledge(self, request, pk=None):
+    def _transition(self, request, service):
         data = _input(request, CommentSerializer)
-        alert = services.alert_acknowledge(
+        alert = service(
             actor=request.user, alert_id=self.get_object().pk, comment=data.get("comment", "")
         )
         return self._answer(alert)
 
-    @extend_schema(
-        summary="Resolve a live alert",
-        request=CommentSerializer,
-        responses={
-            200: AlertDetailSerializer,
-            400: E400,
-            401: E401,
-            403: E403,
-            404: E404,
-            409: E409,
-        },
-        tags=TAGS,
-    )
+    @_transition_schema("Acknowledge an open alert")
+    @action(detail=True, methods=["post"])
+    def acknowledge(self, request, pk=None):
+        return self._transition(request, services.alert_acknowledge)
+
+    @_transition_schema("Resolve a live alert")
     @action(detail=True, methods=["post"])
     def resolve(self, request, pk=None):
-        data = _input(request, CommentSerializer)
-        alert = services.alert_resolve(
-            actor=request.user, alert_id=self.get_object().pk, comment=data.get("comment", "")
-        )
-        return self._answer(alert)
+        return self._transition(request, services.alert_resolve)
 
     @extend_schema(
         summary="Live alerts by severity and category (the seed's dash_alerts_summary)",
