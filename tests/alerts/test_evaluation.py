@@ -113,3 +113,29 @@ def test_metrics_export_evaluation_time_and_firing_alerts(fraud_rule, api_client
     body = api_client.get("/metrics").content.decode()
     assert 'molam_alert_rule_evaluation_seconds_count{rule="fraud_rate_bps.max"}' in body
     assert 'molam_alerts_firing{severity="critical"} 1.0' in body
+
+
+def test_success_rate_drop_against_last_week_for_each_country():
+    from tests.dashboard.test_snapshots_support import insert_agg
+
+    rule = AlertRule.objects.get(key="success_rate.drop")
+    rule.for_duration = timedelta(0)
+    rule.save()
+    week = timedelta(days=7)
+    for country, now_rate in (("SN", 60), ("CI", 90)):  # last week both 95 %
+        insert_agg(
+            "platform", "", hour(1) - week, country=country, success_count=95, failed_count=5
+        )
+        insert_agg(
+            "platform",
+            "",
+            hour(1),
+            country=country,
+            success_count=now_rate,
+            failed_count=100 - now_rate,
+        )
+    evaluate_rule(rule, now=hour(0) + timedelta(minutes=1))
+    alert = Alert.objects.get()
+    # SN: 0.60 < 0.95 * 0.8 = 0.76; CI: 0.90 is not.
+    assert (alert.scope, alert.country, alert.value) == ("region:SN", "SN", Decimal("0.6"))
+    assert alert.threshold == Decimal("0.76")
