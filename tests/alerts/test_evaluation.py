@@ -139,3 +139,24 @@ def test_success_rate_drop_against_last_week_for_each_country():
     # SN: 0.60 < 0.95 * 0.8 = 0.76; CI: 0.90 is not.
     assert (alert.scope, alert.country, alert.value) == ("region:SN", "SN", Decimal("0.6"))
     assert alert.threshold == Decimal("0.76")
+
+
+def test_stale_platform_snapshot_fires_the_inhibiting_rule():
+    from django.utils import timezone
+
+    from dashboard.models import Snapshot
+
+    rule = AlertRule.objects.get(key="snapshots.stale")
+    now = timezone.now()
+    Snapshot.objects.create(
+        scope_kind="platform",
+        scope_id="",
+        period="24h",
+        body="{}",
+        window_to=now + timedelta(minutes=30),
+        computed_at=now - timedelta(minutes=20),
+    )
+    evaluate_rule(rule, now=now)
+    evaluate_rule(rule, now=now + timedelta(minutes=1))
+    alert = Alert.objects.get(rule=rule)
+    assert (alert.source, alert.scope) == ("system", "platform") and alert.value >= 1200
