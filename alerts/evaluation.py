@@ -66,6 +66,9 @@ def _override_arrays(overrides):
 def _limit_sql(rule):
     if rule.baseline == Baseline.LAST_WEEK:
         return "b.value * (1 + COALESCE(o.value, %s) / 100)"
+    if rule.baseline == Baseline.ZSCORE_28D:
+        # The value at which the z-score equals the threshold (no spread: no limit).
+        return "b.mean + COALESCE(o.value, %s) * NULLIF(b.sd, 0)"
     return "COALESCE(o.value, %s)"
 
 
@@ -102,10 +105,21 @@ def current_values(rule, now, *, active=(), threshold=None, overrides=None):
             f"SELECT {series_sql} AS series, {expr} AS value FROM dashboard_hourly_aggregate "
             f"WHERE {where} AND {span} GROUP BY 1"
         )
-        base = cur if rule.baseline == Baseline.LAST_WEEK else None
+        where_params = params
         params = [*params, frm, now]
-        week = timedelta(days=7)
-        base_params = [*params[:-2], frm - week, now - week] if base else []
+        base, base_params = None, []
+        if rule.baseline == Baseline.LAST_WEEK:
+            week = timedelta(days=7)
+            base, base_params = cur, [*where_params, frm - week, now - week]
+        elif rule.baseline == Baseline.ZSCORE_28D:
+            # Mean and spread of the metric's hourly values over the 28 days before the window.
+            base = (
+                "SELECT series, avg(v) AS mean, stddev_samp(v) AS sd FROM ("
+                f"SELECT {series_sql} AS series, bucket, {expr} AS v "
+                f"FROM dashboard_hourly_aggregate WHERE {where} AND bucket > %s AND bucket <= %s "
+                "GROUP BY 1, 2) hourly GROUP BY series"
+            )
+            base_params = [*where_params, frm - timedelta(days=28), frm]
     sql = [f"WITH cur AS ({cur})"]
     all_params = list(params)
     if base:

@@ -73,6 +73,13 @@ def _backtest_rows(rule, start, end, threshold, scope, overrides, *, breaching_o
     from alerts.evaluation import _limit_sql, _override_arrays, rule_threshold, window_hours
 
     kind = m.metric_kind(rule.metric)
+    if rule.baseline == "zscore_28d":
+        from common.errors import ValidationFailed
+
+        raise ValidationFailed(
+            "No backtest for z-score rules (their baseline moves every hour).",
+            code="backtest_unavailable",
+        )
     op = m.COMPARATOR_SQL[rule.comparator]
     rule_scope = scope or rule.scope
     default = rule_threshold(rule, overrides, None, threshold)

@@ -160,3 +160,31 @@ def test_stale_platform_snapshot_fires_the_inhibiting_rule():
     evaluate_rule(rule, now=now + timedelta(minutes=1))
     alert = Alert.objects.get(rule=rule)
     assert (alert.source, alert.scope) == ("system", "platform") and alert.value >= 1200
+
+
+def test_zscore_rule_fires_on_a_jump_from_the_series_own_history(ops_admin):
+    rule = AlertRule.objects.create(
+        key="fraud_rate_bps.zscore",
+        name="Fraud rate jump",
+        metric="fraud_rate_bps",
+        scope="each:merchant",
+        comparator="gt",
+        threshold=Decimal(3),
+        baseline="zscore_28d",
+        severity="warning",
+        category="fraud",
+    )
+    for n in range(3, 27):  # 10 and 30 bps in turn: mean 20, spread ~10
+        for merchant in ("m_1", "m_2"):
+            merchant_traffic(merchant, hour(n), gmv=100000, fraud_amount=100 if n % 2 else 300)
+    merchant_traffic("m_1", hour(1), gmv=100000, fraud_amount=2000)  # 200 bps
+    merchant_traffic("m_2", hour(1), gmv=100000, fraud_amount=250)  # 25 bps: usual
+    evaluate_rule(rule, now=hour(0) + timedelta(minutes=1))
+    alert = Alert.objects.get()
+    assert alert.scope == "merchant:m_1" and Decimal(45) < alert.threshold < Decimal(56)
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(ops_admin)
+    answer = client.post(f"/api/dashboard/alerts/rules/{rule.pk}/preview", {}, format="json")
+    assert answer.status_code == 400 and answer.json()["code"] == "backtest_unavailable"
