@@ -29,7 +29,7 @@ from alerts.api.serializers import (
     SummarySerializer,
 )
 from alerts.models import Alert, AlertRule, ContactPoint, Silence
-from alerts.selectors import alert_get, alert_queryset, alert_summary, owned_queryset
+from alerts.selectors import alert_get, alert_queryset, alert_summary, owned_queryset, series_of
 from common.errors import NotAllowed, NotFound
 
 E400 = OpenApiResponse(AlertErrorSerializer, description="Bad input: `errors` names each field.")
@@ -249,6 +249,7 @@ def _preview(rule, data):
     start = now - timedelta(days=data.get("days", 7))
     threshold = data.get("threshold")
     scope = data.get("scope")
+    scope = series_of(rule, scope)
     probe = rule
     if scope:
         probe = AlertRule(**{f.name: getattr(rule, f.name) for f in AlertRule._meta.fields})

@@ -168,6 +168,10 @@ def test_rule_preview_lists_breaching_series_and_backtest(ops_admin):
         f"/api/dashboard/alerts/rules/{rule.pk}/preview", {"threshold": "250"}, format="json"
     )
     assert r.json()["now"] == [] and len(r.json()["backtest"]) == 1
+    r = client_for(ops_admin).post(
+        f"/api/dashboard/alerts/rules/{rule.pk}/preview", {"scope": "bank:b_1"}, format="json"
+    )
+    assert r.status_code == 400 and "scope" in r.json()["errors"]
 
 
 def test_silences_and_contact_points_are_tenant_owned(
