@@ -139,6 +139,28 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         return Response(SummarySerializer(alert_summary(request.user, qs)).data)
 
 
+def _crud_schema(serializer, *, conflict=False, **summaries):
+    """The documented answers of a CRUD viewset's actions (summaries by action name)."""
+    clash = {409: E409} if conflict else {}
+    answers = {
+        "list": {200: serializer(many=True), 400: E400},
+        "retrieve": {200: serializer, 404: E404},
+        "create": {201: serializer, 400: E400, **clash},
+        "partial_update": {200: serializer, 400: E400, 404: E404, **clash},
+        "destroy": {204: None, 404: E404},
+    }
+    return extend_schema_view(
+        **{
+            action_name: extend_schema(
+                summary=text,
+                responses={**answers[action_name], 401: E401, 403: E403},
+                tags=TAGS,
+            )
+            for action_name, text in summaries.items()
+        }
+    )
+
+
 class _OwnedViewSet(viewsets.ModelViewSet):
     """CRUD over objects owned by a tenant (or the platform): another tenant's is a 404."""
 
@@ -162,32 +184,14 @@ class _OwnedViewSet(viewsets.ModelViewSet):
         return obj
 
 
-@extend_schema_view(
-    list=extend_schema(
-        summary="Alert rules",
-        responses={200: RuleSerializer(many=True), 400: E400, 401: E401, 403: E403},
-        tags=TAGS,
-    ),
-    retrieve=extend_schema(
-        summary="One alert rule",
-        responses={200: RuleSerializer, 401: E401, 403: E403, 404: E404},
-        tags=TAGS,
-    ),
-    create=extend_schema(
-        summary="Create a rule (manage_alert_rules)",
-        responses={201: RuleSerializer, 400: E400, 403: E403, 409: E409, 401: E401},
-        tags=TAGS,
-    ),
-    partial_update=extend_schema(
-        summary="Change a rule",
-        responses={200: RuleSerializer, 400: E400, 403: E403, 404: E404, 409: E409, 401: E401},
-        tags=TAGS,
-    ),
-    destroy=extend_schema(
-        summary="Delete a rule (its live alerts are resolved)",
-        responses={204: None, 403: E403, 404: E404, 401: E401},
-        tags=TAGS,
-    ),
+@_crud_schema(
+    RuleSerializer,
+    conflict=True,
+    list="Alert rules",
+    retrieve="One alert rule",
+    create="Create a rule (manage_alert_rules)",
+    partial_update="Change a rule",
+    destroy="Delete a rule (its live alerts are resolved)",
 )
 class RuleViewSet(_OwnedViewSet):
     """Alert rules: everyone who sees alerts reads them; staff change them."""
@@ -268,27 +272,12 @@ def _preview(rule, data):
     ).data
 
 
-@extend_schema_view(
-    list=extend_schema(
-        summary="Silences (a tenant its own, staff all)",
-        responses={200: SilenceSerializer(many=True), 400: E400, 401: E401, 403: E403},
-        tags=TAGS,
-    ),
-    retrieve=extend_schema(
-        summary="One silence",
-        responses={200: SilenceSerializer, 401: E401, 403: E403, 404: E404},
-        tags=TAGS,
-    ),
-    create=extend_schema(
-        summary="Create a silence",
-        responses={201: SilenceSerializer, 400: E400, 403: E403, 401: E401},
-        tags=TAGS,
-    ),
-    destroy=extend_schema(
-        summary="End a silence now (it is kept)",
-        responses={204: None, 401: E401, 403: E403, 404: E404},
-        tags=TAGS,
-    ),
+@_crud_schema(
+    SilenceSerializer,
+    list="Silences (a tenant its own, staff all)",
+    retrieve="One silence",
+    create="Create a silence",
+    destroy="End a silence now (it is kept)",
 )
 class SilenceViewSet(_OwnedViewSet):
     model = Silence
@@ -305,32 +294,13 @@ class SilenceViewSet(_OwnedViewSet):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-@extend_schema_view(
-    list=extend_schema(
-        summary="Contact points (a tenant its own, staff all)",
-        responses={200: ContactPointSerializer(many=True), 400: E400, 401: E401, 403: E403},
-        tags=TAGS,
-    ),
-    retrieve=extend_schema(
-        summary="One contact point",
-        responses={200: ContactPointSerializer, 401: E401, 403: E403, 404: E404},
-        tags=TAGS,
-    ),
-    create=extend_schema(
-        summary="Create a contact point of your tenant",
-        responses={201: ContactPointSerializer, 400: E400, 403: E403, 401: E401},
-        tags=TAGS,
-    ),
-    partial_update=extend_schema(
-        summary="Change a contact point",
-        responses={200: ContactPointSerializer, 400: E400, 403: E403, 404: E404, 401: E401},
-        tags=TAGS,
-    ),
-    destroy=extend_schema(
-        summary="Delete a contact point",
-        responses={204: None, 401: E401, 403: E403, 404: E404},
-        tags=TAGS,
-    ),
+@_crud_schema(
+    ContactPointSerializer,
+    list="Contact points (a tenant its own, staff all)",
+    retrieve="One contact point",
+    create="Create a contact point of your tenant",
+    partial_update="Change a contact point",
+    destroy="Delete a contact point",
 )
 class ContactPointViewSet(_OwnedViewSet):
     model = ContactPoint
