@@ -140,8 +140,8 @@ def current_values(rule, now, *, active=(), threshold=None, overrides=None):
 
 def inhibitors():
     """Rules whose live alerts mean the aggregates are stale (consumer stalled,
-    snapshots stale): while one fires, rules over aggregates are held (not evaluated:
-    stale data must neither fire nor resolve anything)."""
+    snapshots stale): while one fires, rules over aggregates and agent floats are held
+    (not evaluated: stale data must neither fire nor resolve anything)."""
     return list(
         Alert.objects.filter(status__in=LIVE_STATUSES, rule__inhibits=True)
         .values_list("rule__key", flat=True)
@@ -182,7 +182,8 @@ def evaluate_rule(rule, *, now=None):
     try:
         if kind is None:
             record.skipped = f"unknown metric {rule.metric}"
-        elif kind == "aggregate" and not rule.inhibits and (held := inhibitors()):
+        elif kind in ("aggregate", "agent") and not rule.inhibits and (held := inhibitors()):
+            # Aggregates and agent floats are both written by ingestion: both are stale.
             record.skipped = "inhibited by " + ", ".join(sorted(held))
         else:
             _evaluate(rule, now, record, kind)

@@ -86,6 +86,10 @@ def test_firing_stale_data_alert_inhibits_aggregate_rules(fraud_rule):
     result = evaluate_rule(fraud_rule, now=hour(0) + timedelta(minutes=10))
     assert result.skipped == "inhibited by snapshots.stale"
     assert not RuleSeriesState.objects.filter(rule=fraud_rule).exists()
+    float_rule = AlertRule.objects.get(key="agent_float.min")
+    assert evaluate_rule(float_rule).skipped == "inhibited by snapshots.stale"
+    ops_rule = AlertRule.objects.get(key="ops_approval.waiting")  # not from ingestion
+    assert evaluate_rule(ops_rule).skipped == ""
 
 
 def test_each_bank_rule_and_scope_override(monkeypatch):
