@@ -192,3 +192,16 @@ def test_zscore_rule_fires_on_a_jump_from_the_series_own_history(ops_admin):
     client.force_authenticate(ops_admin)
     answer = client.post(f"/api/dashboard/alerts/rules/{rule.pk}/preview", {}, format="json")
     assert answer.status_code == 400 and answer.json()["code"] == "backtest_unavailable"
+
+
+def test_alert_resolved_by_hand_while_breaching_fires_again_after_for(fraud_rule, ops_admin):
+    t = hour(0) + timedelta(minutes=10)
+    merchant_traffic("m_1", hour(0), gmv=10000, fraud_amount=200)
+    evaluate_rule(fraud_rule, now=t)
+    evaluate_rule(fraud_rule, now=t + timedelta(minutes=5))
+    first = Alert.objects.get()
+    services.alert_resolve(actor=ops_admin, alert_id=first.pk, now=t + timedelta(minutes=6))
+    evaluate_rule(fraud_rule, now=t + timedelta(minutes=7))  # pending again
+    assert Alert.objects.count() == 1
+    evaluate_rule(fraud_rule, now=t + timedelta(minutes=12))
+    assert Alert.objects.filter(status="open").exclude(pk=first.pk).count() == 1
