@@ -8,6 +8,7 @@ from django.contrib import admin, messages
 from accounts.scope import is_platform_staff
 from alerts import services
 from alerts.models import (
+    CONTACT_POINT_FIELDS,
     Alert,
     AlertRule,
     ContactPoint,
@@ -86,20 +87,7 @@ class ContactPointForm(forms.ModelForm):
 
     class Meta:
         model = ContactPoint
-        fields = [
-            "name",
-            "owner_scope",
-            "kind",
-            "url",
-            "secret",
-            "emails",
-            "severities",
-            "categories",
-            "group_wait",
-            "group_interval",
-            "repeat_interval",
-            "enabled",
-        ]
+        fields = CONTACT_POINT_FIELDS
 
     def clean_secret(self):
         value = self.cleaned_data.get("secret")

@@ -48,6 +48,8 @@ class Baseline(models.TextChoices):
     NONE = "none", _("Absolute threshold")
     # threshold is a percent change against the same window one week earlier.
     LAST_WEEK = "last_week", _("Percent change from the same hour last week")
+    # threshold is a z-score against the hourly values of the 28 days before the window.
+    ZSCORE_28D = "zscore_28d", _("Z-score over the last 28 days")
 
 
 class NoDataState(models.TextChoices):

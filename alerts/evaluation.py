@@ -66,6 +66,9 @@ def _override_arrays(overrides):
 def _limit_sql(rule):
     if rule.baseline == Baseline.LAST_WEEK:
         return "b.value * (1 + COALESCE(o.value, %s) / 100)"
+    if rule.baseline == Baseline.ZSCORE_28D:
+        # The value at which the z-score equals the threshold (no spread: no limit).
+        return "b.mean + COALESCE(o.value, %s) * NULLIF(b.sd, 0)"
     return "COALESCE(o.value, %s)"
 
 
@@ -102,10 +105,21 @@ def current_values(rule, now, *, active=(), threshold=None, overrides=None):
             f"SELECT {series_sql} AS series, {expr} AS value FROM dashboard_hourly_aggregate "
             f"WHERE {where} AND {span} GROUP BY 1"
         )
-        base = cur if rule.baseline == Baseline.LAST_WEEK else None
+        where_params = params
         params = [*params, frm, now]
-        week = timedelta(days=7)
-        base_params = [*params[:-2], frm - week, now - week] if base else []
+        base, base_params = None, []
+        if rule.baseline == Baseline.LAST_WEEK:
+            week = timedelta(days=7)
+            base, base_params = cur, [*where_params, frm - week, now - week]
+        elif rule.baseline == Baseline.ZSCORE_28D:
+            # Mean and spread of the metric's hourly values over the 28 days before the window.
+            base = (
+                "SELECT series, avg(v) AS mean, stddev_samp(v) AS sd FROM ("
+                f"SELECT {series_sql} AS series, bucket, {expr} AS v "
+                f"FROM dashboard_hourly_aggregate WHERE {where} AND bucket > %s AND bucket <= %s "
+                "GROUP BY 1, 2) hourly GROUP BY series"
+            )
+            base_params = [*where_params, frm - timedelta(days=28), frm]
     sql = [f"WITH cur AS ({cur})"]
     all_params = list(params)
     if base:
@@ -126,8 +140,8 @@ def current_values(rule, now, *, active=(), threshold=None, overrides=None):
 
 def inhibitors():
     """Rules whose live alerts mean the aggregates are stale (consumer stalled,
-    snapshots stale): while one fires, rules over aggregates are held (not evaluated:
-    stale data must neither fire nor resolve anything)."""
+    snapshots stale): while one fires, rules over aggregates and agent floats are held
+    (not evaluated: stale data must neither fire nor resolve anything)."""
     return list(
         Alert.objects.filter(status__in=LIVE_STATUSES, rule__inhibits=True)
         .values_list("rule__key", flat=True)
@@ -168,7 +182,8 @@ def evaluate_rule(rule, *, now=None):
     try:
         if kind is None:
             record.skipped = f"unknown metric {rule.metric}"
-        elif kind == "aggregate" and not rule.inhibits and (held := inhibitors()):
+        elif kind in ("aggregate", "agent") and not rule.inhibits and (held := inhibitors()):
+            # Aggregates and agent floats are both written by ingestion: both are stale.
             record.skipped = "inhibited by " + ", ".join(sorted(held))
         else:
             _evaluate(rule, now, record, kind)
@@ -305,6 +320,9 @@ def evaluate_all(*, now=None):
     results = []
     for rule in rules:
         with transaction.atomic():
+            # Short statements: compiling them (JIT) costs more than it saves.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL jit = off")
             results.append(evaluate_rule(rule, now=now))
     update_firing_gauge()
     return results

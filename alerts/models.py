@@ -230,6 +230,23 @@ class ContactPoint(models.Model):
         return f"{self.name} ({self.owner_scope}, {self.kind})"
 
 
+# The editable fields of a contact point (admin form and API, besides read-only ones).
+CONTACT_POINT_FIELDS = [
+    "name",
+    "owner_scope",
+    "kind",
+    "url",
+    "secret",
+    "emails",
+    "severities",
+    "categories",
+    "group_wait",
+    "group_interval",
+    "repeat_interval",
+    "enabled",
+]
+
+
 class NotificationGroup(models.Model):
     """Alerts of one group for one contact point (Alertmanager's aggregation group)."""
 

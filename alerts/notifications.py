@@ -137,13 +137,26 @@ def groups_flush(*, now=None):
     """Turn every due group into one notification; returns how many were queued."""
     now = now or timezone.now()
     queued = 0
+    silences = active_silences(now)
     groups = NotificationGroup.objects.select_related("contact_point").order_by("id")
     for group in groups:
         if not group.contact_point.enabled or not _due(group, now):
             continue
         with transaction.atomic():
-            group = NotificationGroup.objects.select_for_update().get(pk=group.pk)
+            group = (
+                NotificationGroup.objects.select_for_update()
+                .select_related("contact_point")
+                .filter(pk=group.pk)
+                .first()
+            )
+            if group is None or not _due(group, now):
+                continue  # another flush (an overlapping beat run) sent or removed it
             members = list(group.alerts.select_related("rule", "acknowledged_by", "resolved_by"))
+            # A silence that began after an alert joined holds it back from now on.
+            held = [a for a in members if is_silenced(a, now, silences)]
+            if held:
+                group.alerts.remove(*held)
+                members = [a for a in members if a not in held]
             firing = [a for a in members if a.status in LIVE_STATUSES]
             resolved = [a for a in members if a.status == AlertStatus.RESOLVED]
             if not members:
@@ -255,19 +268,32 @@ def delivery_attempt(delivery, *, now=None):
     return delivery
 
 
-def deliveries_send(*, now=None, limit=200):
-    """Attempt every notification that is due; returns how many were attempted."""
-    now = now or timezone.now()
-    due = (
-        NotificationDelivery.objects.select_related("contact_point")
-        .filter(
-            Q(status=DeliveryStatus.PENDING) | Q(status=DeliveryStatus.RETRYING),
-            next_attempt_at__lte=now,
+def _claim(now):
+    """The next due delivery, leased to this run (its next attempt moved past the
+    webhook timeout) so an overlapping run never sends it twice; None when none is due."""
+    with transaction.atomic():
+        delivery = (
+            NotificationDelivery.objects.select_for_update(skip_locked=True)
+            .select_related("contact_point")
+            .filter(
+                Q(status=DeliveryStatus.PENDING) | Q(status=DeliveryStatus.RETRYING),
+                next_attempt_at__lte=now,
+            )
+            .order_by("next_attempt_at", "id")
+            .first()
         )
-        .order_by("next_attempt_at")[:limit]
-    )
+        if delivery is not None:
+            lease = timedelta(seconds=2 * settings.ALERTS_WEBHOOK_TIMEOUT_S + 30)
+            delivery.next_attempt_at = now + lease
+            delivery.save(update_fields=["next_attempt_at"])
+        return delivery
+
+
+def deliveries_send(*, now=None, limit=200):
+    """Attempt every notification that is due (at most `limit`); returns how many."""
+    now = now or timezone.now()
     n = 0
-    for delivery in due:
+    while n < limit and (delivery := _claim(now)) is not None:
         delivery_attempt(delivery, now=now)
         n += 1
     return n

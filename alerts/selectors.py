@@ -73,6 +73,13 @@ def _backtest_rows(rule, start, end, threshold, scope, overrides, *, breaching_o
     from alerts.evaluation import _limit_sql, _override_arrays, rule_threshold, window_hours
 
     kind = m.metric_kind(rule.metric)
+    if rule.baseline == "zscore_28d":
+        from common.errors import ValidationFailed
+
+        raise ValidationFailed(
+            "No backtest for z-score rules (their baseline moves every hour).",
+            code="backtest_unavailable",
+        )
     op = m.COMPARATOR_SQL[rule.comparator]
     rule_scope = scope or rule.scope
     default = rule_threshold(rule, overrides, None, threshold)
@@ -127,6 +134,22 @@ def _backtest_rows(rule, start, end, threshold, scope, overrides, *, breaching_o
         return cursor.fetchall()
 
 
+def series_of(rule, scope):
+    """`scope` as one series of `rule` (None: every series). `platform` means every series
+    (a platform threshold applies to all of them); a scope of another kind than the rule's
+    each:* kind, or any scope for a single-scope rule other than its own, is a 400."""
+    from common.errors import ValidationFailed
+
+    scope = None if scope in (None, "", "platform") else str(scope)
+    if scope is None or scope == rule.scope:
+        return None if scope == rule.scope else scope
+    kind = {"country": "region"}.get(rule.scope[5:], rule.scope[5:])
+    if not rule.scope.startswith("each:") or not scope.startswith(f"{kind}:"):
+        message = f"{scope} is not a series of the rule's scope {rule.scope}."
+        raise ValidationFailed(message, errors={"scope": [message]}, code="invalid_scope")
+    return scope
+
+
 def rule_backtest(rule, *, start, end, threshold=None, scope=None):
     """Which series of `rule` would have fired over [start, end) and when, from the
     aggregates: a breaching hour counts as breaching for the whole hour; consecutive
@@ -139,8 +162,7 @@ def rule_backtest(rule, *, start, end, threshold=None, scope=None):
     """
     from alerts.overrides import threshold_overrides
 
-    if scope is not None:
-        scope = str(scope)
+    scope = series_of(rule, scope)
     overrides = threshold_overrides(rule.key)
     rows = _backtest_rows(rule, start, end, threshold, scope, overrides)
     hour = timedelta(hours=1)

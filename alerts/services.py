@@ -17,7 +17,7 @@ from alerts.choices import (
     AlertStatus,
     Severity,
 )
-from alerts.models import Alert, AlertEvent
+from alerts.models import Alert, AlertEvent, RuleSeriesState
 from common.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 
 
@@ -199,6 +199,10 @@ def alert_resolve(*, actor, alert_id, comment="", now=None):
     alert.resolved_by = actor
     alert.resolved_at = now
     alert.save(update_fields=["status", "resolved_by", "resolved_at"])
+    if actor is not None and alert.rule_id:
+        # Resolved by hand: its series starts over (pending, then a new alert if it
+        # still breaches after `for`) instead of staying silently "firing".
+        RuleSeriesState.objects.filter(rule_id=alert.rule_id, series=alert.scope).delete()
     AlertEvent.objects.create(
         alert=alert, at=now, kind=AlertEventKind.RESOLVED, actor=actor, comment=comment
     )

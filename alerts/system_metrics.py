@@ -28,13 +28,12 @@ def system_metric_names():
 
 
 def _snapshot_age_s(*, now, window):
-    """Seconds since the newest snapshot was computed (None when there is none)."""
-    from django.db.models import Max
+    """Seconds since the platform snapshot was last known current (the snapshot health
+    check's figure: a clean refresh run vouches for unchanged scopes); None: no snapshot."""
+    from dashboard.snapshots.health import snapshot_ages
 
-    from dashboard.models import Snapshot
-
-    newest = Snapshot.objects.aggregate(m=Max("computed_at"))["m"]
-    return None if newest is None else Decimal(str(round((now - newest).total_seconds(), 1)))
+    age = snapshot_ages()["platform_age_s"]
+    return None if age is None else Decimal(str(round(age, 1)))
 
 
 def _dead_letters_per_minute(*, now, window):
@@ -68,7 +67,7 @@ def _consumer_lag(*, now, window):
     return Decimal(total)
 
 
-register_system_metric("snapshot_age_s", _snapshot_age_s, description="Age of the newest snapshot")
+register_system_metric("snapshot_age_s", _snapshot_age_s)
 register_system_metric("dead_letters_per_minute", _dead_letters_per_minute)
 register_system_metric("consumer_stalled", _consumer_stalled)
 register_system_metric("consumer_lag", _consumer_lag)

@@ -393,6 +393,16 @@ SPECTACULAR_SETTINGS = {
 SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})["OpsActionStatusEnum"] = (
     "opsactions.choices.ActionStatus"
 )
+# alerts (issue 12): stable enum names for the alerts' closed sets.
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
+    {
+        "AlertStatusEnum": "alerts.choices.AlertStatus",
+        "AlertSeverityEnum": "alerts.choices.Severity",
+        "AlertCategoryEnum": "alerts.choices.AlertCategory",
+        "AlertSeriesStateEnum": "alerts.choices.SeriesState",
+        "AlertDeliveryStatusEnum": "alerts.choices.DeliveryStatus",
+    }
+)
 
 # ------------------------------------------------------------------ i18n, static
 # English and French; LocaleMiddleware picks the browser's language unless the

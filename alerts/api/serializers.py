@@ -10,6 +10,7 @@ from accounts.scope import Scope, ScopeSyntaxError
 from alerts.choices import AlertCategory, ContactKind, Severity
 from alerts.metrics import EACH_KINDS, metric_kind, metric_names
 from alerts.models import (
+    CONTACT_POINT_FIELDS,
     Alert,
     AlertEvent,
     AlertRule,
@@ -65,8 +66,8 @@ class AlertSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ErrorSerializer(serializers.Serializer):
-    """The project's error shape."""
+class AlertErrorSerializer(serializers.Serializer):
+    """The project's error shape (common/api.py)."""
 
     detail = serializers.CharField()
     code = serializers.CharField()
@@ -82,7 +83,8 @@ class IsoDurationField(serializers.Field):
     default_error_messages = {"invalid": "Use an ISO 8601 duration such as PT5M or PT1H."}
 
     def to_internal_value(self, data):
-        value = parse_duration(data) if isinstance(data, str) and data[:1] in "P-" else None
+        iso = isinstance(data, str) and data.startswith("P")
+        value = parse_duration(data) if iso else None
         if value is None or not timedelta(0) <= value <= timedelta(days=31):
             self.fail("invalid")
         return value
@@ -100,6 +102,78 @@ def iso_duration(value):
     time_part = "".join(f"{n}{u}" for n, u in ((hours, "H"), (minutes, "M"), (secs, "S")) if n)
     text = "P" + (f"{days}D" if days else "") + (f"T{time_part}" if time_part else "")
     return text if text != "P" else "PT0S"
+
+
+def _type_problem(field, value):
+    """Why `value` has the wrong JSON type for `field` (DRF coerces 0 to "0", "5" to 5,
+    1 to true: the schema says otherwise, so such input is a 400), or None."""
+    if value is None:
+        return None
+    if isinstance(field, serializers.CharField | serializers.ChoiceField):
+        if not isinstance(field, serializers.MultipleChoiceField) and not isinstance(value, str):
+            return "Must be a string."
+    if isinstance(field, serializers.IntegerField) and (
+        isinstance(value, bool) or not isinstance(value, int)
+    ):
+        return "Must be an integer."
+    if isinstance(field, serializers.DateTimeField) and not isinstance(value, str):
+        return "Must be an ISO 8601 date-time string."
+    if isinstance(field, serializers.ListField) and isinstance(value, list):
+        for item in value:
+            if problem := _type_problem(field.child, item):
+                return problem
+    if isinstance(field, serializers.DictField) and isinstance(value, dict):
+        for item in value.values():
+            if problem := _type_problem(field.child, item):
+                return problem
+    return None
+
+
+class StrictTypesMixin:
+    """Input serializers refuse values of the wrong JSON type instead of coercing them."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            errors = {}
+            for name, field in self.fields.items():
+                if not field.read_only and name in data:
+                    if problem := _type_problem(field, data[name]):
+                        errors[name] = [problem]
+            if errors:
+                raise serializers.ValidationError(errors)
+        return super().to_internal_value(data)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """true or false only (DRF's also takes 0, 1, "yes", "on"...)."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "string", "pattern": r"^-?\d{0,24}(?:\.\d{0,6})?$", "example": "150"},
+            {"type": "number"},
+        ]
+    }
+)
+class NumberField(serializers.DecimalField):
+    """A decimal given as a JSON string ("0.05") or number; answered as a string."""
+
+    def __init__(self, **kw):
+        kw.setdefault("max_digits", 30)
+        kw.setdefault("decimal_places", 6)
+        kw.setdefault("normalize_output", True)
+        super().__init__(**kw)
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, str | int | float):
+            self.fail("invalid")
+        return super().to_internal_value(data)
 
 
 class AlertEventSerializer(serializers.ModelSerializer):
@@ -138,11 +212,11 @@ class AlertDetailSerializer(AlertSerializer):
         return TransitionSerializer(alert_transitions(obj), many=True).data
 
 
-class CommentSerializer(serializers.Serializer):
+class CommentSerializer(StrictTypesMixin, serializers.Serializer):
     comment = serializers.CharField(required=False, allow_blank=True, max_length=1000)
 
 
-class ManualAlertSerializer(serializers.Serializer):
+class ManualAlertSerializer(StrictTypesMixin, serializers.Serializer):
     category = serializers.ChoiceField(choices=AlertCategory.choices)
     severity = serializers.ChoiceField(choices=Severity.choices)
     scope = serializers.CharField(max_length=80)
@@ -190,12 +264,14 @@ class SummarySerializer(serializers.Serializer):
     by_category = CategoryCountsSerializer()
 
 
-class RuleSerializer(serializers.ModelSerializer):
+class RuleSerializer(StrictTypesMixin, serializers.ModelSerializer):
     """A rule; `window`, `for` and `keep_firing_for` are ISO 8601 durations."""
 
     window = IsoDurationField(required=False)
     keep_firing_for = IsoDurationField(required=False)
-    threshold = serializers.DecimalField(max_digits=30, decimal_places=6, normalize_output=True)
+    threshold = NumberField()
+    enabled = StrictBooleanField(required=False)
+    inhibits = StrictBooleanField(required=False)
     labels = serializers.DictField(
         child=serializers.CharField(max_length=200), required=False, default=dict
     )
@@ -256,8 +332,8 @@ class RuleSerializer(serializers.ModelSerializer):
 RuleSerializer._declared_fields["for"] = IsoDurationField(source="for_duration", required=False)
 
 
-class PreviewRequestSerializer(serializers.Serializer):
-    threshold = serializers.DecimalField(max_digits=30, decimal_places=6, required=False)
+class PreviewRequestSerializer(StrictTypesMixin, serializers.Serializer):
+    threshold = NumberField(required=False)
     scope = serializers.CharField(required=False, max_length=80)
     days = serializers.IntegerField(required=False, min_value=1, max_value=31, default=7)
 
@@ -289,7 +365,7 @@ class PreviewSerializer(serializers.Serializer):
     end = serializers.DateTimeField()
 
 
-class SilenceSerializer(serializers.ModelSerializer):
+class SilenceSerializer(StrictTypesMixin, serializers.ModelSerializer):
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     matchers = serializers.DictField(
         child=serializers.CharField(max_length=200), required=False, default=dict
@@ -329,7 +405,7 @@ class SilenceSerializer(serializers.ModelSerializer):
         return attrs
 
 
-class ContactPointSerializer(serializers.ModelSerializer):
+class ContactPointSerializer(StrictTypesMixin, serializers.ModelSerializer):
     """A contact point; the webhook secret is write-only (never read back)."""
 
     secret = serializers.CharField(
@@ -346,26 +422,11 @@ class ContactPointSerializer(serializers.ModelSerializer):
     group_wait = IsoDurationField(required=False)
     group_interval = IsoDurationField(required=False)
     repeat_interval = IsoDurationField(required=False)
+    enabled = StrictBooleanField(required=False)
 
     class Meta:
         model = ContactPoint
-        fields = [
-            "id",
-            "name",
-            "owner_scope",
-            "kind",
-            "url",
-            "secret",
-            "has_secret",
-            "emails",
-            "severities",
-            "categories",
-            "group_wait",
-            "group_interval",
-            "repeat_interval",
-            "enabled",
-            "created_at",
-        ]
+        fields = ["id", *CONTACT_POINT_FIELDS, "has_secret", "created_at"]
         read_only_fields = ["id", "owner_scope", "created_at", "has_secret"]
 
     def get_has_secret(self, obj) -> bool:

@@ -7,6 +7,7 @@ from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
 from accounts.scope import can_view_dashboards
@@ -15,11 +16,11 @@ from alerts.api.filters import AlertFilter
 from alerts.api.pagination import AlertPagination
 from alerts.api.serializers import (
     AlertDetailSerializer,
+    AlertErrorSerializer,
     AlertSerializer,
     CommentSerializer,
     ContactPointSerializer,
     DeliverySerializer,
-    ErrorSerializer,
     ManualAlertSerializer,
     PreviewRequestSerializer,
     PreviewSerializer,
@@ -28,14 +29,31 @@ from alerts.api.serializers import (
     SummarySerializer,
 )
 from alerts.models import Alert, AlertRule, ContactPoint, Silence
-from alerts.selectors import alert_get, alert_queryset, alert_summary, owned_queryset
+from alerts.selectors import alert_get, alert_queryset, alert_summary, owned_queryset, series_of
 from common.errors import NotAllowed, NotFound
 
-E400 = OpenApiResponse(ErrorSerializer, description="Bad input: `errors` names each field.")
-E403 = OpenApiResponse(ErrorSerializer, description="Not allowed (role or scope).")
-E404 = OpenApiResponse(ErrorSerializer, description="Unknown (or not visible to you).")
-E409 = OpenApiResponse(ErrorSerializer, description="Wrong state.")
+E400 = OpenApiResponse(AlertErrorSerializer, description="Bad input: `errors` names each field.")
+E403 = OpenApiResponse(AlertErrorSerializer, description="Not allowed (role or scope).")
+E404 = OpenApiResponse(AlertErrorSerializer, description="Unknown (or not visible to you).")
+E409 = OpenApiResponse(AlertErrorSerializer, description="Wrong state.")
+E401 = OpenApiResponse(AlertErrorSerializer, description="Not authenticated.")
 TAGS = ["alerts"]
+
+
+def _transition_schema(summary):
+    return extend_schema(
+        summary=summary,
+        request=CommentSerializer,
+        responses={
+            200: AlertDetailSerializer,
+            400: E400,
+            401: E401,
+            403: E403,
+            404: E404,
+            409: E409,
+        },
+        tags=TAGS,
+    )
 
 
 def _input(request, serializer_class, **kw):
@@ -47,12 +65,12 @@ def _input(request, serializer_class, **kw):
 @extend_schema_view(
     list=extend_schema(
         summary="Alerts visible to you (a tenant its own, staff any)",
-        responses={200: AlertSerializer(many=True), 400: E400, 403: E403},
+        responses={200: AlertSerializer(many=True), 400: E400, 403: E403, 401: E401},
         tags=TAGS,
     ),
     retrieve=extend_schema(
         summary="One alert with its events and evaluation history",
-        responses={200: AlertDetailSerializer, 404: E404},
+        responses={200: AlertDetailSerializer, 404: E404, 401: E401, 403: E403},
         tags=TAGS,
     ),
 )
@@ -60,6 +78,7 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     """The alert list, detail, acknowledge, resolve, manual create and summary."""
 
     serializer_class = AlertSerializer
+    parser_classes = [JSONParser]  # JSON bodies only: no form-encoded "empty means absent"
     filterset_class = AlertFilter
     pagination_class = AlertPagination
     lookup_value_regex = r"[0-9]+"
@@ -84,7 +103,7 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     @extend_schema(
         summary="Raise a manual alert (Molam staff)",
         request=ManualAlertSerializer,
-        responses={201: AlertDetailSerializer, 400: E400, 403: E403},
+        responses={201: AlertDetailSerializer, 400: E400, 403: E403, 401: E401},
         tags=TAGS,
     )
     def create(self, request):
@@ -92,37 +111,26 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         alert = services.alert_create_manual(actor=request.user, **data)
         return self._answer(alert, status.HTTP_201_CREATED)
 
-    @extend_schema(
-        summary="Acknowledge an open alert",
-        request=CommentSerializer,
-        responses={200: AlertDetailSerializer, 400: E400, 403: E403, 404: E404, 409: E409},
-        tags=TAGS,
-    )
-    @action(detail=True, methods=["post"])
-    def acknowledge(self, request, pk=None):
+    def _transition(self, request, service):
         data = _input(request, CommentSerializer)
-        alert = services.alert_acknowledge(
+        alert = service(
             actor=request.user, alert_id=self.get_object().pk, comment=data.get("comment", "")
         )
         return self._answer(alert)
 
-    @extend_schema(
-        summary="Resolve a live alert",
-        request=CommentSerializer,
-        responses={200: AlertDetailSerializer, 400: E400, 403: E403, 404: E404, 409: E409},
-        tags=TAGS,
-    )
+    @_transition_schema("Acknowledge an open alert")
+    @action(detail=True, methods=["post"])
+    def acknowledge(self, request, pk=None):
+        return self._transition(request, services.alert_acknowledge)
+
+    @_transition_schema("Resolve a live alert")
     @action(detail=True, methods=["post"])
     def resolve(self, request, pk=None):
-        data = _input(request, CommentSerializer)
-        alert = services.alert_resolve(
-            actor=request.user, alert_id=self.get_object().pk, comment=data.get("comment", "")
-        )
-        return self._answer(alert)
+        return self._transition(request, services.alert_resolve)
 
     @extend_schema(
         summary="Live alerts by severity and category (the seed's dash_alerts_summary)",
-        responses={200: SummarySerializer, 400: E400, 403: E403},
+        responses={200: SummarySerializer, 400: E400, 403: E403, 401: E401},
         tags=TAGS,
     )
     @action(detail=False, methods=["get"])
@@ -131,10 +139,33 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         return Response(SummarySerializer(alert_summary(request.user, qs)).data)
 
 
+def _crud_schema(serializer, *, conflict=False, **summaries):
+    """The documented answers of a CRUD viewset's actions (summaries by action name)."""
+    clash = {409: E409} if conflict else {}
+    answers = {
+        "list": {200: serializer(many=True), 400: E400},
+        "retrieve": {200: serializer, 404: E404},
+        "create": {201: serializer, 400: E400, **clash},
+        "partial_update": {200: serializer, 400: E400, 404: E404, **clash},
+        "destroy": {204: None, 404: E404},
+    }
+    return extend_schema_view(
+        **{
+            action_name: extend_schema(
+                summary=text,
+                responses={**answers[action_name], 401: E401, 403: E403},
+                tags=TAGS,
+            )
+            for action_name, text in summaries.items()
+        }
+    )
+
+
 class _OwnedViewSet(viewsets.ModelViewSet):
     """CRUD over objects owned by a tenant (or the platform): another tenant's is a 404."""
 
     model = None
+    parser_classes = [JSONParser]
     lookup_value_regex = r"[0-9]+"
     pagination_class = AlertPagination
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
@@ -153,26 +184,14 @@ class _OwnedViewSet(viewsets.ModelViewSet):
         return obj
 
 
-@extend_schema_view(
-    list=extend_schema(summary="Alert rules", tags=TAGS),
-    retrieve=extend_schema(
-        summary="One alert rule", responses={200: RuleSerializer, 404: E404}, tags=TAGS
-    ),
-    create=extend_schema(
-        summary="Create a rule (manage_alert_rules)",
-        responses={201: RuleSerializer, 400: E400, 403: E403, 409: E409},
-        tags=TAGS,
-    ),
-    partial_update=extend_schema(
-        summary="Change a rule",
-        responses={200: RuleSerializer, 400: E400, 403: E403, 404: E404, 409: E409},
-        tags=TAGS,
-    ),
-    destroy=extend_schema(
-        summary="Delete a rule (its live alerts are resolved)",
-        responses={204: None, 403: E403, 404: E404},
-        tags=TAGS,
-    ),
+@_crud_schema(
+    RuleSerializer,
+    conflict=True,
+    list="Alert rules",
+    retrieve="One alert rule",
+    create="Create a rule (manage_alert_rules)",
+    partial_update="Change a rule",
+    destroy="Delete a rule (its live alerts are resolved)",
 )
 class RuleViewSet(_OwnedViewSet):
     """Alert rules: everyone who sees alerts reads them; staff change them."""
@@ -204,7 +223,7 @@ class RuleViewSet(_OwnedViewSet):
     @extend_schema(
         summary="Preview a rule: series breaching now, and a backtest over the last days",
         request=PreviewRequestSerializer,
-        responses={200: PreviewSerializer, 400: E400, 403: E403, 404: E404},
+        responses={200: PreviewSerializer, 400: E400, 403: E403, 404: E404, 401: E401},
         tags=TAGS,
     )
     @action(detail=True, methods=["post"])
@@ -214,9 +233,10 @@ class RuleViewSet(_OwnedViewSet):
         return Response(_preview(rule, data))
 
     @extend_schema(
+        operation_id="dashboard_alerts_rules_preview_new",
         summary="Preview an unsaved rule (same answer as a saved rule's preview)",
         request=RuleSerializer,
-        responses={200: PreviewSerializer, 400: E400, 403: E403},
+        responses={200: PreviewSerializer, 400: E400, 403: E403, 401: E401},
         tags=TAGS,
     )
     @action(detail=False, methods=["post"], url_path="preview")
@@ -233,6 +253,7 @@ def _preview(rule, data):
     start = now - timedelta(days=data.get("days", 7))
     threshold = data.get("threshold")
     scope = data.get("scope")
+    scope = series_of(rule, scope)
     probe = rule
     if scope:
         probe = AlertRule(**{f.name: getattr(rule, f.name) for f in AlertRule._meta.fields})
@@ -251,17 +272,12 @@ def _preview(rule, data):
     ).data
 
 
-@extend_schema_view(
-    list=extend_schema(summary="Silences (a tenant its own, staff all)", tags=TAGS),
-    retrieve=extend_schema(summary="One silence", tags=TAGS),
-    create=extend_schema(
-        summary="Create a silence",
-        responses={201: SilenceSerializer, 400: E400, 403: E403},
-        tags=TAGS,
-    ),
-    destroy=extend_schema(
-        summary="End a silence now (it is kept)", responses={204: None, 404: E404}, tags=TAGS
-    ),
+@_crud_schema(
+    SilenceSerializer,
+    list="Silences (a tenant its own, staff all)",
+    retrieve="One silence",
+    create="Create a silence",
+    destroy="End a silence now (it is kept)",
 )
 class SilenceViewSet(_OwnedViewSet):
     model = Silence
@@ -278,20 +294,13 @@ class SilenceViewSet(_OwnedViewSet):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-@extend_schema_view(
-    list=extend_schema(summary="Contact points (a tenant its own, staff all)", tags=TAGS),
-    retrieve=extend_schema(summary="One contact point", tags=TAGS),
-    create=extend_schema(
-        summary="Create a contact point of your tenant",
-        responses={201: ContactPointSerializer, 400: E400, 403: E403},
-        tags=TAGS,
-    ),
-    partial_update=extend_schema(
-        summary="Change a contact point",
-        responses={200: ContactPointSerializer, 400: E400, 403: E403, 404: E404},
-        tags=TAGS,
-    ),
-    destroy=extend_schema(summary="Delete a contact point", responses={204: None}, tags=TAGS),
+@_crud_schema(
+    ContactPointSerializer,
+    list="Contact points (a tenant its own, staff all)",
+    retrieve="One contact point",
+    create="Create a contact point of your tenant",
+    partial_update="Change a contact point",
+    destroy="Delete a contact point",
 )
 class ContactPointViewSet(_OwnedViewSet):
     model = ContactPoint
@@ -315,7 +324,7 @@ class ContactPointViewSet(_OwnedViewSet):
     @extend_schema(
         summary="Send a test notification now; answers the delivery (log entry)",
         request=None,
-        responses={200: DeliverySerializer, 403: E403, 404: E404},
+        responses={200: DeliverySerializer, 403: E403, 404: E404, 401: E401},
         tags=TAGS,
     )
     @action(detail=True, methods=["post"])

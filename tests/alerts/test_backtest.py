@@ -54,3 +54,14 @@ def test_backtest_ignores_breaches_shorter_than_for(fraud_rule):
     merchant_traffic("m_1", hour(2), gmv=10000, fraud_amount=200)
     found = rule_backtest(fraud_rule, start=hour(6), end=hour(0))
     assert [(f["fired_at"], f["resolved_at"]) for f in found] == [(hour(1), hour(1))]
+
+
+def test_backtest_scope_platform_means_every_series_and_a_foreign_kind_is_refused(fraud_rule):
+    from common.errors import ValidationFailed
+
+    merchant_traffic("m_1", hour(3), gmv=10000, fraud_amount=300)
+    every = rule_backtest(fraud_rule, start=hour(6), end=hour(0))
+    assert rule_backtest(fraud_rule, start=hour(6), end=hour(0), scope="platform") == every
+    assert len(every) == 1
+    with pytest.raises(ValidationFailed):
+        rule_backtest(fraud_rule, start=hour(6), end=hour(0), scope="bank:b_1")

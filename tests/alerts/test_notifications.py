@@ -167,6 +167,16 @@ def test_silenced_alert_is_not_sent_and_tenant_cannot_silence_another(
     )
     with django_capture_on_commit_callbacks(execute=True):
         silenced = raise_on("merchant:m_3", key="y")
+    with django_capture_on_commit_callbacks(execute=True):
+        raise_on("merchant:m_4", key="z")  # silenced after it opened, before it is sent
+    Silence.objects.create(
+        owner_scope="platform",
+        matchers={"scope": "merchant:m_4"},
+        starts_at=t,
+        ends_at=t + timedelta(hours=1),
+        comment="late",
+        created_by=merchant_admin_m2,
+    )
     groups_flush(now=t + timedelta(seconds=1))
     deliveries_send(now=t + timedelta(seconds=1))
     assert [a["scope"] for p in hook.payloads() for a in p["alerts"]] == ["merchant:m_1"]
@@ -190,3 +200,18 @@ def test_email_contact_point_uses_the_email_backend(django_capture_on_commit_cal
     deliveries_send(now=t + timedelta(seconds=1))
     assert len(mail.outbox) == 1 and mail.outbox[0].to == ["ops@m1.example"]
     assert "merchant:m_1" in mail.outbox[0].body and "m_2" not in mail.outbox[0].body
+
+
+def test_a_claimed_delivery_is_not_sent_by_an_overlapping_run(django_capture_on_commit_callbacks):
+    from alerts.notifications import _claim
+
+    webhook("platform", "http://127.0.0.1:9/unused", group_wait=timedelta(0))
+    t = timezone.now()
+    with django_capture_on_commit_callbacks(execute=True):
+        raise_on("bank:b_1")
+    groups_flush(now=t + timedelta(seconds=1))
+    assert groups_flush(now=t + timedelta(seconds=2)) == 0  # sent once, nothing changed
+    first = _claim(t + timedelta(seconds=1))
+    assert first is not None
+    assert _claim(t + timedelta(seconds=2)) is None  # leased to the first run
+    assert NotificationDelivery.objects.count() == 1
