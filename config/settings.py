@@ -393,7 +393,7 @@ SPECTACULAR_SETTINGS = {
 SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})["OpsActionStatusEnum"] = (
     "opsactions.choices.ActionStatus"
 )
-# alerts (issue 12): stable enum names for the alerts' closed sets.
+# Stable enum names for the closed sets of alerts and SIRA.
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
     {
         "AlertStatusEnum": "alerts.choices.AlertStatus",
@@ -401,6 +401,8 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
         "AlertCategoryEnum": "alerts.choices.AlertCategory",
         "AlertSeriesStateEnum": "alerts.choices.SeriesState",
         "AlertDeliveryStatusEnum": "alerts.choices.DeliveryStatus",
+        "SiraRecommendationStatusEnum": "sira.choices.RecStatus",
+        "SiraPriorityEnum": "sira.choices.Priority",
     }
 )
 

@@ -6,6 +6,8 @@ import re
 from decimal import Decimal, InvalidOperation
 
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from common.errors import ValidationFailed
@@ -19,6 +21,7 @@ _NAME_RE = re.compile(r"^[A-Za-z0-9_.:+\-]{1,64}$")
 MAX_FEATURES = 50
 
 
+@extend_schema_field(OpenApiTypes.NUMBER)
 class UnitDecimalField(serializers.Field):
     """A number in [0, 1] kept exactly (JSON number or string), at most 4 decimals."""
 
@@ -39,6 +42,7 @@ class UnitDecimalField(serializers.Field):
         return float(value)
 
 
+@extend_schema_field(OpenApiTypes.NUMBER)
 class SignedDecimalField(UnitDecimalField):
     """A contribution: a number in [-1, 1]."""
 

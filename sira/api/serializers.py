@@ -99,7 +99,9 @@ class IntakeAnswerSerializer(serializers.Serializer):
     results = IntakeResultSerializer(many=True)
 
 
-class ReasonSerializer(serializers.Serializer):
+class RejectionSerializer(serializers.Serializer):
+    """The body of a rejection: why."""
+
     reason = serializers.CharField(max_length=1000)
 
 

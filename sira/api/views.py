@@ -17,10 +17,10 @@ from sira.api.filters import RecommendationFilter
 from sira.api.serializers import (
     AcceptanceSerializer,
     ImpactSerializer,
-    ReasonSerializer,
     RecommendationDetailSerializer,
     RecommendationInSerializer,
     RecommendationSerializer,
+    RejectionSerializer,
 )
 from sira.choices import Origin
 from sira.impact import recommendation_impact
@@ -186,7 +186,7 @@ class RecommendationViewSet(
 
     @extend_schema(
         summary="Reject with a reason",
-        request=ReasonSerializer,
+        request=RejectionSerializer,
         responses={
             200: RecommendationSerializer,
             400: E400,
@@ -200,7 +200,7 @@ class RecommendationViewSet(
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
         target = self.get_object()
-        serializer = ReasonSerializer(data=request.data)
+        serializer = RejectionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         done = services.recommendation_reject(
             actor=request.user,
