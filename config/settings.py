@@ -306,6 +306,11 @@ CELERY_BEAT_SCHEDULE["prune-agent-history"] = {
     "schedule": 3600,
 }
 
+# ------------------------------------------------------------------ widgets
+# Seconds a widget's data stays cached at most (a snapshot refresh of its scope drops it
+# sooner: dashboard/widgets/cache.py).
+WIDGET_DATA_CACHE_S = env_int("WIDGET_DATA_CACHE_S", 300, minimum=1)
+
 # ------------------------------------------------------------------ API
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
