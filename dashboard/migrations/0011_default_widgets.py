@@ -1,95 +1,13 @@
-"""Default home layouts: the platform's 6 widgets (the seed's "6 default widgets") and one
-layout per scope kind (merchant, agent, bank, region), used by every scope of that kind
-until its own shared layout or a user's personal one exists.
-
-The layouts are frozen here (not imported from the app) so this migration writes the same
-rows whatever the code becomes; tests check each config against the current schemas.
-"""
+"""Default home layouts (dashboard/widgets/defaults.py): the platform's 6 widgets and one
+layout per scope kind for merchants, agents, banks and regions."""
 
 from django.db import migrations
 
-_LAYOUTS = {
-    "platform": [
-        ("chart_line", "GMV, last 7 days", (0, 0, 8, 4),
-         {"metric": "gmv", "currency": "XOF", "period": "7d", "granularity": "day",
-          "compare_previous": True}),
-        ("gauge", "Success rate (24 h)", (8, 0, 4, 4),
-         {"figure": "success_rate", "period": "24h", "min": 0, "max": 1,
-          "warning": 0.9, "critical": 0.8}),
-        ("table", "Top merchants (24 h)", (0, 4, 6, 5),
-         {"entity": "merchants", "metric": "gmv", "period": "24h", "limit": 10}),
-        ("chart_bar", "Payouts by day", (6, 4, 6, 5),
-         {"metric": "payouts_amount", "currency": "XOF", "period": "7d", "granularity": "day"}),
-        ("map", "Agent map", (0, 9, 8, 6),
-         {"bbox": [-18.0, 4.0, 16.0, 25.0], "zoom": 4, "markers": "count"}),
-        ("alert_list", "Open alerts", (8, 9, 4, 6),
-         {"status": ["open"], "limit": 10}),
-    ],
-    "merchant": [
-        ("chart_line", "GMV, last 7 days", (0, 0, 8, 4),
-         {"metric": "gmv", "currency": "XOF", "period": "7d", "granularity": "day",
-          "compare_previous": True}),
-        ("gauge", "Success rate (24 h)", (8, 0, 4, 4),
-         {"figure": "success_rate", "period": "24h", "min": 0, "max": 1,
-          "warning": 0.9, "critical": 0.8}),
-        ("chart_bar", "Refunds by day", (0, 4, 6, 4),
-         {"metric": "refunds_count", "period": "7d", "granularity": "day"}),
-        ("table", "Top countries (24 h)", (6, 4, 6, 4),
-         {"entity": "countries", "metric": "gmv", "period": "24h", "limit": 5}),
-        ("list", "Latest transactions", (0, 8, 8, 5), {"source": "transactions", "limit": 10}),
-        ("alert_list", "Open alerts", (8, 8, 4, 5), {"status": ["open"], "limit": 10}),
-    ],
-    "agent": [
-        ("chart_line", "Cash-in, last 7 days", (0, 0, 8, 4),
-         {"metric": "cash_in_amount", "currency": "XOF", "period": "7d", "granularity": "day",
-          "compare_previous": True}),
-        ("gauge", "Cash-out today", (8, 0, 4, 4),
-         {"figure": "cash_out_amount", "currency": "XOF", "period": "today", "min": 0,
-          "max": 5000000}),
-        ("map", "My location", (0, 4, 6, 5),
-         {"bbox": [-18.0, 4.0, 16.0, 25.0], "zoom": 4, "markers": "float"}),
-        ("list", "Latest transactions", (6, 4, 6, 5), {"source": "transactions", "limit": 10}),
-        ("alert_list", "Open alerts", (0, 9, 12, 4), {"status": ["open"], "limit": 10}),
-    ],
-    "bank": [
-        ("chart_line", "GMV, last 7 days", (0, 0, 8, 4),
-         {"metric": "gmv", "currency": "XOF", "period": "7d", "granularity": "day",
-          "compare_previous": True}),
-        ("gauge", "Success rate (24 h)", (8, 0, 4, 4),
-         {"figure": "success_rate", "period": "24h", "min": 0, "max": 1,
-          "warning": 0.9, "critical": 0.8}),
-        ("table", "Top merchants (24 h)", (0, 4, 6, 5),
-         {"entity": "merchants", "metric": "gmv", "period": "24h", "limit": 10}),
-        ("chart_bar", "Payouts by day", (6, 4, 6, 5),
-         {"metric": "payouts_amount", "currency": "XOF", "period": "7d", "granularity": "day"}),
-        ("alert_list", "Open alerts", (0, 9, 12, 4), {"status": ["open"], "limit": 10}),
-    ],
-    "region": [
-        ("chart_line", "GMV, last 7 days", (0, 0, 8, 4),
-         {"metric": "gmv", "currency": "XOF", "period": "7d", "granularity": "day",
-          "compare_previous": True}),
-        ("gauge", "Success rate (24 h)", (8, 0, 4, 4),
-         {"figure": "success_rate", "period": "24h", "min": 0, "max": 1,
-          "warning": 0.9, "critical": 0.8}),
-        ("map", "Agent map", (0, 4, 8, 6),
-         {"bbox": [-18.0, 4.0, 16.0, 25.0], "zoom": 4, "markers": "low_float"}),
-        ("list", "Latest ops actions", (8, 4, 4, 6), {"source": "ops_actions", "limit": 10}),
-        ("list", "Latest transactions", (0, 10, 8, 5), {"source": "transactions", "limit": 10}),
-        ("alert_list", "Open alerts", (8, 10, 4, 5), {"status": ["open"], "limit": 10}),
-    ],
-}  # fmt: skip
+from dashboard.widgets.defaults import default_widgets_ensure
 
 
 def add_defaults(apps, schema_editor):
-    Widget = apps.get_model("dashboard", "Widget")
-    for kind, layout in _LAYOUTS.items():
-        if Widget.objects.filter(scope_kind=kind, scope_id="", owner=None).exists():
-            continue
-        Widget.objects.bulk_create(
-            Widget(scope_kind=kind, scope_id="", owner=None, type=t, title=title,
-                   x=x, y=y, w=w, h=h, config=config)
-            for t, title, (x, y, w, h), config in layout
-        )  # fmt: skip
+    default_widgets_ensure(apps.get_model("dashboard", "Widget"))
 
 
 def remove_defaults(apps, schema_editor):
