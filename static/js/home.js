@@ -180,6 +180,7 @@
         startDrag(node, e, "move");
       });
       const body = el("div", "widget-body");
+      body.tabIndex = 0;  // it may scroll: keyboard users must reach what overflows
       const resize = el("span", "widget-resize");
       resize.setAttribute("aria-hidden", "true");
       resize.addEventListener("pointerdown", function (e) { startDrag(node, e, "resize"); });
@@ -245,7 +246,7 @@
     });
     charts.set(w.id + ":" + Math.random(), chart);
     const total = el("p", "widget-foot small muted");
-    total.textContent = (d.currency ? d.currency + " · " : "") + (d.previous ? t("dashed: previous period") : "");
+    total.textContent = [d.currency, d.previous ? t("dashed: previous period") : ""].filter(Boolean).join(" · ");
     body.appendChild(total);
     new ResizeObserver(function () { chart.resize(); }).observe(box);
   }
@@ -256,8 +257,11 @@
     const meter = el("meter", "gauge-meter");
     meter.min = d.min; meter.max = d.max;
     meter.value = d.value === null ? d.min : Number(d.value);
-    if (d.warning !== null) meter.low = d.warning;
-    if (d.critical !== null) meter.high = d.critical;
+    // <meter> colours by low/high/optimum: the bands as the config states them.
+    const worseHigh = !!w.config.higher_is_worse;
+    const bands = [d.warning, d.critical].filter(function (v) { return v !== null; }).sort(function (a, b) { return a - b; });
+    if (bands.length) { meter.low = bands[0]; meter.high = bands[bands.length - 1]; }
+    meter.optimum = worseHigh ? d.min : d.max;
     meter.setAttribute("aria-label", w.title);
     const badgeClass = {ok: "badge-ok", warning: "badge-warn", critical: "badge-bad"}[d.band] || "badge-info";
     const band = el("span", "badge " + badgeClass, {ok: t("OK"), warning: t("Warning"), critical: t("Critical")}[d.band] || t("No data"));
@@ -326,6 +330,7 @@
   function drawMap(w, body, d) {
     if (!window.L) return drawRaw(w, body, d);
     const box = el("div", "widget-map");
+    box.setAttribute("role", "region");
     box.setAttribute("aria-label", w.title);
     body.appendChild(box);
     const b = w.config.bbox;
