@@ -197,3 +197,43 @@ def test_catalogue_says_what_a_scope_can_show(client_for, merchant_admin_m1):
     assert len(types) == 7
     assert types["map"]["allowed"] is False and types["chart_line"]["allowed"] is True
     assert "metric" in types["chart_line"]["config_schema"]["properties"]
+
+
+def test_openapi_documents_each_types_config_and_data(client_for, ops_admin):
+    schema = client_for(ops_admin).get("/api/schema/", {"format": "json"}).json()
+    paths = schema["paths"]
+    base = "/api/dashboard/widgets"
+    assert {
+        base,
+        *(f"{base}/{p}" for p in ("{id}", "{id}/data", "layout", "reset", "types")),
+    } <= set(paths)
+    data = paths["/api/dashboard/widgets/{id}/data"]["get"]["responses"]["200"]
+    shapes = data["content"]["application/json"]["schema"]["anyOf"]
+    assert len(shapes) == 6  # chart_line and chart_bar share one
+    body = paths["/api/dashboard/widgets"]["post"]["requestBody"]["content"]["application/json"]
+    ref = body["schema"]["$ref"].rsplit("/", 1)[-1]
+    config = schema["components"]["schemas"][ref]["properties"]["config"]["anyOf"]
+    assert {c["title"] for c in config} == {f"{t} config" for t in (
+        "chart_line", "chart_bar", "gauge", "table", "list", "map", "alert_list")}  # fmt: skip
+
+
+def test_admin_form_checks_config_and_position():
+    from dashboard.widgets.admin import WidgetForm
+
+    good = {
+        "scope_kind": "merchant",
+        "scope_id": "m_1",
+        "type": "gauge",
+        "title": "G",
+        "x": 0,
+        "y": 0,
+        "w": 4,
+        "h": 3,
+        "config": '{"figure": "attempts", "max": 10}',
+    }
+    form = WidgetForm(data=good)
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["config"]["period"] == "24h"  # defaults filled
+    bad = WidgetForm(data={**good, "config": '{"figure": "nope"}', "x": 10, "w": 4})
+    assert not bad.is_valid()
+    assert "config.figure" in str(bad.errors)
