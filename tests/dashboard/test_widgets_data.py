@@ -220,3 +220,22 @@ def test_a_changed_config_is_not_served_from_the_cache(staff):
     r = staff.patch(f"{URL}/{wid}", {"config": {"metric": "refunds_count", "period": "24h",
                     "granularity": "hour"}}, format="json")  # fmt: skip
     assert sum(p["value"] for p in _data(staff, r.json()["id"])["points"]) == 1
+
+
+def test_a_region_users_ops_actions_are_its_countrys_as_the_api_shows_them(
+    ops_admin, region_sn, client_for
+):
+    for target in ("region:SN", "region:CI"):
+        ops_services.action_create(actor=ops_admin, action_type="PAUSE_PAYOUT", target=target,
+                                   params={}, reason="test")  # fmt: skip
+    region = client_for(region_sn)
+    layout = region.get(URL).json()
+    [ops_list] = [w for w in layout if w["config"].get("source") == "ops_actions"]
+    data = _data(region, ops_list["id"])
+    assert [i["target"] for i in data["items"]] == ["region:SN"] and data["total"] == 1
+    api = region.get("/api/dashboard/ops/actions").json()
+    rows = api["results"] if isinstance(api, dict) else api
+    assert data["items"] == rows
+    # The platform's list is not the region user's to read.
+    staff_widget = _add(client_for(ops_admin), "list", {"source": "ops_actions"})
+    assert region.get(f"{URL}/{staff_widget}/data").status_code == 404
