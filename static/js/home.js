@@ -63,8 +63,12 @@
   }
   function clamp(v, lo, hi) { return Math.max(lo, Math.min(hi, v)); }
 
+  // One column on phones (home.css): the grid places nothing there, the form's
+  // position fields do.
+  const narrow = window.matchMedia("(max-width: 760px)");
+
   function startDrag(node, e, mode) {
-    if (!editing || e.button !== 0) return;
+    if (!editing || e.button !== 0 || narrow.matches) return;
     e.preventDefault();
     const start = positionOf(node);
     const size = cellSize();
