@@ -326,7 +326,7 @@ CELERY_BEAT_SCHEDULE["send-alert-notifications"] = {
     "schedule": ALERTS_NOTIFY_INTERVAL_S,
 }
 
-# ------------------------------------------------------------------ sira (issue 13)
+# ------------------------------------------------------------------ sira
 # Recommendations past valid_until expire; the built-in advisor (model "baseline") runs hourly.
 SIRA_EXPIRE_INTERVAL_S = env_int("SIRA_EXPIRE_INTERVAL_S", 300, minimum=10)
 SIRA_ADVISOR_INTERVAL_S = env_int("SIRA_ADVISOR_INTERVAL_S", 3600, minimum=60)
@@ -346,6 +346,10 @@ CELERY_BEAT_SCHEDULE["sira-baseline-advisor"] = {
     "task": "sira.tasks.run_baseline_advisor",
     "schedule": SIRA_ADVISOR_INTERVAL_S,
 }
+# ------------------------------------------------------------------ widgets
+# Seconds a widget's data stays cached at most (a snapshot refresh of its scope drops it
+# sooner: dashboard/widgets/cache.py).
+WIDGET_DATA_CACHE_S = env_int("WIDGET_DATA_CACHE_S", 300, minimum=1)
 
 # ------------------------------------------------------------------ API
 REST_FRAMEWORK = {

@@ -25,6 +25,14 @@ class DashboardConfig(AppConfig):
         from accounts.web.nav import register_page
 
         register_page(
+            key="home",
+            label=_("Home"),
+            url_name="dashboard-home",
+            order=5,
+            allowed=can_view_dashboards,
+            icon="⌂",
+        )
+        register_page(
             key="overview",
             label=_("Overview"),
             url_name="dashboard-overview",

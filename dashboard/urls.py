@@ -2,9 +2,10 @@
 
 from django.urls import path
 
-from dashboard.web import explorer, overview, scopes, stream
+from dashboard.web import explorer, home, overview, scopes, stream
 
 urlpatterns = [
+    path("home", home.home_page, name="dashboard-home"),
     path("overview", overview.overview_page, name="dashboard-overview"),
     path("overview/cards", overview.overview_cards, name="dashboard-overview-cards"),
     path("overview/series", overview.overview_series, name="dashboard-overview-series"),

@@ -10,13 +10,17 @@ class OpsactionsConfig(AppConfig):
 
         from accounts.web.nav import register_page
         from dashboard.health import register_check
+        from dashboard.widgets.choices import OPS_ACTIONS_PROVIDER
+        from dashboard.widgets.registry import register_widget_provider
         from opsactions.health import outbox_health
         from opsactions.selectors import can_view_ops
+        from opsactions.widgets import ops_actions_widget_data
 
         register_check("ops_outbox", outbox_health)
         from opsactions.notify import connect as connect_alerts
 
         connect_alerts()  # approver e-mails, system figures and threshold overrides for alerts
+        register_widget_provider(OPS_ACTIONS_PROVIDER, ops_actions_widget_data)
         register_page(
             key="ops",
             label=_("Ops console"),

@@ -16,6 +16,10 @@ def make_user(username, role, scope="platform", **extra):
 
         create_permissions(apps.get_app_config("accounts"), verbosity=0)
         sync_role_groups(Group, Permission)
+        from dashboard.models import Widget
+        from dashboard.widgets.defaults import default_widgets_ensure
+
+        default_widgets_ensure(Widget)  # the default home layouts, emptied likewise
 
     return user_create(
         username=username, password="pw-test-1234", role=role, scope=scope, update=True, **extra

@@ -12,7 +12,7 @@ from accounts.web.nav import pages_for
 
 # The page a role lands on after sign-in, when it may open it; otherwise the
 # first page of its navigation.
-HOME_PAGE = "dashboard-overview"
+HOME_PAGE = "dashboard-home"
 
 
 class LoginView(auth_views.LoginView):

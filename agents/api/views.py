@@ -75,39 +75,43 @@ class AgentsClustersView(APIView):
         visibility = agent_visibility(request.user)  # 403 before any 400
         params = _params(ClustersParamsSerializer, request)
         result = agent_clusters(bbox=params["bbox"], zoom=params["zoom"], visibility=visibility)
-        if result["kind"] == "agents":
-            body = AgentFeatureSerializer(result["agents"], many=True).data
-            for feature in body["features"]:
-                feature["properties"]["kind"] = "agent"
-            body.update(mode="agents", zoom=params["zoom"], count=len(result["agents"]))
-            return Response(body)
-        features = [
-            {
-                "type": "Feature",
-                "id": f"{result['level']}/{c['cell'][0]}/{c['cell'][1]}",
-                "geometry": {"type": "Point", "coordinates": [c["lon"], c["lat"]]},
-                "properties": {
-                    "kind": "cluster",
-                    "count": c["count"],
-                    "low_float_count": c["low_float_count"],
-                    "float": money_by_currency(c["float"]),
-                    "sales_24h": money_by_currency(c["sales_24h"]),
-                },
-            }
-            for c in result["clusters"]
-        ]
-        return Response(
-            {
-                "type": "FeatureCollection",
-                "features": features,
-                "mode": "clusters",
-                "zoom": params["zoom"],
-                "level": result["level"],
-                "cell_deg": result["cell_deg"],
-                "count": sum(c["count"] for c in result["clusters"]),
-                "as_of": result["as_of"],
-            }
-        )
+        return Response(clusters_body(result, params["zoom"]))
+
+
+def clusters_body(result, zoom):
+    """The GeoJSON answer of /agents/clusters for an `agent_clusters` result (also the data
+    of the dashboard's map widget, which must equal this endpoint)."""
+    if result["kind"] == "agents":
+        body = AgentFeatureSerializer(result["agents"], many=True).data
+        for feature in body["features"]:
+            feature["properties"]["kind"] = "agent"
+        body.update(mode="agents", zoom=zoom, count=len(result["agents"]))
+        return body
+    features = [
+        {
+            "type": "Feature",
+            "id": f"{result['level']}/{c['cell'][0]}/{c['cell'][1]}",
+            "geometry": {"type": "Point", "coordinates": [c["lon"], c["lat"]]},
+            "properties": {
+                "kind": "cluster",
+                "count": c["count"],
+                "low_float_count": c["low_float_count"],
+                "float": money_by_currency(c["float"]),
+                "sales_24h": money_by_currency(c["sales_24h"]),
+            },
+        }
+        for c in result["clusters"]
+    ]
+    return {
+        "type": "FeatureCollection",
+        "features": features,
+        "mode": "clusters",
+        "zoom": zoom,
+        "level": result["level"],
+        "cell_deg": result["cell_deg"],
+        "count": sum(c["count"] for c in result["clusters"]),
+        "as_of": result["as_of"],
+    }
 
 
 class AgentDetailView(APIView):

@@ -1,6 +1,11 @@
 from django.urls import path
+from rest_framework.routers import SimpleRouter
 
 from dashboard.api import views
+from dashboard.api.widgets import WidgetViewSet
+
+router = SimpleRouter(trailing_slash="")
+router.register("dashboard/widgets", WidgetViewSet, basename="dashboard-widgets")
 
 urlpatterns = [
     path("ping", views.ping, name="ping"),
@@ -12,3 +17,4 @@ urlpatterns = [
         name="dashboard-metric-timeseries",
     ),
 ]
+urlpatterns += router.urls

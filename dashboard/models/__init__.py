@@ -3,5 +3,6 @@
 from dashboard.models.aggregates import DirtyChange, DirtyScope, HourlyAggregate
 from dashboard.models.ingest import *  # noqa: F403
 from dashboard.models.snapshots import *  # noqa: F403
+from dashboard.models.widgets import *  # noqa: F403
 
 __all__ = ["DirtyChange", "DirtyScope", "HourlyAggregate"]

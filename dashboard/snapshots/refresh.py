@@ -23,6 +23,7 @@ from dashboard.snapshots import cache, sql
 from dashboard.snapshots.compute import compute_scope
 from dashboard.snapshots.health import SNAPSHOT_COMPUTED
 from dashboard.snapshots.periods import MAX_LOOKBACK
+from dashboard.widgets import cache as widget_cache
 
 logger = logging.getLogger(__name__)
 # The platform snapshot's top lists read the region and merchant rollups, so
@@ -77,6 +78,7 @@ def _refresh_locked(cur, scope, now):
         )  # fmt: skip
     entries = {p: (body, computed_at, window_to) for p, (body, window_to) in result.items()}
     cache.store(str(scope), entries, covered_at=claimed_at)
+    widget_cache.bump_generations([str(scope)])  # the scope's cached widget data is old now
     SNAPSHOT_COMPUTED.labels(scope.kind).set(computed_at.timestamp())
     return entries
 

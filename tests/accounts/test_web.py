@@ -27,8 +27,8 @@ def test_every_role_signs_in_on_the_product_page_and_lands_on_its_home(client, r
     response = _sign_in(client, user.username)
     assert response.status_code == 302 and response["Location"] == "/"
     home = client.get("/")
-    assert home.status_code == 302 and home["Location"] == "/overview"
-    page = client.get("/overview")
+    assert home.status_code == 302 and home["Location"] == "/home"
+    page = client.get("/home")
     assert page.status_code == 200
     assert user.username.encode() in page.content
 
