@@ -397,7 +397,7 @@ SPECTACULAR_SETTINGS = {
 SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})["OpsActionStatusEnum"] = (
     "opsactions.choices.ActionStatus"
 )
-# Stable enum names for the closed sets of alerts and SIRA.
+# Stable enum names for the closed sets of alerts, SIRA and widgets.
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
     {
         "AlertStatusEnum": "alerts.choices.AlertStatus",
@@ -407,6 +407,8 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
         "AlertDeliveryStatusEnum": "alerts.choices.DeliveryStatus",
         "SiraRecommendationStatusEnum": "sira.choices.RecStatus",
         "SiraPriorityEnum": "sira.choices.Priority",
+        "SiraRecommendationTypeEnum": "sira.choices.RecType",
+        "WidgetTypeEnum": "dashboard.widgets.choices.WidgetType",
     }
 )
 
