@@ -7,36 +7,71 @@ tables, as the role groups are); each config is checked against its schema by th
 Entries: (type, title, (x, y, w, h), config); absent settings take their defaults.
 """
 
+import copy
+
+# Settings several layouts share.
+_WEST_AFRICA = [-18.0, 4.0, 16.0, 25.0]
+_GMV_7D = (
+    "chart_line",
+    "GMV, last 7 days",
+    {
+        "metric": "gmv",
+        "currency": "XOF",
+        "period": "7d",
+        "granularity": "day",
+        "compare_previous": True,
+    },
+)
+_SUCCESS_24H = (
+    "gauge",
+    "Success rate (24 h)",
+    {
+        "figure": "success_rate",
+        "period": "24h",
+        "min": 0,
+        "max": 1,
+        "warning": 0.9,
+        "critical": 0.8,
+    },
+)
+_TOP_MERCHANTS = (
+    "table",
+    "Top merchants (24 h)",
+    {"entity": "merchants", "metric": "gmv", "period": "24h", "limit": 10},
+)
+_PAYOUTS_BY_DAY = (
+    "chart_bar",
+    "Payouts by day",
+    {"metric": "payouts_amount", "currency": "XOF", "period": "7d", "granularity": "day"},
+)
+_TRANSACTIONS = ("list", "Latest transactions", {"source": "transactions", "limit": 10})
+_OPEN_ALERTS = ("alert_list", "Open alerts", {"status": ["open"], "limit": 10})
+
+
+def _at(widget, position):
+    kind, title, config = widget
+    return (kind, title, position, config)
+
+
 DEFAULT_LAYOUTS = {
     "platform": [
-        ("chart_line", "GMV, last 7 days", (0, 0, 8, 4),
-         {"metric": "gmv", "currency": "XOF", "period": "7d", "granularity": "day",
-          "compare_previous": True}),
-        ("gauge", "Success rate (24 h)", (8, 0, 4, 4),
-         {"figure": "success_rate", "period": "24h", "min": 0, "max": 1,
-          "warning": 0.9, "critical": 0.8}),
-        ("table", "Top merchants (24 h)", (0, 4, 6, 5),
-         {"entity": "merchants", "metric": "gmv", "period": "24h", "limit": 10}),
-        ("chart_bar", "Payouts by day", (6, 4, 6, 5),
-         {"metric": "payouts_amount", "currency": "XOF", "period": "7d", "granularity": "day"}),
+        _at(_GMV_7D, (0, 0, 8, 4)),
+        _at(_SUCCESS_24H, (8, 0, 4, 4)),
+        _at(_TOP_MERCHANTS, (0, 4, 6, 5)),
+        _at(_PAYOUTS_BY_DAY, (6, 4, 6, 5)),
         ("map", "Agent map", (0, 9, 8, 6),
-         {"bbox": [-18.0, 4.0, 16.0, 25.0], "zoom": 4, "markers": "count"}),
-        ("alert_list", "Open alerts", (8, 9, 4, 6),
-         {"status": ["open"], "limit": 10}),
+         {"bbox": _WEST_AFRICA, "zoom": 4, "markers": "count"}),
+        _at(_OPEN_ALERTS, (8, 9, 4, 6)),
     ],
     "merchant": [
-        ("chart_line", "GMV, last 7 days", (0, 0, 8, 4),
-         {"metric": "gmv", "currency": "XOF", "period": "7d", "granularity": "day",
-          "compare_previous": True}),
-        ("gauge", "Success rate (24 h)", (8, 0, 4, 4),
-         {"figure": "success_rate", "period": "24h", "min": 0, "max": 1,
-          "warning": 0.9, "critical": 0.8}),
+        _at(_GMV_7D, (0, 0, 8, 4)),
+        _at(_SUCCESS_24H, (8, 0, 4, 4)),
         ("chart_bar", "Refunds by day", (0, 4, 6, 4),
          {"metric": "refunds_count", "period": "7d", "granularity": "day"}),
         ("table", "Top countries (24 h)", (6, 4, 6, 4),
          {"entity": "countries", "metric": "gmv", "period": "24h", "limit": 5}),
-        ("list", "Latest transactions", (0, 8, 8, 5), {"source": "transactions", "limit": 10}),
-        ("alert_list", "Open alerts", (8, 8, 4, 5), {"status": ["open"], "limit": 10}),
+        _at(_TRANSACTIONS, (0, 8, 8, 5)),
+        _at(_OPEN_ALERTS, (8, 8, 4, 5)),
     ],
     "agent": [
         ("chart_line", "Cash-in, last 7 days", (0, 0, 8, 4),
@@ -46,35 +81,25 @@ DEFAULT_LAYOUTS = {
          {"figure": "cash_out_amount", "currency": "XOF", "period": "today", "min": 0,
           "max": 5000000}),
         ("map", "My location", (0, 4, 6, 5),
-         {"bbox": [-18.0, 4.0, 16.0, 25.0], "zoom": 4, "markers": "float"}),
-        ("list", "Latest transactions", (6, 4, 6, 5), {"source": "transactions", "limit": 10}),
-        ("alert_list", "Open alerts", (0, 9, 12, 4), {"status": ["open"], "limit": 10}),
+         {"bbox": _WEST_AFRICA, "zoom": 4, "markers": "float"}),
+        _at(_TRANSACTIONS, (6, 4, 6, 5)),
+        _at(_OPEN_ALERTS, (0, 9, 12, 4)),
     ],
     "bank": [
-        ("chart_line", "GMV, last 7 days", (0, 0, 8, 4),
-         {"metric": "gmv", "currency": "XOF", "period": "7d", "granularity": "day",
-          "compare_previous": True}),
-        ("gauge", "Success rate (24 h)", (8, 0, 4, 4),
-         {"figure": "success_rate", "period": "24h", "min": 0, "max": 1,
-          "warning": 0.9, "critical": 0.8}),
-        ("table", "Top merchants (24 h)", (0, 4, 6, 5),
-         {"entity": "merchants", "metric": "gmv", "period": "24h", "limit": 10}),
-        ("chart_bar", "Payouts by day", (6, 4, 6, 5),
-         {"metric": "payouts_amount", "currency": "XOF", "period": "7d", "granularity": "day"}),
-        ("alert_list", "Open alerts", (0, 9, 12, 4), {"status": ["open"], "limit": 10}),
+        _at(_GMV_7D, (0, 0, 8, 4)),
+        _at(_SUCCESS_24H, (8, 0, 4, 4)),
+        _at(_TOP_MERCHANTS, (0, 4, 6, 5)),
+        _at(_PAYOUTS_BY_DAY, (6, 4, 6, 5)),
+        _at(_OPEN_ALERTS, (0, 9, 12, 4)),
     ],
     "region": [
-        ("chart_line", "GMV, last 7 days", (0, 0, 8, 4),
-         {"metric": "gmv", "currency": "XOF", "period": "7d", "granularity": "day",
-          "compare_previous": True}),
-        ("gauge", "Success rate (24 h)", (8, 0, 4, 4),
-         {"figure": "success_rate", "period": "24h", "min": 0, "max": 1,
-          "warning": 0.9, "critical": 0.8}),
+        _at(_GMV_7D, (0, 0, 8, 4)),
+        _at(_SUCCESS_24H, (8, 0, 4, 4)),
         ("map", "Agent map", (0, 4, 8, 6),
-         {"bbox": [-18.0, 4.0, 16.0, 25.0], "zoom": 4, "markers": "low_float"}),
+         {"bbox": _WEST_AFRICA, "zoom": 4, "markers": "low_float"}),
         ("list", "Latest ops actions", (8, 4, 4, 6), {"source": "ops_actions", "limit": 10}),
-        ("list", "Latest transactions", (0, 10, 8, 5), {"source": "transactions", "limit": 10}),
-        ("alert_list", "Open alerts", (8, 10, 4, 5), {"status": ["open"], "limit": 10}),
+        _at(_TRANSACTIONS, (0, 10, 8, 5)),
+        _at(_OPEN_ALERTS, (8, 10, 4, 5)),
     ],
 }  # fmt: skip
 
@@ -87,6 +112,6 @@ def default_widgets_ensure(widget_model):
             continue
         widget_model.objects.bulk_create(
             widget_model(scope_kind=kind, scope_id="", owner=None, type=t, title=title,
-                         x=x, y=y, w=w, h=h, config=config)
+                         x=x, y=y, w=w, h=h, config=copy.deepcopy(config))
             for t, title, (x, y, w, h), config in layout
         )  # fmt: skip
