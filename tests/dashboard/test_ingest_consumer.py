@@ -1,22 +1,28 @@
 """The Kafka consumer against the real broker and database: offsets, crashes, groups, DLQ."""
 
+import json
+import os
 import signal
-import threading
+import subprocess
+import sys
 import uuid
 from decimal import Decimal
 from io import StringIO
+from pathlib import Path
 
 import orjson
 import pytest
 from confluent_kafka import Producer
 from django.conf import settings
 from django.core.management import call_command
-from django.db import connection, connections
+from django.db import connection
 
 from common import dbroles
 from dashboard.ingest.consumer import EventConsumer
 from dashboard.models import DeadLetter
 from tests.dashboard.kafka_reads import committed_total, read_messages
+
+ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = [pytest.mark.timeout(120)]
 
@@ -92,7 +98,6 @@ def test_consumer_counts_once_dead_letters_with_headers_and_commits_offsets(
 def test_a_dead_worker_process_stops_the_consumer_without_committing_and_a_restart_is_exact(
     ingest_clean, ingest_event, ingest_rows, make_topic
 ):
-    import os
 
     topic, dlq = make_topic("ev"), make_topic("dlq")
     group = f"g-{uuid.uuid4().hex[:8]}"
@@ -186,7 +191,7 @@ def test_crash_between_db_commit_and_offset_commit_does_not_double_count(
 def test_two_consumers_in_one_group_give_the_exact_totals_of_one(
     ingest_clean, ingest_event, ingest_rows, make_topic
 ):
-    topic, dlq = make_topic("ev", partitions=4), make_topic("dlq")
+    topic = make_topic("ev", partitions=4)
     group = f"g-{uuid.uuid4().hex[:8]}"
     events = []
     for n in range(400):
@@ -200,19 +205,30 @@ def test_two_consumers_in_one_group_give_the_exact_totals_of_one(
             )
         )
     _produce(topic, events + events[:50])  # 50 redeliveries
+    # Two members as in production: two processes (one consumer per process; two
+    # librdkafka consumers closing in one process can deadlock on the GIL).
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgis://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+    }
+    command = [
+        sys.executable, "manage.py", "consume_events", "--topics", topic, "--group-id", group,
+        "--batch-size", "37", "--until-idle", "3", "--processes", "1", "--stats-json",
+    ]  # fmt: skip
+    members = [
+        subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
     results = []
-
-    def member():
+    for member in members:
         try:
-            results.append(_consumer([topic], group, dlq, batch_size=37, until_idle=3).run())
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=member) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(90)
+            out, _ = member.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            member.kill()
+            out, _ = member.communicate()
+        assert member.returncode == 0, out
+        results.append(json.loads(out.strip().splitlines()[-1]))
     assert len(results) == 2
     assert sum(r["counted"] for r in results) == 400
     bank = ingest_rows("bank", "b_sgbs")
@@ -407,9 +423,6 @@ def test_produce_events_writes_demo_traffic_with_asked_duplicates_and_invalid(
 def test_sigterm_finishes_the_batch_and_a_restart_completes_exactly(
     ingest_clean, ingest_event, ingest_rows, make_topic
 ):
-    import os
-    import subprocess
-    import sys
     import time
 
     topic, dlq = make_topic("ev"), make_topic("dlq")
@@ -451,7 +464,6 @@ def test_sigterm_finishes_the_batch_and_a_restart_completes_exactly(
 def test_consumer_heartbeat_names_partitions_lag_workers_and_goes_away_on_close(
     ingest_clean, ingest_event, make_topic
 ):
-    import os
 
     from dashboard.ingest import heartbeat
 
