@@ -44,6 +44,27 @@ def watch(page):
     return problems
 
 
+def settle(page, *, quiet_polls=2, timeout_ms=5000):
+    """Wait until the page has no request in flight (its live stream aside) for `quiet_polls`
+    polls of 50 ms in a row: the fetches that fill charts, maps and tables have answered and
+    their handlers have run. Installs its request tracking on first use."""
+    pending = getattr(page, "_molam_pending", None)
+    if pending is None:
+        pending = page._molam_pending = set()
+        page.on("request", lambda r: None if _LONG_LIVED in r.url else pending.add(r))
+        page.on("requestfinished", lambda r: pending.discard(r))
+        page.on("requestfailed", lambda r: pending.discard(r))
+        page.wait_for_timeout(50)
+    quiet, waited = 0, 0
+    while quiet < quiet_polls and waited < timeout_ms:
+        page.wait_for_timeout(50)
+        waited += 50
+        quiet = 0 if pending else quiet + 1
+
+
+_LONG_LIVED = "/stream/events"
+
+
 def sign_in(page, base_url, user, password=PASSWORD, *, next_url=""):
     """Sign in through the product's login page; returns after the redirect to home."""
     page.goto(f"{base_url}/login" + (f"?next={next_url}" if next_url else ""))

@@ -1,7 +1,8 @@
 """Every role, every page of its navigation, in real Chromium: signs in on the product page,
 opens each page it may see (desktop, and a 390 px phone for the roles that work from phones),
 in English and French, with no console error, no failed request and no serious or critical
-accessibility violation (axe-core). Screenshots land in test-results/screenshots/."""
+accessibility violation (axe-core, on the English passes: the French one changes words only).
+Screenshots land in test-results/screenshots/."""
 
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -21,6 +22,7 @@ from tests.browser import (
     csp_violations,
     screenshot,
     serious_axe_violations,
+    settle,
     sign_in,
     watch,
 )
@@ -93,18 +95,20 @@ def _visit_every_page(browser, base_url, user, *, viewport, locale, shots):
     context.add_init_script(RECORD_CSP_VIOLATIONS)
     page = context.new_page()
     problems = watch(page)
+    settle(page)  # tracks the requests in flight from here on
     sign_in(page, base_url, user)
     visited = []
     for entry in pages_for(user):
         response = page.goto(f"{base_url}/{_path(entry.url_name)}")
         page.wait_for_load_state("load")
-        page.wait_for_timeout(800)  # charts and maps draw after load
+        settle(page)  # charts, maps and tables draw when their fetches answer
         assert_strict_csp(response.headers.get("content-security-policy"), entry.key)
         assert csp_violations(page) == [], (entry.key, csp_violations(page))
         assert page.locator("main h1").count() >= 1, entry.key
         assert "Traceback" not in page.content()
-        violations = serious_axe_violations(page)
-        assert violations == [], (entry.key, violations)
+        if not locale.startswith("fr"):  # the French pass changes words, not structure or colours
+            violations = serious_axe_violations(page)
+            assert violations == [], (entry.key, violations)
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 1, f"{entry.key} scrolls sideways by {overflow}px at {viewport}"
         if locale.startswith("fr"):
