@@ -22,6 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from common.errors import ValidationFailed
+from dashboard.ingest.kafka import committing_consumer_config
 from sira.choices import DeadLetterReason, Origin
 from sira.models import SiraDeadLetter
 from sira.services import recommendation_ingest
@@ -57,17 +58,14 @@ class RecommendationConsumer:
         self._assigned_at = None
         self.stats = {"messages": 0, "created": 0, "duplicates": 0, "dead_letters": 0}
         self.consumer = Consumer(
-            {
-                "bootstrap.servers": bootstrap_servers,
-                "group.id": group_id,
-                "enable.auto.commit": False,
-                "enable.auto.offset.store": False,
-                "auto.offset.reset": "earliest",
-                "session.timeout.ms": session_timeout_ms,
-                "heartbeat.interval.ms": heartbeat_interval_ms,
-                "max.poll.interval.ms": max_poll_interval_ms,
-                "client.id": f"sira-intake-{group_id}",
-            }
+            committing_consumer_config(
+                bootstrap_servers=bootstrap_servers,
+                group_id=group_id,
+                client_id=f"sira-intake-{group_id}",
+                session_timeout_ms=session_timeout_ms,
+                heartbeat_interval_ms=heartbeat_interval_ms,
+                max_poll_interval_ms=max_poll_interval_ms,
+            )
         )
         self.dlq = Producer(
             {"bootstrap.servers": bootstrap_servers, "enable.idempotence": True, "linger.ms": 5}

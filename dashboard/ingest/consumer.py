@@ -35,6 +35,7 @@ from django.db import connection
 from dashboard.ingest import metrics, workers
 from dashboard.ingest.dead_letters import DeadLetterPublisher
 from dashboard.ingest.heartbeat import Heartbeat
+from dashboard.ingest.kafka import committing_consumer_config
 from dashboard.ingest.services import WireBatch
 
 log = logging.getLogger("dashboard.ingest.consumer")
@@ -119,22 +120,21 @@ class EventConsumer:
             "last_commit_at": None,
         }
         self.consumer = Consumer(
-            {
-                "bootstrap.servers": bootstrap_servers,
-                "group.id": group_id,
-                "enable.auto.commit": False,
-                "enable.auto.offset.store": False,
-                "auto.offset.reset": "earliest",
-                "session.timeout.ms": session_timeout_ms,
-                "heartbeat.interval.ms": heartbeat_interval_ms,
-                "max.poll.interval.ms": max_poll_interval_ms,
-                "statistics.interval.ms": 15000,
-                "stats_cb": self._on_stats,
-                "error_cb": self._on_error,
-                "queued.max.messages.kbytes": 262144,
-                "fetch.max.bytes": 52428800,
-                "client.id": f"dashboard-ingest-{group_id}",
-            }
+            committing_consumer_config(
+                bootstrap_servers=bootstrap_servers,
+                group_id=group_id,
+                client_id=f"dashboard-ingest-{group_id}",
+                session_timeout_ms=session_timeout_ms,
+                heartbeat_interval_ms=heartbeat_interval_ms,
+                max_poll_interval_ms=max_poll_interval_ms,
+                **{
+                    "statistics.interval.ms": 15000,
+                    "stats_cb": self._on_stats,
+                    "error_cb": self._on_error,
+                    "queued.max.messages.kbytes": 262144,
+                    "fetch.max.bytes": 52428800,
+                },
+            )
         )
         self.dlq = DeadLetterPublisher(
             bootstrap_servers=bootstrap_servers,
