@@ -97,7 +97,7 @@ def can_view_agents(user):
     return True
 
 
-def _where(filters, params, alias="a."):
+def where_sql(filters, params, alias="a."):
     """SQL conditions for whitelisted filters; values always go in as parameters."""
     parts = []
     if filters.get("agent_id") is not None:
@@ -163,7 +163,9 @@ def agent_float_totals(scope):
     elif scope.kind != ScopeKind.PLATFORM:
         return {}
     params = {}
-    rows = sql.fetchall(sql.FLOAT_TOTALS.format(filters=_where(filters, params, alias="")), params)
+    rows = sql.fetchall(
+        sql.FLOAT_TOTALS.format(filters=where_sql(filters, params, alias="")), params
+    )
     return {currency: Decimal(total) for currency, total in rows if currency}
 
 
@@ -249,7 +251,7 @@ def _float_history(visibility, *, start, buckets, unit):
         "step": step,
         "unit": unit,
     }
-    query = sql.FLOAT_HISTORY.format(filters=_where(visibility.filters(), params))
+    query = sql.FLOAT_HISTORY.format(filters=where_sql(visibility.filters(), params))
     return [
         {"bucket": bucket, "country": country, "currency": currency, "total": Decimal(total)}
         for bucket, country, currency, total in sql.fetchall(query, params)
@@ -286,7 +288,7 @@ def agents_nearby(*, lat, lon, radius_m=None, limit=50, filters=None):
     low_float, plus the visibility keys agent_id and country.
     """
     params = {"lat": float(lat), "lon": float(lon), "limit": int(limit)}
-    where = _where(filters or {}, params)
+    where = where_sql(filters or {}, params)
     if radius_m is None:
         query = sql.NEAREST.format(filters=where)
     else:
@@ -337,7 +339,7 @@ def agent_clusters(*, bbox, zoom, visibility):
             "max_lat": bbox.max_lat,
             "limit": MAX_INDIVIDUAL_AGENTS + 1,
         }
-        query = sql.AGENTS_IN_BBOX.format(filters=_where(filters, params))
+        query = sql.AGENTS_IN_BBOX.format(filters=where_sql(filters, params))
         agents = [AgentRow(**row) for row in sql.fetch_dicts(query, params)]
         if len(agents) <= MAX_INDIVIDUAL_AGENTS or visibility.agent_id is not None:
             return {"kind": "agents", "agents": agents[:MAX_INDIVIDUAL_AGENTS]}

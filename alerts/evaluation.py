@@ -58,12 +58,14 @@ def rule_threshold(rule, overrides, series, threshold=None):
     return overrides.get("platform", rule.threshold)
 
 
-def _override_arrays(overrides):
+def override_arrays(overrides):
+    """(series, values) of a rule's per-scope threshold overrides, as SQL array parameters."""
     items = [(k, v) for k, v in overrides.items() if k != "platform"]
     return [k for k, _ in items], [Decimal(v) for _, v in items]
 
 
-def _limit_sql(rule):
+def limit_sql(rule):
+    """The SQL expression of the value at which `rule` fires, for its baseline."""
     if rule.baseline == Baseline.LAST_WEEK:
         return "b.value * (1 + COALESCE(o.value, %s) / 100)"
     if rule.baseline == Baseline.ZSCORE_28D:
@@ -79,7 +81,7 @@ def current_values(rule, now, *, active=(), threshold=None, overrides=None):
     default = rule_threshold(rule, overrides, None, threshold)
     kind = m.metric_kind(rule.metric)
     op = m.COMPARATOR_SQL[rule.comparator]
-    ov_series, ov_values = _override_arrays(overrides)
+    ov_series, ov_values = override_arrays(overrides)
     if kind == "system":
         fn = system_metric(rule.metric)
         value = fn(now=now, window=rule.window)
@@ -127,7 +129,7 @@ def current_values(rule, now, *, active=(), threshold=None, overrides=None):
         all_params += base_params
     sql.append(
         ", ovr AS (SELECT * FROM unnest(%s::text[], %s::numeric[]) AS o(series, value))"
-        f" SELECT * FROM (SELECT cur.series, cur.value, {_limit_sql(rule)} AS lim FROM cur"
+        f" SELECT * FROM (SELECT cur.series, cur.value, {limit_sql(rule)} AS lim FROM cur"
         + (" LEFT JOIN base b ON b.series = cur.series" if base else "")
         + " LEFT JOIN ovr o ON o.series = cur.series) x"
         f" WHERE x.value IS NOT NULL AND (x.value {op} x.lim OR x.series = ANY(%s))"

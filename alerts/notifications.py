@@ -268,7 +268,7 @@ def delivery_attempt(delivery, *, now=None):
     return delivery
 
 
-def _claim(now):
+def delivery_claim(now):
     """The next due delivery, leased to this run (its next attempt moved past the
     webhook timeout) so an overlapping run never sends it twice; None when none is due."""
     with transaction.atomic():
@@ -293,7 +293,7 @@ def deliveries_send(*, now=None, limit=200):
     """Attempt every notification that is due (at most `limit`); returns how many."""
     now = now or timezone.now()
     n = 0
-    while n < limit and (delivery := _claim(now)) is not None:
+    while n < limit and (delivery := delivery_claim(now)) is not None:
         delivery_attempt(delivery, now=now)
         n += 1
     return n

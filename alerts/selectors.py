@@ -70,7 +70,7 @@ def _backtest_rows(rule, start, end, threshold, scope, overrides, *, breaching_o
     `rule` breached, computed from the aggregates (or the agents' float history) with
     the rule's window rolled hour by hour. One statement."""
     from alerts import metrics as m
-    from alerts.evaluation import _limit_sql, _override_arrays, rule_threshold, window_hours
+    from alerts.evaluation import limit_sql, override_arrays, rule_threshold, window_hours
 
     kind = m.metric_kind(rule.metric)
     if rule.baseline == "zscore_28d":
@@ -83,7 +83,7 @@ def _backtest_rows(rule, start, end, threshold, scope, overrides, *, breaching_o
     op = m.COMPARATOR_SQL[rule.comparator]
     rule_scope = scope or rule.scope
     default = rule_threshold(rule, overrides, None, threshold)
-    ov_series, ov_values = _override_arrays(overrides)
+    ov_series, ov_values = override_arrays(overrides)
     hours = window_hours(rule.window)
     if kind == "aggregate":
         series_sql, where, params = m.aggregate_source(rule_scope)
@@ -121,7 +121,7 @@ def _backtest_rows(rule, start, end, threshold, scope, overrides, *, breaching_o
         f"WITH rolled AS ({rolled}),"
         " ovr AS (SELECT * FROM unnest(%s::text[], %s::numeric[]) AS o(series, value))"
         " SELECT series, bucket, value, lim FROM ("
-        f"SELECT r.series, r.bucket, r.value, {_limit_sql(rule)} AS lim"
+        f"SELECT r.series, r.bucket, r.value, {limit_sql(rule)} AS lim"
         f" FROM rolled r{base_join} LEFT JOIN ovr o ON o.series = r.series"
         " WHERE r.bucket >= %s) x"
         + (f" WHERE x.value IS NOT NULL AND x.value {op} x.lim" if breaching_only else "")

@@ -9,7 +9,12 @@ Measures, through the same services the API and the admin call:
   - one workflow = create -> approve -> approve -> execute (medium risk), per step;
   - 8 threads racing approvals on the same action (checks: exactly the quorum);
   - `audit_verify` over the whole audit table (rows/s);
-  - outbox relay to the real broker (commands/s).
+  - outbox relay to the real broker (commands/s), with the beat's relay out of the
+    way: the bench refuses to run while a Celery worker answers on this stack (it
+    runs beat's `relay_outbox` and would drain the outbox during the measure; stop
+    it with `bash scripts/stack.sh ctl stop beat worker`), drains any older backlog
+    first (untimed), then asserts that the timed relay sent exactly the commands
+    this run created (`sent == created`, every one of them marked sent).
 
     .venv/bin/python bench/opsactions.py --actions 200
 
@@ -59,6 +64,14 @@ def fail(msg, code=1):
     sys.exit(code)
 
 
+def workers_answering():
+    """Celery workers answering a ping on this stack's broker (any of them would run the
+    beat's relay_outbox task and take rows from under the measure)."""
+    from config.celery import app
+
+    return sorted(app.control.inspect(timeout=1.0).ping() or {})
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--actions", type=int, default=200)
@@ -79,12 +92,21 @@ def main():
     except Exception as exc:  # noqa: BLE001
         fail(f"dev stack not running (bash scripts/stack.sh up dev): {exc}", 2)
 
+    workers = workers_answering()
+    if workers:
+        fail(
+            f"Celery worker(s) running on this stack ({', '.join(workers)}): they run beat's "
+            "relay_outbox and would drain the outbox during the measure; stop them "
+            "(bash scripts/stack.sh ctl stop beat worker) and run again",
+            2,
+        )
+
     from accounts.choices import Role
     from accounts.services import user_create
     from common.errors import Conflict
     from opsactions import services
     from opsactions.audit import audit_verify
-    from opsactions.models import OpsAction, OpsApproval
+    from opsactions.models import OpsAction, OpsApproval, OutboxMessage
     from opsactions.outbox import outbox_relay
 
     def user(name, role):
@@ -173,6 +195,23 @@ def main():
         fail(f"audit chain broken at {result.broken_seq}: {result.reason}")
     log(f"verified {result.count} audit rows in {verify_s:.2f}s")
 
+    ours = OutboxMessage.objects.filter(action__target__startswith=f"merchant:bench_{run}_")
+    created = ours.count()
+    if created != args.actions:
+        fail(f"{created} outbox commands for {args.actions} executed actions")
+    # Commands created before this run (older bench runs, the demo) are not ours: relay
+    # them first, untimed, so the timed relay below sends exactly this run's commands.
+    backlog = 0
+    while True:
+        older = OutboxMessage.objects.filter(sent_at__isnull=True).exclude(pk__in=ours.values("pk"))
+        if not older.exists():
+            break
+        sent, failed = outbox_relay(batch=older.count())
+        if failed:
+            fail(f"outbox relay of the older backlog: {failed} undelivered")
+        backlog += sent
+    if ours.filter(sent_at__isnull=False).exists():
+        fail("commands of this run were sent before the measure: did another relay run?")
     sent_total, t = 0, time.perf_counter()
     while True:
         sent, failed = outbox_relay()
@@ -182,7 +221,13 @@ def main():
         if not sent:
             break
     relay_s = time.perf_counter() - t
-    log(f"relayed {sent_total} commands in {relay_s:.2f}s")
+    log(f"relayed {sent_total} commands in {relay_s:.2f}s (older backlog first: {backlog})")
+    unsent = ours.filter(sent_at__isnull=True).count()
+    if sent_total != created or unsent:
+        fail(
+            f"sent {sent_total} != created {created} ({unsent} of this run unsent): "
+            "did another relay run?"
+        )
 
     print(
         json.dumps(
@@ -205,7 +250,10 @@ def main():
                     "rows_per_s": round(result.count / verify_s) if verify_s else None,
                 },
                 "outbox_relay": {
+                    "created": created,
                     "sent": sent_total,
+                    "older_backlog_sent_first": backlog,
+                    "other_relays": "none (no Celery worker answering; sent == created)",
                     "seconds": round(relay_s, 3),
                     "per_s": round(sent_total / relay_s) if relay_s else None,
                 },

@@ -267,17 +267,17 @@ class OpsActionAdmin(ReadOnlyOpsAdmin):
                 context = context_from_request(request)
                 for obj in objects:
                     try:
-                        transition_apply(
+                        # The service's own object says the outcome: no second read.
+                        done = transition_apply(
                             verb, actor=request.user, action_id=obj.pk, text=text, context=context
                         )
-                        obj.refresh_from_db()
-                        if verb == "rollback" and obj.status == ActionStatus.EXECUTED:
+                        if verb == Transition.ROLLBACK and done.status == ActionStatus.EXECUTED:
                             note = (
-                                f"Rollback requested: {obj}. A second eligible person must "
+                                f"Rollback requested: {done}. A second eligible person must "
                                 "confirm it with Roll back."
                             )
                         else:
-                            note = f"{label}: {obj} -> {obj.status}"
+                            note = f"{label}: {done} -> {done.status}"
                         self.message_user(request, note, messages.SUCCESS)
                     except DomainError as exc:
                         self.message_user(

@@ -22,10 +22,11 @@ class ActionType(models.TextChoices):
 
 
 class ActionStatus(models.TextChoices):
-    REQUESTED = "requested", _("Requested")
+    """Every status an action is committed in: it is created pending approval, and an
+    execution goes from approved to executed or failed in one transaction."""
+
     PENDING_APPROVAL = "pending_approval", _("Pending approval")
     APPROVED = "approved", _("Approved")
-    EXECUTING = "executing", _("Executing")
     EXECUTED = "executed", _("Executed")
     FAILED = "failed", _("Failed")
     REJECTED = "rejected", _("Rejected")
@@ -35,13 +36,8 @@ class ActionStatus(models.TextChoices):
 
 
 # An "open" action still occupies its type+target slot (partial unique index):
-# a second PAUSE_PAYOUT on merchant:m_1 while one is waiting or running is a 409.
-OPEN_STATUSES = (
-    ActionStatus.REQUESTED,
-    ActionStatus.PENDING_APPROVAL,
-    ActionStatus.APPROVED,
-    ActionStatus.EXECUTING,
-)
+# a second PAUSE_PAYOUT on merchant:m_1 while one is waiting for votes or execution is a 409.
+OPEN_STATUSES = (ActionStatus.PENDING_APPROVAL, ActionStatus.APPROVED)
 
 
 class RiskLevel(models.TextChoices):
@@ -68,14 +64,14 @@ class Transition(models.TextChoices):
 
 
 class AuditEvent(models.TextChoices):
+    # Rows written before the creation and the execution became one step each also hold
+    # "submitted" and "execution_started" (shown as they are).
     REQUESTED = "requested", _("Requested")
-    SUBMITTED = "submitted", _("Submitted for approval")
     APPROVAL = "approval", _("Approval vote")
     APPROVED = "approved", _("Quorum reached")
     REJECTED = "rejected", _("Rejected")
     CANCELLED = "cancelled", _("Cancelled")
     EXPIRED = "expired", _("Expired")
-    EXECUTION_STARTED = "execution_started", _("Execution started")
     EXECUTED = "executed", _("Executed")
     FAILED = "failed", _("Execution failed")
     ROLLBACK_REQUESTED = "rollback_requested", _("Rollback requested (needs a second person)")

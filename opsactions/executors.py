@@ -1,19 +1,21 @@
 """One executor per action type: `execute` writes the effect, `rollback` undoes it.
 
-Both run inside the service's transaction (in a savepoint), so an exception
-leaves no partial effect. Each executor swaps a *state* (a small JSON-safe
-dict, or None when no control row exists) and returns the previous one; the
-action keeps {"before", "after"} and rollback restores "before" only if the
-current state is still "after" (otherwise someone changed it since: refuse
-rather than clobber).
+Both run inside the service's transaction (in a savepoint, with the outbox
+row). Each executor reads a *state* (a small JSON-safe dict, or None when no
+control row exists) under a row lock, checks it, and only then writes the new
+one; the action keeps {"before", "after"} and rollback restores "before" only
+if the current state is still "after" (otherwise someone changed it since:
+refuse rather than clobber).
 """
 
 from datetime import timedelta
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 
 from agents import services as agent_services
+from agents.choices import AgentStatus
+from agents.models import Agent
 from common.db import violated_constraint
 from opsactions.choices import ActionType, ControlStatus
 from opsactions.models import (
@@ -33,44 +35,52 @@ class ExecutorError(Exception):
 
 
 class Executor:
-    """Base: `desired` state, `swap` it in (returning the previous state)."""
+    """Base: `read` the current state (locked), check it, then `write` the new one.
 
-    def desired(self, action, now):
+    Every check runs before the first write, so a refusal never depends on the
+    savepoint undoing a half-applied effect.
+    """
+
+    def read(self, action):
+        """The current state (None when no control row exists), locked until commit."""
+        raise NotImplementedError
+
+    def write(self, action, state, now):
         raise NotImplementedError
 
     def precondition(self, action, current):
         """Raise ExecutorError when the effect makes no sense in the current state."""
 
-    def swap(self, action, state, now):
+    def desired(self, action, now, current):
         raise NotImplementedError
 
     def execute(self, action, now):
-        after = self.desired(action, now)
-        before = self.swap(action, after, now, check=self.precondition)
-        return before, after
+        current = self.read(action)
+        self.precondition(action, current)
+        after = self.desired(action, now, current)
+        self.write(action, after, now)
+        return current, after
 
     def rollback(self, action, now):
         before, after = action.result.get("before"), action.result.get("after")
-
-        def still_after(_action, current):
-            if current != after:
-                raise ExecutorError(
-                    f"state changed since execution (now {current!r}, expected {after!r}); "
-                    "not rolled back"
-                )
-
-        self.swap(action, before, now, check=still_after)
+        current = self.read(action)
+        if current != after:
+            # Someone changed it since the execution: refuse rather than clobber.
+            raise ExecutorError(
+                f"state changed since execution (now {current!r}, expected {after!r}); "
+                "not rolled back"
+            )
+        self.write(action, before, now)
         return after, before
 
 
-class _RowExecutor(Executor):
-    """Swap a state held in one control row, looked up by `key(action)`; None deletes it."""
+class RowExecutor(Executor):
+    """A state held in one control row of `model`, found by `lookup(action)`; None: no row."""
 
     model = None
-    lookup = ""
 
-    def key(self, action):
-        return action.target_id
+    def lookup(self, action):
+        raise NotImplementedError
 
     def to_state(self, row):
         raise NotImplementedError
@@ -78,28 +88,27 @@ class _RowExecutor(Executor):
     def to_fields(self, state):
         raise NotImplementedError
 
-    def swap(self, action, state, now, check=None):
-        filters = {self.lookup: self.key(action)}
-        row = self.model.objects.select_for_update().filter(**filters).first()
-        previous = self.to_state(row) if row else None
-        if check:
-            check(action, previous)
+    def read(self, action):
+        row = self.model.objects.select_for_update().filter(**self.lookup(action)).first()
+        return self.to_state(row) if row else None
+
+    def write(self, action, state, now):
+        rows = self.model.objects.filter(**self.lookup(action))
         if state is None:
-            if row:
-                row.delete()
-        else:
-            self.model.objects.update_or_create(
-                **filters, defaults={**self.to_fields(state), "action": action, "updated_at": now}
-            )
-        return previous
+            rows.delete()
+            return
+        fields = {**self.to_fields(state), "action": action, "updated_at": now}
+        # The row read is locked until commit, so this update cannot lose a change.
+        if not rows.update(**fields):
+            self.model.objects.create(**self.lookup(action), **fields)
 
 
-class PayoutPause(_RowExecutor):
-    model, lookup = PayoutControl, "scope"
+class PayoutPause(RowExecutor):
+    model = PayoutControl
     paused = True
 
-    def key(self, action):
-        return action.target
+    def lookup(self, action):
+        return {"scope": action.target}
 
     def to_state(self, row):
         return {"paused": row.paused, "reason_code": row.reason_code}
@@ -107,7 +116,7 @@ class PayoutPause(_RowExecutor):
     def to_fields(self, state):
         return {"paused": state["paused"], "reason_code": state["reason_code"]}
 
-    def desired(self, action, now):
+    def desired(self, action, now, current):
         return {"paused": self.paused, "reason_code": action.params.get("reason_code", "")}
 
 
@@ -119,9 +128,12 @@ class PayoutResume(PayoutPause):
             raise ExecutorError(f"payouts of {action.target} are not paused")
 
 
-class MerchantFreeze(_RowExecutor):
-    model, lookup = MerchantControl, "merchant_id"
+class MerchantFreeze(RowExecutor):
+    model = MerchantControl
     status = ControlStatus.FROZEN
+
+    def lookup(self, action):
+        return {"merchant_id": action.target_id}
 
     def to_state(self, row):
         return {"status": row.status, "reason_code": row.reason_code}
@@ -129,7 +141,7 @@ class MerchantFreeze(_RowExecutor):
     def to_fields(self, state):
         return state
 
-    def desired(self, action, now):
+    def desired(self, action, now, current):
         return {"status": str(self.status), "reason_code": action.params.get("reason_code", "")}
 
 
@@ -141,8 +153,11 @@ class MerchantUnfreeze(MerchantFreeze):
             raise ExecutorError(f"merchant {action.target_id} is not frozen")
 
 
-class HoldSet(_RowExecutor):
-    model, lookup = SettlementHold, "merchant_id"
+class HoldSet(RowExecutor):
+    model = SettlementHold
+
+    def lookup(self, action):
+        return {"merchant_id": action.target_id}
 
     def to_state(self, row):
         return {
@@ -164,7 +179,7 @@ class HoldSet(_RowExecutor):
             "until": state["until"],
         }
 
-    def desired(self, action, now):
+    def desired(self, action, now, current):
         p = action.params
         return {
             "active": True,
@@ -177,19 +192,19 @@ class HoldSet(_RowExecutor):
 
 
 class HoldRelease(HoldSet):
-    def execute(self, action, now):
-        row = SettlementHold.objects.select_for_update().filter(merchant_id=action.target_id)
-        row = row.first()
-        if not (row and row.active):
+    def precondition(self, action, current):
+        if not (current and current["active"]):
             raise ExecutorError(f"merchant {action.target_id} has no active hold")
-        before = self.to_state(row)
-        after = {**before, "active": False}
-        self.swap(action, after, now)
-        return before, after
+
+    def desired(self, action, now, current):
+        return {**current, "active": False}
 
 
-class RouteSet(_RowExecutor):
-    model, lookup = PayoutRoute, "country"
+class RouteSet(RowExecutor):
+    model = PayoutRoute
+
+    def lookup(self, action):
+        return {"country": action.target_id}
 
     def to_state(self, row):
         return {"bank_id": row.bank_id}
@@ -197,83 +212,89 @@ class RouteSet(_RowExecutor):
     def to_fields(self, state):
         return state
 
-    def desired(self, action, now):
+    def desired(self, action, now, current):
         return {"bank_id": action.params["bank_id"]}
 
 
-class ThresholdSet(_RowExecutor):
-    model, lookup = ThresholdOverride, "key"
+class ThresholdSet(RowExecutor):
+    model = ThresholdOverride
 
-    def swap(self, action, state, now, check=None):
-        row = (
-            ThresholdOverride.objects.select_for_update()
-            .filter(scope=action.target, key=action.params["key"])
-            .first()
-        )
-        previous = {"value": decimal_text(row.value)} if row else None
-        if check:
-            check(action, previous)
-        if state is None:
-            if row:
-                row.delete()
-        else:
-            ThresholdOverride.objects.update_or_create(
-                scope=action.target,
-                key=action.params["key"],
-                defaults={"value": Decimal(state["value"]), "action": action, "updated_at": now},
-            )
-        return previous
+    def lookup(self, action):
+        return {"scope": action.target, "key": action.params["key"]}
 
-    def desired(self, action, now):
+    def to_state(self, row):
+        return {"value": decimal_text(row.value)}
+
+    def to_fields(self, state):
+        return {"value": Decimal(state["value"])}
+
+    def desired(self, action, now, current):
         return {"value": action.params["value"]}
 
 
-class AgentStatusSet(Executor):
-    """Agent status lives in the agents app: go through its service."""
+class AgentExecutor(Executor):
+    """Agent rows belong to the agents app: read here (locked), written through its services."""
 
-    status = "frozen"
+    field = ""
 
-    def desired(self, action, now):
-        return {"status": self.status}
-
-    def precondition(self, action, current):
-        pass
-
-    def swap(self, action, state, now, check=None):
-        previous = agent_services.agent_set_status(
-            agent_id=action.target_id, status=state["status"] if state else "active"
+    def read(self, action):
+        rows = list(
+            Agent.objects.select_for_update()
+            .filter(agent_id=action.target_id)
+            .values_list(self.field, flat=True)
         )
-        previous = {"status": str(previous)} if previous is not None else None
-        if check:
-            check(action, previous)
-        return previous
+        if not rows:
+            raise ExecutorError(f"agent {action.target_id} not found")
+        return self.to_state(rows[0])
+
+
+class AgentStatusSet(AgentExecutor):
+    field = "status"
+    status = AgentStatus.FROZEN
+
+    def to_state(self, value):
+        return {"status": str(value)}
+
+    def desired(self, action, now, current):
+        return {"status": str(self.status)}
+
+    def write(self, action, state, now):
+        agent_services.agent_set_status(agent_id=action.target_id, status=state["status"])
 
 
 class AgentUnfreeze(AgentStatusSet):
-    status = "active"
+    status = AgentStatus.ACTIVE
 
     def precondition(self, action, current):
-        if not (current and current["status"] == "frozen"):
+        if current["status"] != AgentStatus.FROZEN:
             raise ExecutorError(f"agent {action.target_id} is not frozen")
 
 
-class AgentFloatLimitSet(Executor):
-    def desired(self, action, now):
+class AgentFloatLimitSet(AgentExecutor):
+    field = "float_limit"
+
+    def to_state(self, value):
+        return None if value is None else {"float_limit": decimal_text(value)}
+
+    def desired(self, action, now, current):
         return {"float_limit": action.params["float_limit"]}
 
-    def swap(self, action, state, now, check=None):
-        previous = agent_services.agent_set_float_limit(
+    def write(self, action, state, now):
+        agent_services.agent_set_float_limit(
             agent_id=action.target_id,
             float_limit=None if state is None else Decimal(state["float_limit"]),
         )
-        previous = None if previous is None else {"float_limit": decimal_text(previous)}
-        if check:
-            check(action, previous)
-        return previous
 
 
-class ReconciliationForce(Executor):
-    """Not reversible: records the request; the command tells the recon worker."""
+class Irreversible(Executor):
+    """A one-way effect: `execute` records it; a rollback is refused."""
+
+    def rollback(self, action, now):
+        raise ExecutorError(f"{action.get_action_type_display()} cannot be rolled back")
+
+
+class ReconciliationForce(Irreversible):
+    """Records the request; the command tells the recon worker."""
 
     def execute(self, action, now):
         ReconciliationRequest.objects.create(
@@ -281,34 +302,32 @@ class ReconciliationForce(Executor):
         )
         return None, {"bank_id": action.target_id, "date": action.params["date"]}
 
-    def rollback(self, action, now):
-        raise ExecutorError("a forced reconciliation cannot be rolled back")
 
-
-class TransactionReverse(Executor):
-    """Not reversible: one reversal per transaction id, ever (unique row)."""
+class TransactionReverse(Irreversible):
+    """One reversal per transaction id, ever (unique row)."""
 
     def execute(self, action, now):
         p = action.params
+        already = ExecutorError(f"transaction {p['transaction_id']} was already reversed")
+        if TransactionReversal.objects.filter(transaction_id=p["transaction_id"]).exists():
+            raise already
         try:
-            with transaction.atomic():
-                TransactionReversal.objects.create(
-                    transaction_id=p["transaction_id"],
-                    merchant_id=action.target_id,
-                    amount=Decimal(p["amount"]),
-                    currency=p["currency"],
-                    reason=p["reason"],
-                    action=action,
-                    created_at=now,
-                )
+            # The unique constraint still decides between two executions racing past the
+            # check (the service's savepoint undoes the failed insert).
+            TransactionReversal.objects.create(
+                transaction_id=p["transaction_id"],
+                merchant_id=action.target_id,
+                amount=Decimal(p["amount"]),
+                currency=p["currency"],
+                reason=p["reason"],
+                action=action,
+                created_at=now,
+            )
         except IntegrityError as exc:
             if violated_constraint(exc) != "reversal_one_per_transaction":
                 raise
-            raise ExecutorError(f"transaction {p['transaction_id']} was already reversed")
+            raise already from exc
         return None, {k: p[k] for k in ("transaction_id", "amount", "currency")}
-
-    def rollback(self, action, now):
-        raise ExecutorError("a reversal cannot be rolled back")
 
 
 EXECUTORS = {

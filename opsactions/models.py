@@ -38,7 +38,7 @@ class OpsAction(models.Model):
     required_role = models.CharField(max_length=32, blank=True, default="")
     effect_duration = models.DurationField(null=True, blank=True)
     status = models.CharField(
-        max_length=20, choices=ActionStatus.choices, default=ActionStatus.REQUESTED
+        max_length=20, choices=ActionStatus.choices, default=ActionStatus.PENDING_APPROVAL
     )
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="ops_actions_requested"

@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, prefetch_related_objects
 from django.utils import timezone
 
 from accounts.choices import ScopeKind
@@ -27,26 +27,40 @@ def can_view_ops(user):
     )
 
 
-def action_queryset(user):
-    """Actions `user` may see: platform staff all, region staff their country's, else 403."""
+# What a console shows with an action: who asked, who executed, the votes and their voters.
+ACTION_RELATED = ("requested_by", "executed_by", "approvals__approver")
+
+
+def action_queryset(user, *, related=True):
+    """Actions `user` may see: platform staff all, region staff their country's, else 403.
+    `related=False` leaves out the users and votes (a visibility check before a service)."""
     if not can_view_ops(user):
         raise NotAllowed("Your role may not view ops actions.", code="role_not_eligible")
-    qs = OpsAction.objects.select_related("requested_by", "executed_by").prefetch_related(
-        "approvals__approver"
-    )
+    qs = OpsAction.objects.all()
+    if related:
+        qs = qs.select_related("requested_by", "executed_by").prefetch_related(
+            "approvals__approver"
+        )
     # region:CC staff see actions targeting their country; other tenant kinds see none.
     return restrict_queryset(qs, user, country="target_country")
 
 
-def action_get(user, action_id):
+def action_get(user, action_id, *, related=True):
     """One visible action or NotFound (an invisible action looks like a missing one)."""
     try:
         pk = int(action_id)
         if not 0 < pk < 2**63:  # beyond bigint the database would raise, not answer
             raise ValueError
-        return action_queryset(user).get(pk=pk)
+        return action_queryset(user, related=related).get(pk=pk)
     except (OpsAction.DoesNotExist, ValueError, TypeError):
         raise NotFound(f"Ops action {action_id} not found.", code="action_not_found")
+
+
+def action_related_load(action):
+    """Load what a console shows with an action the caller already holds (a service's answer)
+    without reading the action row again: its users and votes (those already cached stay)."""
+    prefetch_related_objects([action], *ACTION_RELATED)
+    return action
 
 
 def actions_awaiting_approval(user, queryset):
@@ -155,11 +169,7 @@ def action_transitions(user, action, *, now=None):
         pending = rollback_request_open(action.pk)
         if not (pending and pending.requested_by_id == user.pk):
             verbs.append(Transition.ROLLBACK)
-    if (
-        user.pk == action.requested_by_id
-        and status in OPEN_STATUSES
-        and status != ActionStatus.EXECUTING
-    ):
+    if user.pk == action.requested_by_id and status in OPEN_STATUSES:
         verbs.append(Transition.CANCEL)
     return verbs
 

@@ -20,6 +20,7 @@ from common.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from opsactions import policy
 from opsactions.audit import AuditContext, audit_append
 from opsactions.choices import (
+    OPEN_STATUSES,
     ActionStatus,
     AuditEvent,
     Decision,
@@ -61,18 +62,27 @@ def _current_hash(action):
     )
 
 
-def _snapshot(action):
-    """The state recorded as before/after in audit rows (an executed action also records who
-    asked for its rollback, so a request inserted in SQL is seen like a forged vote)."""
+def _snapshot(action, approvals, rollback_requested_by=None):
+    """The state an audit row records as before/after: status, approve votes, quorum, and on
+    an executed action who asked for its rollback (so a request inserted in SQL is seen like
+    a forged vote)."""
     snap = {
         "status": action.status,
-        "approvals": action.approvals.filter(decision=Decision.APPROVE).count() if action.pk else 0,
+        "approvals": approvals,
         "required_approvals": action.required_approvals,
     }
-    if action.status == ActionStatus.EXECUTED and action.pk:
-        pending = rollback_request_open(action.pk)
-        snap["rollback_requested_by"] = pending.requested_by_id if pending else None
+    if action.status == ActionStatus.EXECUTED:
+        snap["rollback_requested_by"] = rollback_requested_by
     return snap
+
+
+def _recorded(action):
+    """(snapshot, open rollback request) of a locked action as the database holds it: one
+    COUNT of its approve votes (and, executed, one read of its open rollback request).
+    Read once per transition; what the transition changes is then known without reading."""
+    pending = rollback_request_open(action.pk) if action.status == ActionStatus.EXECUTED else None
+    approvals = action.approvals.filter(decision=Decision.APPROVE).count()
+    return _snapshot(action, approvals, pending.requested_by_id if pending else None), pending
 
 
 def _lock(action_id):
@@ -96,12 +106,12 @@ def _refuse(allowed_reason, verb):
         raise NotAllowed(messages.get(reason, "Not allowed."), code=reason)
 
 
-def _check_integrity(action):
+def _check_integrity(action, recorded):
     """Parameters are frozen: a stored row whose hash no longer matches was tampered with.
     The status is not frozen (it moves), but every move writes an audit row: a status (or
     vote count) that is not the one the action's last audit row recorded was set behind the
     services' back (a vetoed action reopened, an executed one reset to run twice, a vote
-    inserted in SQL) and is refused."""
+    inserted in SQL) and is refused. `recorded` is `_recorded(action)`'s snapshot."""
     if _current_hash(action) != action.params_hash:
         raise Conflict(
             "The action's parameters do not match their hash; refusing.",
@@ -116,27 +126,41 @@ def _check_integrity(action):
         )
     # Votes are append-only but INSERT is open to the database role: a vote without its
     # audit row would count towards the quorum unseen.
-    current = _snapshot(action)
-    if last.get("approvals") != current["approvals"]:
+    if last.get("approvals") != recorded["approvals"]:
         raise Conflict(
             "The action's votes are not the ones its audit trail records; refusing.",
             code="votes_tampered",
         )
     # Same for the first half of a two-person rollback (rows written before this rule
     # carry no key: .get gives None, which is "no request").
-    if last.get("rollback_requested_by") != current.get("rollback_requested_by"):
+    if last.get("rollback_requested_by") != recorded.get("rollback_requested_by"):
         raise Conflict(
             "The action's rollback request is not the one its audit trail records; refusing.",
             code="rollback_request_tampered",
         )
 
 
-def _transition(action, status, *, actor, event, context, now, before, extra_after=None, fields=()):
+def _transition(
+    action,
+    status,
+    *,
+    actor,
+    event,
+    context,
+    now,
+    before,
+    approvals=None,
+    extra_after=None,
+    fields=(),
+):
+    """Move the locked action to `status`: one UPDATE, one audit row whose `after` is
+    `before` moved on (the vote count given, else unchanged), the signal after commit."""
     previous = action.status
     action.status = status
     action.updated_at = now
     action.save(update_fields=["status", "updated_at", *fields])
-    after = {**_snapshot(action), **(extra_after or {})}
+    votes = before["approvals"] if approvals is None else approvals
+    after = {**_snapshot(action, votes), **(extra_after or {})}
     audit_append(
         event=event, actor=actor, action_id=action.pk, before=before, after=after, context=context
     )
@@ -186,8 +210,8 @@ def _parse_effect_duration(value, action_type):
 
 
 def action_create(*, actor, action_type, target, params, reason, expires_after=None, context=None):
-    """Request an action: validate and freeze it, then submit it for approval (409 if one is
-    already open for this type and target)."""
+    """Request an action: validate and freeze it; it is created awaiting approval (409 if one
+    is already open for this type and target)."""
     context = context or AuditContext.system()
     action_type, scope = policy.request_target(action_type, target)
     rule = policy.POLICIES[action_type]
@@ -214,7 +238,8 @@ def action_create(*, actor, action_type, target, params, reason, expires_after=N
         required_approvals=policy.required_approvals(risk),
         required_role=policy.required_approver_role(action_type, risk) or "",
         effect_duration=duration,
-        status=ActionStatus.REQUESTED,
+        # Born awaiting approval: one INSERT, no intermediate state to commit or to hide.
+        status=ActionStatus.PENDING_APPROVAL,
         requested_by=actor,
         requested_by_role=actor.role,
         created_at=now,
@@ -224,14 +249,14 @@ def action_create(*, actor, action_type, target, params, reason, expires_after=N
     action.params_hash = _current_hash(action)
     with transaction.atomic():
         try:
-            with transaction.atomic():
-                action.save(force_insert=True)
+            action.save(force_insert=True)
         except IntegrityError as exc:
+            # Leaving the block with the Conflict rolls the failed INSERT back.
             if violated_constraint(exc) == "opsaction_one_open_per_type_target":
                 raise Conflict(
                     f"An open {action_type} action already exists for {scope}.",
                     code="open_action_exists",
-                )
+                ) from exc
             raise
         audit_append(
             event=AuditEvent.REQUESTED,
@@ -239,33 +264,24 @@ def action_create(*, actor, action_type, target, params, reason, expires_after=N
             action_id=action.pk,
             before={},
             after={
-                "status": action.status,
+                **_snapshot(action, 0),
                 "action_type": action.action_type,
                 "target": action.target,
                 "params": action.params,
                 "params_hash": action.params_hash,
                 "reason": action.reason,
                 "risk_level": action.risk_level,
-                "required_approvals": action.required_approvals,
                 "required_role": action.required_role,
                 "expires_after_s": int(duration.total_seconds()) if duration else None,
                 "expires_at": action.expires_at,
             },
             context=context,
         )
-        _transition(
-            action,
-            ActionStatus.PENDING_APPROVAL,
-            actor=actor,
-            event=AuditEvent.SUBMITTED,
-            context=context,
-            now=now,
-            before={"status": ActionStatus.REQUESTED},
-        )
+        _announce(action, None)
     return action
 
 
-def _expire_if_due(action, now, context):
+def _expire_if_due(action, now, context, before):
     """Mark an action expired when its time is up; True if it did. A pending action has until
     `expires_at` to reach its quorum, an approved one OPS_ACTION_APPROVED_TTL_HOURS after the
     quorum to be executed (an approval is not a standing licence)."""
@@ -275,7 +291,6 @@ def _expire_if_due(action, now, context):
     elif (deadline := approved_deadline(action)) is not None and deadline <= now:
         why = "approved but not executed in time"
     if why:
-        before = _snapshot(action)
         action.closed_at = now
         action.closed_reason = why
         _transition(
@@ -315,41 +330,43 @@ def _vote(*, actor, action_id, decision, comment, params_hash, context):
         if actor.pk == action.requested_by_id:
             # Superusers included: maker-checker has no bypass.
             raise NotAllowed("The requester cannot vote on their own action.", code="self_approval")
-        expired = _expire_if_due(action, now, context)
+        before, _pending = _recorded(action)
+        expired = _expire_if_due(action, now, context, before)
         if not expired:
             if action.status != ActionStatus.PENDING_APPROVAL:
                 raise _wrong_state(action, verb)
-            _check_integrity(action)
+            _check_integrity(action, before)
             if params_hash and params_hash != action.params_hash:
                 raise Conflict(
                     "The parameters you reviewed are not the action's parameters.",
                     code="params_hash_mismatch",
                 )
-            if action.approvals.filter(approver=actor).exists():
-                raise Conflict("You have already voted on this action.", code="already_voted")
-            before = _snapshot(action)
             try:
-                with transaction.atomic():
-                    OpsApproval.objects.create(
-                        action=action,
-                        approver=actor,
-                        approver_role=actor.role,
-                        decision=decision,
-                        comment=comment,
-                        params_hash=action.params_hash,
-                        created_at=now,
-                    )
+                OpsApproval.objects.create(
+                    action=action,
+                    approver=actor,
+                    approver_role=actor.role,
+                    decision=decision,
+                    comment=comment,
+                    params_hash=action.params_hash,
+                    created_at=now,
+                )
             except IntegrityError as exc:
+                # The unique vote per approver decides, whatever the race; leaving the
+                # block with the Conflict rolls the failed INSERT back.
                 if violated_constraint(exc) != "opsapproval_one_vote":
                     raise
-                raise Conflict("You have already voted on this action.", code="already_voted")
+                raise Conflict(
+                    "You have already voted on this action.", code="already_voted"
+                ) from exc
+            approvals = before["approvals"] + (decision == Decision.APPROVE)
             vote = {"decision": decision, "comment": comment, "params_hash": action.params_hash}
             audit_append(
                 event=AuditEvent.APPROVAL,
                 actor=actor,
                 action_id=action.pk,
                 before=before,
-                after={**_snapshot(action), "vote": vote},
+                after={**_snapshot(action, approvals), "vote": vote},
                 context=context,
             )
             if decision == Decision.REJECT:
@@ -363,6 +380,7 @@ def _vote(*, actor, action_id, decision, comment, params_hash, context):
                     context=context,
                     now=now,
                     before=before,
+                    approvals=approvals,
                     fields=("closed_at", "closed_reason"),
                 )
             elif _quorum(action, scope) is None:
@@ -375,6 +393,7 @@ def _vote(*, actor, action_id, decision, comment, params_hash, context):
                     context=context,
                     now=now,
                     before=before,
+                    approvals=approvals,
                     fields=("approved_at",),
                 )
     if expired:
@@ -415,17 +434,13 @@ def action_cancel(*, actor, action_id, reason="", context=None):
         now = timezone.now()
         if action.requested_by_id != getattr(actor, "pk", None):
             raise NotAllowed("Only the requester may cancel an action.", code="not_requester")
+        before, _pending = _recorded(action)
         # Past its deadline the action expired: that is recorded (committed), then refused.
-        expired = _expire_if_due(action, now, context)
+        expired = _expire_if_due(action, now, context, before)
         if not expired:
-            if action.status not in (
-                ActionStatus.PENDING_APPROVAL,
-                ActionStatus.APPROVED,
-                ActionStatus.REQUESTED,
-            ):
+            if action.status not in OPEN_STATUSES:
                 raise _wrong_state(action, "cancel")
-            _check_integrity(action)
-            before = _snapshot(action)
+            _check_integrity(action, before)
             action.closed_at, action.closed_reason = now, (reason or "")[:MAX_TEXT]
             _transition(
                 action,
@@ -451,10 +466,13 @@ def action_execute(*, actor, action_id, context=None):
         now = timezone.now()
         scope = policy.parse_target(action.target)
         _refuse(policy.can_execute(actor, action.action_type, scope), "execute")
+        before, _pending = _recorded(action)
         # Approved too long ago: the expiry is recorded (committed), then refused below.
-        expired = _expire_if_due(action, now, context)
+        expired = _expire_if_due(action, now, context, before)
         if not expired:
-            action = _execute_locked(action, actor=actor, scope=scope, now=now, context=context)
+            action = _execute_locked(
+                action, actor=actor, scope=scope, now=now, context=context, before=before
+            )
     if expired:
         raise Conflict("The action's approval expired before execution.", code="action_expired")
     return action
@@ -488,11 +506,12 @@ def _quorum(action, scope):
     return None if carries(live) else "quorum_lost"
 
 
-def _execute_locked(action, *, actor, scope, now, context):
-    """The body of action_execute, on the locked row (refusals raise and change nothing)."""
+def _execute_locked(action, *, actor, scope, now, context, before):
+    """The body of action_execute, on the locked row (refusals raise and change nothing):
+    approved -> executed, or failed with the error, in one UPDATE of the action."""
     if action.status != ActionStatus.APPROVED:
         raise _wrong_state(action, "execute")
-    _check_integrity(action)
+    _check_integrity(action, before)
     short = _quorum(action, scope)
     if short == "quorum_not_reached":
         raise Conflict("Approvals do not reach the quorum.", code=short)
@@ -502,16 +521,6 @@ def _execute_locked(action, *, actor, scope, now, context):
             "remaining approvals do not reach the quorum. Cancel and request again.",
             code="quorum_lost",
         )
-    before = _snapshot(action)
-    _transition(
-        action,
-        ActionStatus.EXECUTING,
-        actor=actor,
-        event=AuditEvent.EXECUTION_STARTED,
-        context=context,
-        now=now,
-        before=before,
-    )
     try:
         effect_before, effect_after = _apply_effect(
             action, OutboxPhase.EXECUTE, executor_for(action.action_type).execute, actor, now
@@ -526,7 +535,7 @@ def _execute_locked(action, *, actor, scope, now, context):
             event=AuditEvent.FAILED,
             context=context,
             now=now,
-            before={"status": ActionStatus.EXECUTING},
+            before=before,
             extra_after={"error": action.error},
             fields=("error", "closed_at"),
         )
@@ -542,7 +551,7 @@ def _execute_locked(action, *, actor, scope, now, context):
         event=AuditEvent.EXECUTED,
         context=context,
         now=now,
-        before={"status": ActionStatus.EXECUTING},
+        before=before,
         extra_after={"effect": action.result, "rollback_due_at": action.rollback_due_at},
         fields=("result", "executed_at", "executed_by", "rollback_due_at"),
     )
@@ -602,9 +611,8 @@ def action_rollback(*, actor, action_id, reason, context=None, automatic=False):
             raise _wrong_state(action, "roll back")
         if not policy.POLICIES[action.action_type].reversible:
             raise Conflict(f"{action.action_type} cannot be rolled back.", code="not_reversible")
-        _check_integrity(action)
-        before = _snapshot(action)
-        pending = rollback_request_open(action.pk)
+        before, pending = _recorded(action)
+        _check_integrity(action, before)
         if not automatic:
             if pending and pending.requested_by_id == actor.pk:
                 raise Conflict(
@@ -650,7 +658,8 @@ def action_rollback(*, actor, action_id, reason, context=None, automatic=False):
                 action_id=action.pk,
                 before=before,
                 after={
-                    **_snapshot(action),
+                    # The open request (if any) is closed: a retry needs two people again.
+                    **_snapshot(action, before["approvals"]),
                     "error": refusal,
                     "reason": reason,
                     "rollback_request": request_info,
@@ -720,7 +729,11 @@ def _rollback_request_open(action, *, actor, reason, now, context, before, lapse
         actor=actor,
         action_id=action.pk,
         before=before,
-        after={**_snapshot(action), "reason": reason, "lapsed_request": lapsed},
+        after={
+            **_snapshot(action, before["approvals"], actor.pk),
+            "reason": reason,
+            "lapsed_request": lapsed,
+        },
         context=context,
     )
     return action
@@ -742,7 +755,8 @@ def actions_expire_pending(*, now=None):
     for action_id in ids:
         with transaction.atomic():
             action = _lock(action_id)
-            if _expire_if_due(action, timezone.now(), context):
+            before, _pending = _recorded(action)
+            if _expire_if_due(action, timezone.now(), context, before):
                 count += 1
     return count
 

@@ -34,7 +34,7 @@ from opsactions.audit import AuditContext
 from opsactions.choices import ActionStatus, ActionType, RiskLevel
 from sira.choices import RecEvent, RecStatus
 from sira.models import AutoRemediationPolicy, Recommendation, RecommendationAudit
-from sira.services import _audit, after_intake, recommendation_apply
+from sira.services import after_intake, recommendation_apply, recommendation_audit_append
 
 log = logging.getLogger(__name__)
 LABEL = "auto-remediation policy"
@@ -91,7 +91,7 @@ def policy_update(*, actor, label="", **changes):
     with transaction.atomic():
         AutoRemediationPolicy.objects.get_or_create(pk=1)
         row = AutoRemediationPolicy.objects.select_for_update().get(pk=1)
-        before = _policy_snap(row)
+        before = policy_snapshot(row)
         for key, value in changes.items():
             setattr(row, key, value)
         row.updated_at = timezone.now()
@@ -105,13 +105,14 @@ def policy_update(*, actor, label="", **changes):
             actor=row.updated_by,
             actor_label=label or getattr(actor, "username", "") or "system",
             before=before,
-            after=_policy_snap(row),
+            after=policy_snapshot(row),
             at=row.updated_at,
         )
     return row
 
 
-def _policy_snap(row):
+def policy_snapshot(row):
+    """The auto-remediation policy as recorded in audit rows and printed by the command."""
     return {
         "enabled": row.enabled,
         "killed": row.killed,
@@ -123,7 +124,9 @@ def _policy_snap(row):
 
 
 def _decline(rec, why, now, **extra):
-    _audit(rec, RecEvent.AUTO_SKIPPED, label=LABEL, after={"reason": why, **extra}, now=now)
+    recommendation_audit_append(
+        rec, RecEvent.AUTO_SKIPPED, label=LABEL, after={"reason": why, **extra}, now=now
+    )
     return None
 
 
@@ -157,7 +160,7 @@ def auto_remediate(rec_id, *, now=None):
         if done >= row.max_per_hour:
             return _decline(rec, "hourly_limit", now, applied_last_hour=done)
         if row.dry_run:
-            _audit(
+            recommendation_audit_append(
                 rec,
                 RecEvent.AUTO_DRY_RUN,
                 label=LABEL,

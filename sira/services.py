@@ -47,7 +47,10 @@ def _snap(rec):
     }
 
 
-def _audit(rec, event, *, actor=None, label="", before=None, after=None, context=None, now=None):
+def recommendation_audit_append(
+    rec, event, *, actor=None, label="", before=None, after=None, context=None, now=None
+):
+    """Append one row to a recommendation's audit trail (in the caller's transaction)."""
     RecommendationAudit.objects.create(
         recommendation=rec,
         event=event,
@@ -94,7 +97,7 @@ def recommendation_ingest(*, data, origin, now=None, context=None):
             if existing is None:
                 raise
             return existing, False
-        _audit(
+        recommendation_audit_append(
             rec,
             RecEvent.RECEIVED,
             label=origin,
@@ -114,7 +117,9 @@ def recommendation_ingest(*, data, origin, now=None, context=None):
             before = _snap(old)
             old.status, old.superseded_by, old.updated_at = RecStatus.SUPERSEDED, rec, now
             old.save(update_fields=["status", "superseded_by", "updated_at"])
-            _audit(old, RecEvent.SUPERSEDED, label=origin, before=before, context=context, now=now)
+            recommendation_audit_append(
+                old, RecEvent.SUPERSEDED, label=origin, before=before, context=context, now=now
+            )
         rec_id = rec.pk
         transaction.on_commit(lambda: _run_after_intake(rec_id))
     return rec, True
@@ -172,7 +177,7 @@ def recommendation_apply(*, actor, rec_id, context=None, label="", auto=False):
         )
         rec.ops_action, rec.updated_at = action, now
         rec.save(update_fields=["ops_action", "updated_at"])
-        _audit(
+        recommendation_audit_append(
             rec,
             RecEvent.AUTO_APPLIED if auto else RecEvent.APPLY_REQUESTED,
             actor=actor,
@@ -211,7 +216,7 @@ def recommendation_reject(*, actor, rec_id, reason, context=None):
         rec.save(
             update_fields=["status", "decided_by", "decided_at", "decision_reason", "updated_at"]
         )
-        _audit(
+        recommendation_audit_append(
             rec,
             RecEvent.REJECTED,
             actor=actor,
@@ -240,7 +245,7 @@ def recommendations_expire(*, now=None):
             before = _snap(rec)
             rec.status, rec.decided_at, rec.updated_at = RecStatus.EXPIRED, now, now
             rec.save(update_fields=["status", "decided_at", "updated_at"])
-            _audit(rec, RecEvent.EXPIRED, label="beat", before=before, now=now)
+            recommendation_audit_append(rec, RecEvent.EXPIRED, label="beat", before=before, now=now)
             count += 1
     return count
 
@@ -264,7 +269,7 @@ def recommendation_follow_action(*, action_id, status):
             rec.status, rec.decided_at, rec.updated_at = RecStatus.APPLIED, now, now
             rec.decided_by_id = action.requested_by_id
             rec.save(update_fields=["status", "decided_at", "decided_by", "updated_at"])
-            _audit(
+            recommendation_audit_append(
                 rec,
                 RecEvent.APPLIED,
                 label="ops action",
@@ -280,7 +285,7 @@ def recommendation_follow_action(*, action_id, status):
                 now,
             )
             rec.save(update_fields=["status", "decided_at", "decided_by", "updated_at"])
-            _audit(
+            recommendation_audit_append(
                 rec,
                 RecEvent.REOPENED,
                 label="ops action",

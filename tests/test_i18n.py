@@ -407,9 +407,9 @@ def test_ops_console_in_french(ops_admin, pending_action):
             "Piste d'audit",
             "Approuver",
             "Rejeter",
-            "Soumise à approbation",
+            "Demandée",
         ],
-        ["Parameters", "Reason code", "Audit trail", "Approve", "Reject", "Submitted for approval"],
+        ["Parameters", "Reason code", "Audit trail", "Approve", "Reject", "Requested"],
     )
     # Dates in French: "30 nov. 2026, 07:01", never "30 Nov 2026".
     with translation.override("fr"):

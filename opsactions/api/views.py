@@ -26,7 +26,7 @@ from opsactions.api.serializers import (
 from opsactions.audit import context_from_request
 from opsactions.choices import ActionStatus
 from opsactions.models import OpsAction
-from opsactions.selectors import action_get, action_queryset
+from opsactions.selectors import action_get, action_queryset, action_related_load
 
 
 def _err(text):
@@ -92,14 +92,20 @@ class OpsActionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     def get_object(self):
         return action_get(self.request.user, self.kwargs["pk"])
 
+    def _visible_pk(self):
+        """The action's id once `user` may see it (404 otherwise): the one read of the row
+        before the service locks it; the answer is the service's own object."""
+        return action_get(self.request.user, self.kwargs["pk"], related=False).pk
+
     def get_serializer_class(self):
         if self.action == "list":
             return ActionSerializer
         return ActionDetailSerializer
 
     def _answer(self, action_obj, code=status.HTTP_200_OK):
-        fresh = action_get(self.request.user, action_obj.pk)
-        return Response(ActionDetailSerializer(fresh).data, status=code)
+        # The service's locked-and-changed object is the answer: no second read of the row.
+        action_related_load(action_obj)
+        return Response(ActionDetailSerializer(action_obj).data, status=code)
 
     def _input(self, serializer_class):
         serializer = serializer_class(data=self.request.data)
@@ -129,10 +135,10 @@ class OpsActionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
         data = self._input(ApproveSerializer)
-        target = self.get_object()
+        action_id = self._visible_pk()
         done = services.action_approve(
             actor=request.user,
-            action_id=target.pk,
+            action_id=action_id,
             comment=data.get("comment", ""),
             params_hash=data.get("params_hash"),
             context=context_from_request(request),
@@ -143,10 +149,10 @@ class OpsActionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
         data = self._input(ReasonSerializer)
-        target = self.get_object()
+        action_id = self._visible_pk()
         done = services.action_reject(
             actor=request.user,
-            action_id=target.pk,
+            action_id=action_id,
             reason=data["reason"],
             context=context_from_request(request),
         )
@@ -155,9 +161,9 @@ class OpsActionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     @_transition_schema("Execute an approved action (once)")
     @action(detail=True, methods=["post"])
     def execute(self, request, pk=None):
-        target = self.get_object()
+        action_id = self._visible_pk()
         done = services.action_execute(
-            actor=request.user, action_id=target.pk, context=context_from_request(request)
+            actor=request.user, action_id=action_id, context=context_from_request(request)
         )
         return self._answer(done)
 
@@ -165,10 +171,10 @@ class OpsActionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         data = self._input(CancelSerializer)
-        target = self.get_object()
+        action_id = self._visible_pk()
         done = services.action_cancel(
             actor=request.user,
-            action_id=target.pk,
+            action_id=action_id,
             reason=data.get("reason", ""),
             context=context_from_request(request),
         )
@@ -200,10 +206,10 @@ class OpsActionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     @action(detail=True, methods=["post"])
     def rollback(self, request, pk=None):
         data = self._input(ReasonSerializer)
-        target = self.get_object()
+        action_id = self._visible_pk()
         done = services.action_rollback(
             actor=request.user,
-            action_id=target.pk,
+            action_id=action_id,
             reason=data["reason"],
             context=context_from_request(request),
         )

@@ -12,10 +12,8 @@ register = template.Library()
 # Colour says what the reader has to do: amber waits on people, blue is ready or running,
 # green is done, red failed or refused, grey is closed without effect.
 _STATUS_TONE = {
-    ActionStatus.REQUESTED: "info",
     ActionStatus.PENDING_APPROVAL: "warn",
     ActionStatus.APPROVED: "info",
-    ActionStatus.EXECUTING: "info",
     ActionStatus.EXECUTED: "ok",
     ActionStatus.FAILED: "bad",
     ActionStatus.REJECTED: "bad",

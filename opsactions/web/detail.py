@@ -132,13 +132,17 @@ def _done_message(request, verb, action):
 @require_POST
 @ops_page
 def action_transition(request, action_id, verb):
-    """One button: call its service with the posted text; refusals shown with their status."""
+    """One button: call its service with the posted text; refusals shown with their status.
+
+    One read of the action (who may see it) before the service locks it; success redirects
+    with the service's own object, a refusal shows the action as read (it changed nothing),
+    except after an expiry the service committed before refusing."""
     if verb not in Transition.values:
         raise Http404("Unknown transition.")
     action = _visible(request.user, action_id)
     text = request.POST.get("text", "")
     try:
-        transition_apply(
+        done = transition_apply(
             verb,
             actor=request.user,
             action_id=action.pk,
@@ -147,15 +151,15 @@ def action_transition(request, action_id, verb):
             context=context_from_request(request),
         )
     except DomainError as exc:
-        fresh = _visible(request.user, action_id)
+        if exc.code == "action_expired":
+            action = _visible(request.user, action_id)
         return _render(
             request,
-            fresh,
+            action,
             error=f"{exc.detail} ({exc.code})",
             failed=verb,
             text=text,
             status=exc.status_code,
         )
-    done = _visible(request.user, action_id)
     _done_message(request, verb, done)
     return redirect("ops-detail", action_id=done.pk)

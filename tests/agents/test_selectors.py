@@ -218,13 +218,13 @@ def test_spatial_indexes_are_the_composite_and_the_partial_frozen_one():
 
 def test_region_users_nearest_query_has_the_country_as_index_condition():
     from agents import sql
-    from agents.selectors import _where
+    from agents.selectors import where_sql
 
     for i in range(50):
         place(f"a_sn{i}", *offset_north(*DAKAR, 100 * i))
         place(f"a_ci{i}", *offset_north(*ABIDJAN, 100 * i), country="CI")
     params = {"lat": DAKAR[0], "lon": DAKAR[1], "limit": 10}
-    query = sql.NEAREST.format(filters=_where({"country": "CI"}, params))
+    query = sql.NEAREST.format(filters=where_sql({"country": "CI"}, params))
     from django.db import connection
 
     with connection.cursor() as cursor:  # a few rows: keep the planner off seq scans

@@ -203,7 +203,7 @@ def test_email_contact_point_uses_the_email_backend(django_capture_on_commit_cal
 
 
 def test_a_claimed_delivery_is_not_sent_by_an_overlapping_run(django_capture_on_commit_callbacks):
-    from alerts.notifications import _claim
+    from alerts.notifications import delivery_claim
 
     webhook("platform", "http://127.0.0.1:9/unused", group_wait=timedelta(0))
     t = timezone.now()
@@ -211,7 +211,7 @@ def test_a_claimed_delivery_is_not_sent_by_an_overlapping_run(django_capture_on_
         raise_on("bank:b_1")
     groups_flush(now=t + timedelta(seconds=1))
     assert groups_flush(now=t + timedelta(seconds=2)) == 0  # sent once, nothing changed
-    first = _claim(t + timedelta(seconds=1))
+    first = delivery_claim(t + timedelta(seconds=1))
     assert first is not None
-    assert _claim(t + timedelta(seconds=2)) is None  # leased to the first run
+    assert delivery_claim(t + timedelta(seconds=2)) is None  # leased to the first run
     assert NotificationDelivery.objects.count() == 1

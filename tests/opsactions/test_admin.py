@@ -30,7 +30,7 @@ def test_changelist_and_detail_show_progress_and_audit(ops_admin, approver_b, re
     page = client.get(CHANGELIST).content.decode()
     assert "FREEZE_MERCHANT" in page and "0 of 2" in page
     detail = client.get(f"{CHANGELIST}{action.pk}/change/").content.decode()
-    assert "fraud_suspected" in detail and "submitted" in detail
+    assert "fraud_suspected" in detail and "requested" in detail
     assert "transition/approve/" in detail
     assert client.get(f"{CHANGELIST}?awaiting_my_approval=yes").status_code == 200
 

@@ -43,7 +43,7 @@ def test_create_returns_the_contract_shape(client_for, ops_admin):
     assert body["status"] == "pending_approval"
     assert body["requested_by"] == "ops_admin"
     assert body["expires_after"] == 6 * 3600
-    assert [a["event"] for a in body["audit"]] == ["requested", "submitted"]
+    assert [a["event"] for a in body["audit"]] == ["requested"]
     entry = AuditEntry.objects.filter(action_id=body["id"]).first()
     assert (entry.request_id, entry.client_ip, entry.actor_role) == (
         "req-123",
@@ -129,11 +129,9 @@ def test_full_workflow_over_http(client_for, ops_admin, approver_b, pay_admin):
     events = [a["event"] for a in client_for(ops_admin).get(f"{URL}/{action_id}").json()["audit"]]
     assert events == [
         "requested",
-        "submitted",
         "approval",
         "approval",
         "approved",
-        "execution_started",
         "executed",
         "rollback_requested",
         "rolled_back",

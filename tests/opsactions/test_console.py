@@ -412,7 +412,7 @@ def test_detail_shows_everything_about_the_action(ops_admin, approver_b, request
     assert re.search(r'id="approvals-count">1</strong> / 2', html)
     for entry in AuditEntry.objects.filter(action_id=action.pk):
         assert entry.hash in html
-    assert html.count('class="tl-item') == 3  # requested, submitted, approval
+    assert html.count('class="tl-item') == 2  # requested, approval
 
 
 def test_buttons_follow_state_and_user(ops_admin, approver_b, pay_admin, request_action):

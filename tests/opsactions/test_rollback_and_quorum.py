@@ -2,11 +2,9 @@
 people; an approved action expires when it is not executed in time; approvals of approvers
 deactivated or no longer eligible stop counting at execute time."""
 
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
@@ -26,6 +24,7 @@ from opsactions.models import (
 )
 from opsactions.tasks import expire_pending_actions
 from tests.factories import make_user
+from tests.race import race
 
 pytestmark = pytest.mark.django_db
 
@@ -305,27 +304,6 @@ def test_admin_rollback_takes_two_people_and_the_detail_page_shows_the_request(c
         ("rollback_requested", "rq_ops3"),
         ("rolled_back", "rq_pay1"),
     ]
-
-
-def race(calls):
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def run(i, call):
-        try:
-            barrier.wait(timeout=10)
-            results[i] = call()
-        except Exception as exc:  # noqa: BLE001 - collected for the assertions
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    return results
 
 
 @pytest.mark.django_db(transaction=True)

@@ -6,7 +6,7 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from common.errors import ValidationFailed
-from sira.autoremediation import _policy_snap, low_risk_types, policy_update
+from sira.autoremediation import low_risk_types, policy_snapshot, policy_update
 from sira.selectors import policy_get
 
 
@@ -48,4 +48,4 @@ class Command(BaseCommand):
                 policy_update(actor=None, label=label, **changes)
             except ValidationFailed as exc:
                 raise CommandError(f"{exc.detail} {exc.errors}")
-        self.stdout.write(json.dumps(_policy_snap(policy_get()), indent=2))
+        self.stdout.write(json.dumps(policy_snapshot(policy_get()), indent=2))
