@@ -118,6 +118,8 @@ FILTER_PARAMETERS = [
     OpenApiParameter("amount_min", str, description="Decimal; inclusive."),
     OpenApiParameter("amount_max", str, description="Decimal; inclusive."),
     OpenApiParameter("event_id", str, pattern=r"^[^\x00]{0,64}$"),
+    *(OpenApiParameter(name, str, pattern=r"^[^\x00]{0,64}$", description="Within the scope.")
+      for name in ("merchant_id", "agent_id", "bank_id")),
 ]  # fmt: skip
 _ERRORS = {
     400: OpenApiResponse(description="bad parameter, with field errors"),

@@ -52,6 +52,9 @@ class TxQuery:
     amount_min: Decimal | None = None
     amount_max: Decimal | None = None
     event_id: str | None = None
+    merchant_id: str | None = None
+    agent_id: str | None = None
+    bank_id: str | None = None
     after: tuple | None = None  # keyset: (occurred_at, event_id) of the last row shown
     limit: int = DEFAULT_LIMIT
     extra: dict = field(default_factory=dict)
@@ -123,6 +126,7 @@ def parse_query(scope, params, *, now=None, paged=True):
         errors["country"] = [f"Not an ISO 3166-1 alpha-2 code: {country!r}."]
     region, city = _text("region", params, errors), _text("city", params, errors)
     event_id = _text("event_id", params, errors)
+    parties = {name: _text(name, params, errors) for name in ("merchant_id", "agent_id", "bank_id")}
     amount_min = _decimal("amount_min", params.get("amount_min"), errors)
     amount_max = _decimal("amount_max", params.get("amount_max"), errors)
     after = None
@@ -144,7 +148,7 @@ def parse_query(scope, params, *, now=None, paged=True):
         scope=scope, frm=frm, to=to, types=types, figure=figure, source=source,
         currency=currency, country=country, region=region, city=city,
         amount_min=amount_min, amount_max=amount_max, event_id=event_id, after=after,
-        limit=limit,
+        limit=limit, **parties,
     )  # fmt: skip
 
 
@@ -187,6 +191,9 @@ def _where(q, *, types=None, source=None):
         ("region", q.region),
         ("city", q.city),
         ("event_id", q.event_id),
+        ("merchant_id", q.merchant_id),
+        ("agent_id", q.agent_id),
+        ("bank_id", q.bank_id),
     ):
         if value is not None:
             clauses.append(f"{column} = %s")
