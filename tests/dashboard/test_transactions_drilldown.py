@@ -127,15 +127,22 @@ SCOPES = ["platform", "merchant:m_a", "agent:a_a", "bank:b_a", "region:SN", "mer
 def generated(django_db_setup, django_db_blocker):
     batches, counted = _generate()
     with django_db_blocker.unblock():
+        _empty()  # rows other (transactional) tests left behind would count too
         total = sum(ingest(b, now=NOW).counted for b in batches)
         assert total == len(counted)
         with connection.cursor() as cur:
             bodies = {s: compute_scope(cur, Scope.parse(s), now=NOW)[0] for s in SCOPES}
     yield counted, bodies
-    with django_db_blocker.unblock(), connection.cursor() as cur:
+    with django_db_blocker.unblock():
+        _empty()
+
+
+def _empty():
+    with connection.cursor() as cur:
         for table in ("dashboard_transaction", "dashboard_hourly_aggregate",
                       "dashboard_seen_event", "dashboard_dirty_change",
-                      "dashboard_bank_merchant_hourly"):  # fmt: skip
+                      "dashboard_bank_merchant_hourly", "dashboard_scope_hourly",
+                      "dashboard_scope_daily", "dashboard_snapshot"):  # fmt: skip
             cur.execute(f"DELETE FROM {table}")
 
 
