@@ -83,7 +83,12 @@ def list_partitions(cursor, table):
 
 def seen_partition_day(name):
     """dashboard_seen_event_p20261127 -> date(2026, 11, 27); None for other names."""
-    prefix = f"{SEEN_TABLE}_p"
+    return _partition_day(name, SEEN_TABLE)
+
+
+def _partition_day(name, table):
+    """The day of a daily partition's name (`<table>_pYYYYMMDD`); None for other names."""
+    prefix = f"{table}_p"
     if not name.startswith(prefix):
         return None
     try:
@@ -131,10 +136,4 @@ def drop_tx_partition(cursor, day):
 
 def tx_partition_day(name):
     """dashboard_transaction_p20261127 -> date(2026, 11, 27); None for other names."""
-    prefix = f"{TX_TABLE}_p"
-    if not name.startswith(prefix):
-        return None
-    try:
-        return datetime.strptime(name[len(prefix) :], "%Y%m%d").date()
-    except ValueError:
-        return None
+    return _partition_day(name, TX_TABLE)

@@ -147,7 +147,11 @@ class TransactionListView(APIView):
                 description="csv: every matching row, streamed (no paging).",
             ),
         ],  # fmt: skip
-        responses={200: TransactionPageSerializer, **_ERRORS},
+        responses={
+            200: TransactionPageSerializer,
+            404: OpenApiResponse(description="unknown `format`"),
+            **_ERRORS,
+        },
     )
     def get(self, request):
         scope = resolve_scope(request.user, request.query_params.get("scope"))

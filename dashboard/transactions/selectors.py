@@ -33,6 +33,7 @@ _FLOAT = str(EventType.AGENT_FLOAT_UPDATED)
 _CURRENCY_RE = re.compile(r"[A-Z]{3}")
 _COUNTRY_RE = re.compile(r"[A-Z]{2}")
 _TEXT_MAX = 64
+_DIGITS = re.compile(r"[0-9]{1,6}")
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ def _decode_cursor(text, errors):
         raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
         stamp, _, event_id = raw.partition("|")
         when = datetime.fromisoformat(stamp)
-        if when.tzinfo is None or not event_id:
+        if when.tzinfo is None or not event_id or len(event_id) > _TEXT_MAX or "\x00" in event_id:
             raise ValueError
         return when.astimezone(UTC), event_id
     except (ValueError, UnicodeDecodeError):
@@ -135,7 +136,7 @@ def parse_query(scope, params, *, now=None, paged=True):
     limit = DEFAULT_LIMIT
     if paged and params.get("limit"):
         text = params["limit"]
-        if not text.isdigit() or not 1 <= int(text) <= settings.TRANSACTIONS_PAGE_MAX:
+        if not _DIGITS.fullmatch(text) or not 1 <= int(text) <= settings.TRANSACTIONS_PAGE_MAX:
             errors["limit"] = [f"An integer from 1 to {settings.TRANSACTIONS_PAGE_MAX}."]
         else:
             limit = int(text)
@@ -169,41 +170,31 @@ def scope_clause(scope):
 def _where(q, *, types=None, source=None):
     sql, params = scope_clause(q.scope)
     clauses = [sql]
-    if q.frm is not None:
-        clauses.append("occurred_at >= %s")
-        params.append(q.frm)
-    if q.to is not None:
-        clauses.append("occurred_at < %s")
-        params.append(q.to)
     wanted = types if types is not None else q.types
     if q.figure is not None and types is None:
         figure_types = drilldown.figure_types(q.figure)
         wanted = tuple(t for t in wanted if t in figure_types) if wanted else figure_types
         if not wanted:
             clauses.append("FALSE")
-    if wanted:
-        clauses.append("type = ANY(%s)")
-        params.append(list(wanted))
-    for column, value in (
-        ("source", source or q.source),
-        ("currency", q.currency),
-        ("country", q.country),
-        ("region", q.region),
-        ("city", q.city),
-        ("event_id", q.event_id),
-        ("merchant_id", q.merchant_id),
-        ("agent_id", q.agent_id),
-        ("bank_id", q.bank_id),
+    for clause, value in (
+        ("occurred_at >= %s", q.frm),
+        ("occurred_at < %s", q.to),
+        ("type = ANY(%s)", list(wanted) if wanted else None),
+        ("source = %s", source or q.source),
+        ("currency = %s", q.currency),
+        ("country = %s", q.country),
+        ("region = %s", q.region),
+        ("city = %s", q.city),
+        ("event_id = %s", q.event_id),
+        ("merchant_id = %s", q.merchant_id),
+        ("agent_id = %s", q.agent_id),
+        ("bank_id = %s", q.bank_id),
+        ("amount >= %s", q.amount_min),
+        ("amount <= %s", q.amount_max),
     ):
         if value is not None:
-            clauses.append(f"{column} = %s")
+            clauses.append(clause)
             params.append(value)
-    if q.amount_min is not None:
-        clauses.append("amount >= %s")
-        params.append(q.amount_min)
-    if q.amount_max is not None:
-        clauses.append("amount <= %s")
-        params.append(q.amount_max)
     return " AND ".join(clauses), params
 
 
@@ -249,6 +240,9 @@ def transactions_iter(q, chunk=CSV_CHUNK):
 
 def transaction_get(scope, event_id):
     """One event of the scope by id; NotFound (404) if absent or another tenant's."""
+    if not event_id or len(event_id) > _TEXT_MAX or "\x00" in event_id:
+        # Not an id ingestion accepts (and PostgreSQL text cannot hold a NUL).
+        raise NotFound("No such transaction in this scope.", code="transaction_not_found")
     where, params = scope_clause(scope)
     sql = f"{_SELECT} WHERE {where} AND event_id = %s ORDER BY occurred_at, event_id LIMIT 1"
     with connection.cursor() as cur:

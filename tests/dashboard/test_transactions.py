@@ -177,6 +177,9 @@ def test_bad_filters_are_400_with_field_errors(client_for, ops_admin, tenants):
          "cursor": "!!", "figure": "x", "source": "bank", "country": "Senegal"},
     )  # fmt: skip
     assert r.status_code == 400
+    client = client_for(ops_admin)
+    assert client.get(URL, {"limit": "²"}).status_code == 400  # a digit to isdigit(), not int()
+    assert client.get(f"{URL}/bad%00id").status_code == 404  # no such id, never a 500
     assert set(r.json()["errors"]) == {
         "type", "currency", "from", "amount_min", "limit", "cursor", "figure", "source", "country"
     }  # fmt: skip
