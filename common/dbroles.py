@@ -35,6 +35,8 @@ PARTITION_FUNCTIONS = (
     "molam_seen_partition_create(date)",
     "molam_seen_partition_detach(date)",
     "molam_seen_partition_drop(date)",
+    "molam_tx_partition_create(date)",
+    "molam_tx_partition_drop(date)",
 )
 PARTITION_FUNCTIONS_SQL = r"""
 CREATE OR REPLACE FUNCTION public.molam_month_partition_create(parent text, month date)
@@ -138,6 +140,46 @@ BEGIN
            AND c.relkind = 'r' AND NOT c.relispartition) THEN
         RETURN false;
     END IF;
+    EXECUTE format('DROP TABLE public.%I', part);
+    RETURN true;
+END
+$fn$;
+
+-- Transactions (dashboard/transactions/): one partition per UTC day of occurred_at.
+CREATE OR REPLACE FUNCTION public.molam_tx_partition_create(day date)
+RETURNS boolean LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    part text;
+BEGIN
+    IF day IS NULL OR day < DATE '2000-01-01' OR day > current_date + 400 THEN
+        RAISE EXCEPTION 'molam_tx_partition_create: % is out of range', day
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    part := 'dashboard_transaction_p' || to_char(day, 'YYYYMMDD');
+    IF to_regclass('public.' || part) IS NOT NULL THEN
+        RETURN false;
+    END IF;
+    EXECUTE format('CREATE TABLE IF NOT EXISTS public.%I PARTITION OF public.dashboard_transaction '
+                   'FOR VALUES FROM (%L) TO (%L)', part,
+                   (day::timestamp AT TIME ZONE 'UTC')::text,
+                   ((day + 1)::timestamp AT TIME ZONE 'UTC')::text);
+    RETURN true;
+END
+$fn$;
+
+-- Retention: a whole day partition, detached then dropped (never the default partition).
+CREATE OR REPLACE FUNCTION public.molam_tx_partition_drop(day date)
+RETURNS boolean LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    part text := 'dashboard_transaction_p' || to_char(day, 'YYYYMMDD');
+BEGIN
+    IF day IS NULL OR NOT EXISTS (
+        SELECT 1 FROM pg_inherits i
+         WHERE i.inhparent = 'public.dashboard_transaction'::regclass
+           AND i.inhrelid = to_regclass('public.' || part)) THEN
+        RETURN false;
+    END IF;
+    EXECUTE format('ALTER TABLE public.dashboard_transaction DETACH PARTITION public.%I', part);
     EXECUTE format('DROP TABLE public.%I', part);
     RETURN true;
 END

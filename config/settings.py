@@ -351,6 +351,20 @@ CELERY_BEAT_SCHEDULE["sira-baseline-advisor"] = {
 # sooner: dashboard/widgets/cache.py).
 WIDGET_DATA_CACHE_S = env_int("WIDGET_DATA_CACHE_S", 300, minimum=1)
 
+# ------------------------------------------------------------------ transactions
+# Every counted event kept (dashboard/transactions/, docs/transactions.md), in daily
+# partitions: whole days older than the retention are dropped by beat, which also
+# creates the coming days' partitions ahead.
+TRANSACTIONS_RETENTION_DAYS = env_int("TRANSACTIONS_RETENTION_DAYS", 400, minimum=1)
+TRANSACTIONS_PARTITIONS_AHEAD_DAYS = env_int("TRANSACTIONS_PARTITIONS_AHEAD_DAYS", 3, minimum=1)
+TRANSACTIONS_MAINTAIN_INTERVAL_S = env_int("TRANSACTIONS_MAINTAIN_INTERVAL_S", 3600, minimum=60)
+# Largest page of GET /api/dashboard/transactions (`limit`).
+TRANSACTIONS_PAGE_MAX = env_int("TRANSACTIONS_PAGE_MAX", 500, minimum=10)
+CELERY_BEAT_SCHEDULE["transactions-partitions"] = {
+    "task": "dashboard.tasks.maintain_transaction_partitions",
+    "schedule": TRANSACTIONS_MAINTAIN_INTERVAL_S,
+}
+
 # ------------------------------------------------------------------ API
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -409,6 +423,16 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
         "SiraPriorityEnum": "sira.choices.Priority",
         "SiraRecommendationTypeEnum": "sira.choices.RecType",
         "WidgetTypeEnum": "dashboard.widgets.choices.WidgetType",
+    }
+)
+# The transactions API's closed sets (docs/transactions.md); the alerts' source keeps
+# the name it had before a second `source` field appeared.
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
+    {
+        "SourceEnum": "alerts.choices.AlertSource",
+        "EventSourceEnum": "dashboard.choices.Source",
+        "EventTypeEnum": "dashboard.choices.EventType",
+        "EventStatusEnum": "dashboard.choices.EventOutcome",
     }
 )
 

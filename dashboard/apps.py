@@ -49,8 +49,16 @@ class DashboardConfig(AppConfig):
             icon="∿",
         )
         register_page(
-            key="stream",
+            key="transactions",
             label=_("Transactions"),
+            url_name="transactions",
+            order=29,
+            allowed=can_view_dashboards,
+            icon="☰",
+        )
+        register_page(
+            key="stream",
+            label=_("Live feed"),
             url_name="dashboard-stream",
             order=30,
             allowed=can_view_dashboards,

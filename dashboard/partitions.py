@@ -83,10 +83,57 @@ def list_partitions(cursor, table):
 
 def seen_partition_day(name):
     """dashboard_seen_event_p20261127 -> date(2026, 11, 27); None for other names."""
-    prefix = f"{SEEN_TABLE}_p"
+    return _partition_day(name, SEEN_TABLE)
+
+
+def _partition_day(name, table):
+    """The day of a daily partition's name (`<table>_pYYYYMMDD`); None for other names."""
+    prefix = f"{table}_p"
     if not name.startswith(prefix):
         return None
     try:
         return datetime.strptime(name[len(prefix) :], "%Y%m%d").date()
     except ValueError:
         return None
+
+
+# ---------------------------------------------------------------- transactions (daily)
+# dashboard_transaction: every counted event, range-partitioned by day on
+# occurred_at (dashboard/transactions/, docs/transactions.md). A DEFAULT
+# partition takes any event whose day has no partition yet, so ingestion never
+# fails for lack of one.
+TX_TABLE = "dashboard_transaction"
+TX_DEFAULT = f"{TX_TABLE}_default"
+
+
+def tx_partition_name(day):
+    return f"{TX_TABLE}_p{day:%Y%m%d}"
+
+
+def create_tx_partition_sql(day):
+    """DDL for one day's transactions partition (migrations, as the owner); idempotent."""
+    from datetime import timedelta
+
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    end = start + timedelta(days=1)
+    return (
+        f"CREATE TABLE IF NOT EXISTS {tx_partition_name(day)} PARTITION OF {TX_TABLE} "
+        f"FOR VALUES FROM ('{start.isoformat()}') TO ('{end.isoformat()}')"
+    )
+
+
+def create_tx_partition(cursor, day):
+    """At run time: one day's transactions partition through the owner's narrow function."""
+    cursor.execute("SELECT public.molam_tx_partition_create(%s)", [day])
+    return cursor.fetchone()[0]
+
+
+def drop_tx_partition(cursor, day):
+    """At run time: detach and drop one day's transactions partition (owner's function)."""
+    cursor.execute("SELECT public.molam_tx_partition_drop(%s)", [day])
+    return cursor.fetchone()[0]
+
+
+def tx_partition_day(name):
+    """dashboard_transaction_p20261127 -> date(2026, 11, 27); None for other names."""
+    return _partition_day(name, TX_TABLE)

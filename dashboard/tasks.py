@@ -15,6 +15,7 @@ from dashboard.snapshots.refresh import (
     snapshots_refresh_batch,
     snapshots_refresh_dirty,
 )
+from dashboard.transactions.retention import transaction_partitions_maintain
 
 
 @shared_task(ignore_result=True)
@@ -51,3 +52,9 @@ def maintain_partitions():
 def enforce_retention():
     """Daily: delete dead letters and figures past their retention (docs/retention.md)."""
     return retention_enforce()
+
+
+@shared_task(ignore_result=True)
+def maintain_transaction_partitions():
+    """Hourly: create the coming days' transaction partitions, drop days past retention."""
+    return transaction_partitions_maintain()

@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from dashboard.transactions import web as transactions
 from dashboard.web import explorer, home, overview, scopes, stream
 
 urlpatterns = [
@@ -14,4 +15,12 @@ urlpatterns = [
     path("scopes", scopes.scope_options, name="scope-options"),
     path("stream", stream.stream_page, name="dashboard-stream"),
     path("stream/events", stream.stream_events, name="dashboard-stream-events"),
+    path("transactions", transactions.transactions_page, name="transactions"),
+    path("transactions/rows", transactions.transactions_rows, name="transactions-rows"),
+    # <path:>: an event id is any 1-64 characters, "/" included.
+    path(
+        "transactions/event/<path:event_id>",
+        transactions.transaction_detail,
+        name="transactions-detail",
+    ),
 ]

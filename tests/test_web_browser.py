@@ -86,7 +86,8 @@ def web_world(transactional_db):
     with dbroles.as_owner(), connection.cursor() as cur:  # the app role may truncate nothing
         cur.execute(
             "TRUNCATE dashboard_hourly_aggregate, dashboard_seen_event, "
-            "dashboard_dirty_change, dashboard_dead_letter, dashboard_bank_merchant_hourly"
+            "dashboard_dirty_change, dashboard_dead_letter, dashboard_bank_merchant_hourly, "
+            "dashboard_transaction"
         )
 
 

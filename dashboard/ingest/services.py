@@ -37,6 +37,7 @@ from dashboard.ingest.validation import (
     event_id_of,
     parse,
 )
+from dashboard.transactions import sql as tx_sql
 
 log = logging.getLogger("dashboard.ingest")
 
@@ -279,6 +280,22 @@ def apply_prepared(batch):
             sql.bank_merchants_upsert(cursor, bank_merchants)
             t2 = clock()
             timings["aggregates"] = t2 - t1
+            if len(fresh_ids) == len(events):
+                counted = list(events.values())
+            else:
+                counted = [e for i, e in events.items() if i in fresh_ids]  # (arrival order)
+            # Every counted event kept, in the transaction that counts it
+            # (dashboard/transactions/): a retried batch writes them once.
+            tx_sql.partitions_ensure(
+                cursor,
+                {e.day for e in counted},
+                retention_days=settings.TRANSACTIONS_RETENTION_DAYS,
+                today=batch.now.date(),
+            )
+            tx_sql.transactions_copy(cursor, counted)
+            t2b = clock()
+            timings["transactions"] = t2b - t2
+            t2 = t2b
             if floats:
                 agent_services.agent_floats_apply(floats)
             if sales:
@@ -287,10 +304,6 @@ def apply_prepared(batch):
             timings["agents"] = t3 - t2
             sql.dirty_scopes_mark(cursor, batch.spans)
             timings["dirty"] = clock() - t3
-            if len(fresh_ids) == len(events):
-                counted = list(events.values())
-            else:
-                counted = [e for i, e in events.items() if i in fresh_ids]  # (arrival order)
             # The live feed shows only what the database counted: written after
             # the (outermost) commit, never for an attempt that rolled back.
             transaction.on_commit(partial(_feed_after_commit, counted, timings), robust=True)

@@ -107,6 +107,11 @@
           if (i < 0 || i >= points.length) return null;
           return [C.timeTitle(points[i].t, cfg.granularity), format(points[i].value)];
         });
+        chart.on("click", function (params) {
+          const p = points[params.dataIndex];
+          const href = p && drillUrl(p.t);
+          if (href) window.location.assign(href);
+        });
         let pending = null;
         window.addEventListener("resize", function () {
           clearTimeout(pending);
@@ -165,12 +170,36 @@
       stat(list, hourly ? Molam.t("Hours") : Molam.t("Days"), M.number(points.length, 0));
     }
 
+    // Drill-down (docs/transactions.md): a point's events are the transactions of the same
+    // scope and cuts in [t, t + one bucket), of the metric's event types.
+    const drillBase = el.dataset.transactionsUrl;
+    function drillUrl(t) {
+      if (!drillBase) return null;
+      const api = new URL(cfg.api, window.location.href).searchParams;
+      const start = new Date(t);
+      const end = new Date(start.getTime() + (cfg.granularity === "day" ? 86400000 : 3600000));
+      const q = new URLSearchParams({figure: cfg.metric, from: t, to: end.toISOString().replace(".000Z", "Z")});
+      ["scope", "currency", "source", "country", "region", "city"].forEach(function (name) {
+        if (api.get(name)) q.set(name, api.get(name));
+      });
+      return drillBase + "?" + q.toString();
+    }
+
     function table() {
       const body = document.querySelector("#chart-table tbody");
       const rows = points.map(function (p) {
         const tr = document.createElement("tr");
         const th = document.createElement("td");
-        th.textContent = C.timeTitle(p.t, cfg.granularity);
+        const href = drillUrl(p.t);
+        if (href) {
+          const a = document.createElement("a");
+          a.href = href;
+          a.textContent = C.timeTitle(p.t, cfg.granularity);
+          a.title = Molam.t("Transactions");
+          th.append(a);
+        } else {
+          th.textContent = C.timeTitle(p.t, cfg.granularity);
+        }
         const td = document.createElement("td");
         td.className = "num";
         td.textContent = format(p.value);

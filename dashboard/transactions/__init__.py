@@ -1,0 +1,1 @@
+"""Transactions: every counted event kept, searchable, and the drill-down from figures to them."""
