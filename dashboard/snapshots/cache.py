@@ -49,6 +49,11 @@ def dirty_key(scope_text):
     return f"{_prefix()}:snapshots:dirty:{scope_text}"
 
 
+def queued_key(scope_text):
+    """Set while a refresh of this scope queued by a read is pending (deduplication)."""
+    return f"{_prefix()}:snapshots:queued:{scope_text}"
+
+
 def _ttl():
     # Every scope with a snapshot is rewritten each full refresh, so the TTL only
     # matters once refreshes stop (a database outage): the overview keeps serving
