@@ -316,7 +316,7 @@ def read_mix(users, scopes, timeseries_share, rng):
         mix += overview
         # Time series: `timeseries_share` of this user's requests.
         wanted = round(len(overview) * timeseries_share / (1 - timeseries_share))
-        for n in range(max(1, wanted)):
+        for n in range(wanted):
             metric, params = TIMESERIES[n % len(TIMESERIES)]
             scope = asked[n % len(asked)] or own
             query = urlencode({"scope": scope, **params})
@@ -345,6 +345,23 @@ def check_bodies(port, mix, tokens, sample, rng):
         if doc.get("scope") != scope or doc.get(key) != what:
             bad.append(f"{username} {path}: scope {doc.get('scope')} {key} {doc.get(key)}")
     return bad
+
+
+def server_cpu_s(proc):
+    """CPU seconds (user + system) used so far by the gunicorn we started and its workers."""
+    if proc is None:
+        return None
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # fields[1] is the parent pid, [11] and [12] utime and stime (after the name).
+        if int(stat.parent.name) == proc.pid or int(fields[1]) == proc.pid:
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
 
 
 def lua_list(values):
@@ -433,8 +450,14 @@ def main():
         # Warm every worker (imports, connections) on both paths, then measure.
         run_ping(2)
         run_mix(3)
+        cpu0 = server_cpu_s(proc)
         ping = run_ping(args.duration)
+        cpu1 = server_cpu_s(proc)
         over = run_mix(args.duration)
+        cpu2 = server_cpu_s(proc)
+        if proc is not None:  # the web processes' CPU per answer: where the time goes
+            ping["web_cpu_ms_per_request"] = round(1000 * (cpu1 - cpu0) / ping["requests"], 3)
+            over["web_cpu_ms_per_request"] = round(1000 * (cpu2 - cpu1) / over["requests"], 3)
         bad = check_bodies(port, mix, tokens, args.check, rng)
     finally:
         if proc is not None:
@@ -456,6 +479,8 @@ def main():
         "mix_p95_ms": over["p95_ms"],
         "ping_rps": ping["rps"],
         "ping_p95_ms": ping["p95_ms"],
+        "mix_web_cpu_ms": over.get("web_cpu_ms_per_request"),
+        "ping_web_cpu_ms": ping.get("web_cpu_ms_per_request"),
         "rps_ratio": rps_ratio,
         "p95_ratio": p95_ratio,
         "bodies_checked": min(args.check, len(mix)),

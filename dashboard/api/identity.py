@@ -3,8 +3,9 @@
 The JWT's signature and expiry need no database; its user's active flag, scope
 and permissions do. Each database check (dashboard/api/authentication.py) copies
 those facts to Redis, stamped with the auth epoch (accounts/revocation.py) and
-the time of the check. Every request reads the epoch and the copy in one MGET;
-the copy stands in for the user only while:
+the time of the check. Every request reads the epoch and the copy in one MGET
+(with the keys its view asks for: the overview's bytes come in the same round
+trip); the copy stands in for the user only while:
 
 - the auth epoch is the one it was written under: a deactivation moves the
   epoch when it commits, so a deactivated user is refused from the next request
@@ -28,17 +29,28 @@ import logging
 import time
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache as django_cache
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 
-from accounts.revocation import AUTH_EPOCH_KEY, EPOCH_UNSET
+from accounts.revocation import AUTH_EPOCH_KEY
+from dashboard.snapshots import cache
 
 logger = logging.getLogger(__name__)
 
 
 def _key(user_id):
-    return f"auth:identity:v2:{user_id}"
+    return f"{cache.key_prefix()}:auth:identity:v2:{user_id}"
+
+
+def _epoch_key():
+    # Written through Django's cache (accounts/revocation.py): its stored bytes are
+    # compared as they are, never decoded.
+    return django_cache.make_key(AUTH_EPOCH_KEY)
+
+
+def _epoch(raw):
+    return raw.hex() if raw is not None else "unset"
 
 
 def _ttl():
@@ -69,22 +81,22 @@ class CachedIdentity:
         return self.username
 
 
-def identity_lookup(user_id):
-    """(copy or None, auth epoch or None) in one Redis round trip; (None, None) when Redis
-    cannot be read. The copy is returned only if written under the current epoch."""
+def identity_lookup(user_id, extra_keys=()):
+    """(copy or None, auth epoch or None, values of `extra_keys`) in one Redis round trip;
+    (None, None, Nones) when Redis cannot be read. The copy is returned only if written
+    under the current epoch."""
     try:
-        found = cache.get_many([AUTH_EPOCH_KEY, _key(user_id)])
+        epoch_raw, raw, *extra = cache.client().mget(_epoch_key(), _key(user_id), *extra_keys)
     except Exception:  # noqa: BLE001 - Redis down: trust no copy, ask the database
         logger.warning("auth epoch unreadable: identity copies are not trusted")
-        return None, None
-    epoch = found.get(AUTH_EPOCH_KEY, EPOCH_UNSET)
-    raw = found.get(_key(user_id))
+        return None, None, [None] * len(extra_keys)
+    epoch = _epoch(epoch_raw)
     if raw is None:
-        return None, epoch
+        return None, epoch, extra
     data = json.loads(raw)
     if data.get("epoch") != epoch or not data.get("active"):
-        return None, epoch
-    return CachedIdentity(data), epoch
+        return None, epoch, extra
+    return CachedIdentity(data), epoch, extra
 
 
 def identity_fresh(copy, *, outage=False):
@@ -111,7 +123,7 @@ def identity_remember(user, epoch):
         "checked_at": time.time(),
     }
     try:
-        cache.set(_key(user.pk), json.dumps(data), ttl)
+        cache.client().set(_key(user.pk), json.dumps(data), ex=ttl)
     except Exception:  # noqa: BLE001 - only a copy
         logger.warning("could not copy the identity of user %s", user.pk)
 
@@ -120,7 +132,7 @@ def identity_forget(user_id):
     if user_id is None:
         return
     try:
-        cache.delete(_key(user_id))
+        cache.client().delete(_key(user_id))
     except Exception:  # noqa: BLE001
         logger.warning("could not drop the identity copy of user %s", user_id)
 

@@ -253,13 +253,22 @@ def test_a_deactivated_user_is_refused_at_once_despite_the_identity_copy(
     assert response.status_code == 401
 
 
-def test_a_read_from_the_identity_copy_needs_no_query(client_for, merchant_admin_m1):
+def test_a_read_from_the_identity_copy_needs_no_query_and_one_redis_round_trip(
+    client_for, merchant_admin_m1, monkeypatch
+):
     computed("merchant:m_1")
     client = client_for(merchant_admin_m1)
     assert get(client).status_code == 200  # checks the user in the database, copies it
     overview._local.clear()
+    redis_client = cache.client()
+    commands = []
+    real = redis_client.execute_command
+    monkeypatch.setattr(
+        redis_client, "execute_command", lambda *a, **k: commands.append(a[0]) or real(*a, **k)
+    )
     with CaptureQueriesContext(connection) as queries:
         response = get(client, period="7d")
+        assert commands == ["MGET"]  # identity, auth epoch and the figures together
         series = client.get("/api/dashboard/metrics/attempts/timeseries")
     assert response.status_code == 200 and series.status_code == 200
     assert orjson.loads(response.content)["scope"] == "merchant:m_1"
