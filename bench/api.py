@@ -1,22 +1,35 @@
-"""API benchmark on the DEV stack: overview vs ping at 100 keep-alive connections.
+"""API benchmark on the DEV stack: a realistic read mix against `/api/ping`, same run.
 
     eval "$(bash scripts/stack.sh env dev)" && .venv/bin/python manage.py migrate
-    .venv/bin/python bench/api.py [--duration 20] [--concurrency 100]
+    .venv/bin/python bench/api.py [--duration 20] [--concurrency 100] [--users 60]
 
-Starts gunicorn the way `make up` does (config.wsgi:application, 3 gthread
-workers x 4 threads) on a free port against the dev database and Redis,
-warms the platform snapshot, then drives `/api/ping` and
-`/api/dashboard/overview?scope=platform&period=24h` (JWT of a staff user) for
-`--duration` seconds each, on the same machine, with `wrk` (Debian package
-`wrk`, C, 2 threads; used when on PATH) or else an asyncio load generator
-(raw sockets, HTTP/1.1 keep-alive, one request in flight per connection).
-Last line: one JSON object.
+The mix is what a fleet of dashboard users asks: `--users` users of every role
+(platform staff of the three staff roles, bank and regional finance/ops users,
+merchant admins, agents; created once, named `bench_api_*`), each with its own
+JWT (`AccessToken.for_user`, verified by the server as any client's), tenant
+users on their own scope (with and without `scope=`), staff on many scopes
+(platform, regions, banks, merchants, agents), all four periods, and time
+series reads (hourly and daily, count and money metrics) for
+`--timeseries-share` of the requests. The scopes are those the dev data has
+snapshots for. Every request of the mix must answer 200; after the run a sample
+of `--check` bodies is fetched again and checked to be for the asked scope and
+period.
+
+Starts gunicorn the way `make up` does (`-c config/gunicorn.conf.py`: the same
+worker model) on a free port against the dev database and Redis, or uses a
+running server (`--port`, e.g. the `make up` web). Drives `/api/ping`, then
+the mix, `--duration` seconds each, `--concurrency` keep-alive connections,
+with `wrk` (Debian package `wrk`, C, 2 threads; a Lua script rotates the mix's
+requests) when on PATH, else an asyncio load generator (raw sockets, one
+request in flight per connection). Target: mix requests/s at least 0.7 x
+ping's, mix p95 at most 1.5 x ping's. Last line: one JSON object.
 """
 
 import argparse
 import asyncio
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -24,6 +37,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -66,10 +80,10 @@ def free_port():
 
 
 def start_server(port):
+    # The worker model of `make up` (config/gunicorn.conf.py, as supervisord starts it).
     cmd = [
-        str(ROOT / ".venv/bin/gunicorn"), "config.wsgi:application",
-        "--bind", f"127.0.0.1:{port}", "--workers", "3", "--threads", "4",
-        "--worker-class", "gthread", "--timeout", "60",
+        str(ROOT / ".venv/bin/gunicorn"), "-c", "config/gunicorn.conf.py",
+        "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
     ]  # fmt: skip
     proc = subprocess.Popen(
         cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
@@ -97,12 +111,17 @@ def stop_server(proc):
         os.killpg(proc.pid, signal.SIGKILL)
 
 
-async def connection_loop(port, request, stop_at, latencies, errors):
+async def connection_loop(port, request, stop_at, latencies, errors, start=0):
+    """One keep-alive connection: `request` (bytes) again and again, or a list rotated from
+    `start`."""
+    requests = request if isinstance(request, list) else [request]
+    i = start
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
         while time.perf_counter() < stop_at:
             t = time.perf_counter()
-            writer.write(request)
+            writer.write(requests[i % len(requests)])
+            i += 1
             head = await reader.readuntil(b"\r\n\r\n")
             length = 0
             for line in head.split(b"\r\n"):
@@ -119,14 +138,28 @@ async def connection_loop(port, request, stop_at, latencies, errors):
 
 
 async def drive(port, path, headers, concurrency, duration):
-    request = (
+    return await drive_mix(port, [(path, headers)], concurrency, duration)
+
+
+def _raw_request(path, headers):
+    return (
         f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{headers}Connection: keep-alive\r\n\r\n"
     ).encode()
+
+
+async def drive_mix(port, requests, concurrency, duration):
+    """asyncio generator over (path, headers) pairs, each connection rotating from its own
+    offset."""
+    raw = [_raw_request(path, headers) for path, headers in requests]
     latencies, errors = [], []
     start = time.perf_counter()
     stop_at = start + duration
+    step = max(1, len(raw) // max(1, concurrency))
     await asyncio.gather(
-        *(connection_loop(port, request, stop_at, latencies, errors) for _ in range(concurrency))
+        *(
+            connection_loop(port, raw, stop_at, latencies, errors, start=c * step)
+            for c in range(concurrency)
+        )
     )
     elapsed = time.perf_counter() - start
     latencies.sort()
@@ -146,11 +179,12 @@ WRK_SCRIPT = """
 done = function(summary, latency, requests)
   io.write(string.format(
     '{"requests": %d, "seconds": %.3f, "p50_ms": %.2f, "p95_ms": %.2f, "p99_ms": %.2f, '
-    .. '"errors": %d}\\n',
+    .. '"errors": %d, "non_2xx": %d, "timeouts": %d}\\n',
     summary.requests, summary.duration / 1e6, latency:percentile(50) / 1000,
     latency:percentile(95) / 1000, latency:percentile(99) / 1000,
     summary.errors.status + summary.errors.connect + summary.errors.read
-      + summary.errors.write + summary.errors.timeout))
+      + summary.errors.write + summary.errors.timeout,
+    summary.errors.status, summary.errors.timeout))
 end
 """
 
@@ -169,72 +203,288 @@ def drive_wrk(port, path, headers, concurrency, duration, script):
     return stats
 
 
+WRK_MIX_SCRIPT = """
+local paths = {%(paths)s}
+local tokens = {%(tokens)s}
+local users = {%(users)s}
+local threads, counter = {}, 0
+local requests, i = {}, 0
+
+setup = function(thread)
+  counter = counter + 1
+  thread:set("offset", counter)
+  table.insert(threads, thread)
+end
+
+init = function(args)
+  for n, path in ipairs(paths) do
+    requests[n] = wrk.format("GET", path, {["Authorization"] = "Bearer " .. tokens[users[n]]})
+  end
+  -- Each wrk thread starts elsewhere in the mix (same requests, other order of arrival).
+  i = math.floor((offset - 1) * #requests / 2)
+end
+
+request = function()
+  i = i %% #requests + 1
+  return requests[i]
+end
+"""
+
+PERIODS = ("today", "24h", "7d", "30d")
+TIMESERIES = (
+    ("gmv", {"currency": "XOF", "granularity": "hour"}),
+    ("success_count", {"granularity": "hour"}),
+    ("attempts", {"granularity": "day"}),
+    ("success_rate", {"granularity": "day"}),
+)
+
+
+def known_scopes():
+    """{kind: [scope text]} of the scopes the dev data has snapshots for."""
+    from dashboard.models import Snapshot
+
+    scopes = {}
+    pairs = Snapshot.objects.values_list("scope_kind", "scope_id").distinct()
+    for kind, ident in sorted(pairs):
+        scopes.setdefault(kind, []).append(kind if kind == "platform" else f"{kind}:{ident}")
+    return scopes
+
+
+def bench_users(count, scopes):
+    """`count` users of every role (created once, `bench_api_*`): (username, role, scope)."""
+    from accounts.choices import Role
+
+    share = {  # role, scope kind, fraction of the users
+        "staff": 0.2, "bank": 0.1, "region": 0.1, "merchant": 0.4, "agent": 0.2,
+    }  # fmt: skip
+    staff_roles = [Role.OPS_ADMIN, Role.PAY_ADMIN, Role.FINANCE_OPS]
+    plan = []
+    for kind, fraction in share.items():
+        n = max(1, round(count * fraction))
+        for i in range(n):
+            if kind == "staff":
+                plan.append((f"bench_api_staff_{i}", staff_roles[i % 3], "platform"))
+                continue
+            pool = scopes.get(kind) or []
+            if not pool:
+                continue
+            role = {"bank": Role.FINANCE_OPS, "region": Role.OPS_ADMIN,
+                    "merchant": Role.MERCHANT_ADMIN, "agent": Role.AGENT}[kind]  # fmt: skip
+            plan.append((f"bench_api_{kind}_{i}", role, pool[i % len(pool)]))
+    return plan[:count] if len(plan) > count else plan
+
+
+def ensure_users(plan):
+    """The users of `plan`, created (or corrected) through the provisioning service."""
+    from accounts.models import User
+    from accounts.services import user_create
+
+    existing = {u.username: u for u in User.objects.filter(username__startswith="bench_api_")}
+    users = []
+    for username, role, scope in plan:
+        user = existing.get(username)
+        current = user and (user.role, user.scope_kind, user.scope_id, user.is_active)
+        kind, _, ident = scope.partition(":")
+        if current != (role, kind, ident, True):
+            user = user_create(
+                username=username, password=f"{username}-bench-pw-2026", role=role,
+                scope=scope, update=True,
+            )  # fmt: skip
+            if not user.is_active:
+                user.is_active = True
+                user.save(update_fields=["is_active"])
+        users.append((user, scope))
+    return users
+
+
+def read_mix(users, scopes, timeseries_share, rng):
+    """[(username, path, expected scope, expected period or metric)]: every user's reads."""
+    staff_pool = [s for kind in ("platform", "region", "bank", "merchant", "agent")
+                  for s in scopes.get(kind, [])]  # fmt: skip
+    mix = []
+    for user, own in users:
+        if own == "platform":
+            asked = ["platform", *rng.sample(staff_pool, min(8, len(staff_pool)))]
+        else:
+            asked = [own, None]  # with and without `scope=` (the default is the own scope)
+        overview = []
+        for scope in asked:
+            for period in PERIODS:
+                query = {"period": period} if scope is None else {"scope": scope, "period": period}
+                path = f"/api/dashboard/overview?{urlencode(query)}"
+                overview.append((user.username, path, scope or own, period))
+        mix += overview
+        # Time series: `timeseries_share` of this user's requests.
+        wanted = round(len(overview) * timeseries_share / (1 - timeseries_share))
+        for n in range(wanted):
+            metric, params = TIMESERIES[n % len(TIMESERIES)]
+            scope = asked[n % len(asked)] or own
+            query = urlencode({"scope": scope, **params})
+            path = f"/api/dashboard/metrics/{metric}/timeseries?{query}"
+            mix.append((user.username, path, scope, metric))
+    rng.shuffle(mix)
+    return mix
+
+
+def check_bodies(port, mix, tokens, sample, rng):
+    """Fetch `sample` requests of the mix again: 200, and the body is for the asked scope."""
+    import http.client
+
+    bad = []
+    for username, path, scope, what in rng.sample(mix, min(sample, len(mix))):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn.request("GET", path, headers={"Authorization": f"Bearer {tokens[username]}"})
+        response = conn.getresponse()
+        body = response.read()
+        conn.close()
+        if response.status != 200:
+            bad.append(f"{username} {path}: HTTP {response.status}")
+            continue
+        doc = json.loads(body)
+        key = "period" if "/overview" in path else "metric"
+        if doc.get("scope") != scope or doc.get(key) != what:
+            bad.append(f"{username} {path}: scope {doc.get('scope')} {key} {doc.get(key)}")
+    return bad
+
+
+def server_cpu_s(proc):
+    """CPU seconds (user + system) used so far by the gunicorn we started and its workers."""
+    if proc is None:
+        return None
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # fields[1] is the parent pid, [11] and [12] utime and stime (after the name).
+        if int(stat.parent.name) == proc.pid or int(fields[1]) == proc.pid:
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
+def lua_list(values):
+    return ", ".join(f"[[{v}]]" for v in values)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=20)
     parser.add_argument("--concurrency", type=int, default=100)
-    parser.add_argument("--scope", default="platform")
-    parser.add_argument("--period", default="24h")
+    parser.add_argument("--users", type=int, default=60)
+    parser.add_argument("--timeseries-share", type=float, default=0.2)
+    parser.add_argument("--check", type=int, default=60, help="bodies checked after the run")
+    parser.add_argument("--port", type=int, help="a running server (default: start gunicorn)")
+    parser.add_argument("--seed", type=int, default=14)
     parser.add_argument("--generator", choices=["auto", "wrk", "python"], default="auto")
     args = parser.parse_args()
     use_wrk = args.generator == "wrk" or (args.generator == "auto" and shutil.which("wrk"))
     if args.generator == "wrk" and not shutil.which("wrk"):
         fail("wrk is not installed: apt-get install wrk, or --generator python")
+    if not 0 <= args.timeseries_share < 1:
+        fail("--timeseries-share must be in [0, 1)")
 
     import django
 
     django.setup()
     check_dev_stack()
-    from rest_framework_simplejwt.tokens import RefreshToken
+    from rest_framework_simplejwt.tokens import AccessToken
 
-    from accounts.choices import Role
     from accounts.scope import Scope
-    from accounts.services import user_create
     from dashboard.snapshots.refresh import snapshot_refresh_scope
 
-    user = user_create(
-        username="bench_api_ops", password="bench-api-ops-pw-1234", role=Role.OPS_ADMIN,
-        scope="platform", update=True,
-    )  # fmt: skip
-    token = str(RefreshToken.for_user(user).access_token)
-    t = time.monotonic()
-    snapshot_refresh_scope(scope=Scope.parse(args.scope), wait=True)  # warms Redis and the table
-    warm_s = round(time.monotonic() - t, 2)
+    rng = random.Random(args.seed)
+    scopes = known_scopes()
+    if "platform" not in scopes:
+        snapshot_refresh_scope(scope=Scope.platform(), wait=True)
+        scopes = known_scopes()
+    users = ensure_users(bench_users(args.users, scopes))
+    tokens = {user.username: str(AccessToken.for_user(user)) for user, _ in users}
+    mix = read_mix(users, scopes, args.timeseries_share, rng)
+    roles = sorted({user.role for user, _ in users})
+    described = {
+        "users": len(users),
+        "roles": roles,
+        "distinct_requests": len(mix),
+        "distinct_scopes": len({m[2] for m in mix}),
+        "timeseries_requests": sum(1 for m in mix if "/timeseries" in m[1]),
+    }
 
-    port = free_port()
-    proc = start_server(port)
+    proc = None
+    port = args.port
+    if port is None:
+        port = free_port()
+        proc = start_server(port)
     try:
-        auth = f"Authorization: Bearer {token}\r\n"
-        overview = f"/api/dashboard/overview?scope={args.scope}&period={args.period}"
         if use_wrk:
-            script = Path(f"/tmp/molam-bench-api-{os.getpid()}.lua")
-            script.write_text(WRK_SCRIPT)
+            base = Path(f"/tmp/molam-bench-api-{os.getpid()}")
+            ping_script = base.with_suffix(".ping.lua")
+            ping_script.write_text(WRK_SCRIPT)
+            mix_script = base.with_suffix(".mix.lua")
+            mix_script.write_text(
+                WRK_MIX_SCRIPT
+                % {
+                    "paths": lua_list(m[1] for m in mix),
+                    "users": lua_list(m[0] for m in mix),
+                    "tokens": ", ".join(f"[ [[{u}]] ] = [[{t}]]" for u, t in tokens.items()),
+                }
+                + WRK_SCRIPT
+            )
 
-            def run(path, headers, duration):
-                return drive_wrk(port, path, headers, args.concurrency, duration, str(script))
+            def run_ping(duration):
+                script = str(ping_script)
+                return drive_wrk(port, "/api/ping", "", args.concurrency, duration, script)
+
+            def run_mix(duration):
+                return drive_wrk(port, "/", "", args.concurrency, duration, str(mix_script))
         else:
+            pairs = [(m[1], f"Authorization: Bearer {tokens[m[0]]}\r\n") for m in mix]
 
-            def run(path, headers, duration):
-                return asyncio.run(drive(port, path, headers, args.concurrency, duration))
+            def run_ping(duration):
+                return asyncio.run(drive(port, "/api/ping", "", args.concurrency, duration))
 
-        # Warm every worker (imports, connections, the per-process auth cache).
-        run("/api/ping", "", 2)
-        run(overview, auth, 2)
-        ping = run("/api/ping", "", args.duration)
-        over = run(overview, auth, args.duration)
+            def run_mix(duration):
+                return asyncio.run(drive_mix(port, pairs, args.concurrency, duration))
+
+        # Warm every worker (imports, connections) on both paths, then measure.
+        run_ping(2)
+        run_mix(3)
+        cpu0 = server_cpu_s(proc)
+        ping = run_ping(args.duration)
+        cpu1 = server_cpu_s(proc)
+        over = run_mix(args.duration)
+        cpu2 = server_cpu_s(proc)
+        if proc is not None:  # the web processes' CPU per answer: where the time goes
+            ping["web_cpu_ms_per_request"] = round(1000 * (cpu1 - cpu0) / ping["requests"], 3)
+            over["web_cpu_ms_per_request"] = round(1000 * (cpu2 - cpu1) / over["requests"], 3)
+        bad = check_bodies(port, mix, tokens, args.check, rng)
     finally:
-        stop_server(proc)
+        if proc is not None:
+            stop_server(proc)
     generator = "wrk" if use_wrk else "python-asyncio"
-    detail = {"generator": generator, "ping": ping, "overview": over, "snapshot_warm_s": warm_s}
+    detail = {"generator": generator, "mix": described, "ping": ping, "mix_run": over}
     print(json.dumps(detail), file=sys.stderr)
     if over["errors"] or ping["errors"]:
-        fail(f"non-200 answers: ping {ping['first_error']}, overview {over['first_error']}")
+        fail(f"non-200 answers: ping {ping['first_error']}, mix {over['first_error']}")
+    if bad:
+        fail(f"bodies not for the asked scope: {bad[:5]}")
+    rps_ratio = round(over["rps"] / ping["rps"], 3) if ping["rps"] else None
+    p95_ratio = round(over["p95_ms"] / ping["p95_ms"], 3) if ping["p95_ms"] else None
     result = {
         "concurrency": args.concurrency,
-        "overview_rps": over["rps"],
-        "overview_p95_ms": over["p95_ms"],
+        "users": len(users),
+        "distinct_requests": len(mix),
+        "mix_rps": over["rps"],
+        "mix_p95_ms": over["p95_ms"],
         "ping_rps": ping["rps"],
-        "ratio": round(over["rps"] / ping["rps"], 3) if ping["rps"] else None,
+        "ping_p95_ms": ping["p95_ms"],
+        "mix_web_cpu_ms": over.get("web_cpu_ms_per_request"),
+        "ping_web_cpu_ms": ping.get("web_cpu_ms_per_request"),
+        "rps_ratio": rps_ratio,
+        "p95_ratio": p95_ratio,
+        "bodies_checked": min(args.check, len(mix)),
+        "target_met": bool(rps_ratio and rps_ratio >= 0.7 and p95_ratio and p95_ratio <= 1.5),
     }
     print(json.dumps(result))
 

@@ -236,13 +236,10 @@ CELERY_BEAT_SCHEDULE = {
 
 # ------------------------------------------------------------------ product settings
 REPORTING_CURRENCY = env_str("REPORTING_CURRENCY", "XOF")
-# Snapshots (dashboard/snapshots): seconds the overview view trusts a user's
-# authorization (active, role, scope) before reading it again from the database.
+# Dashboard reads (dashboard/api/authentication.py): seconds a user's checked identity
+# (active, role, scope, permissions), copied to Redis, stands in for the database; a
+# deactivation voids every copy at once (accounts/revocation.py). 0: always the database.
 OVERVIEW_AUTH_CACHE_S = env_int("OVERVIEW_AUTH_CACHE_S", 5, minimum=0)
-# ... except after a deactivation (accounts/revocation.py): the process that
-# deactivated drops its cache at once, the others within this many seconds (how
-# long each keeps the auth epoch it read from Redis; 0: a Redis read per request).
-OVERVIEW_AUTH_EPOCH_S = env_int("OVERVIEW_AUTH_EPOCH_S", 1, minimum=0)
 SEEN_EVENT_RETENTION_DAYS = env_int("SEEN_EVENT_RETENTION_DAYS", 7, minimum=1)
 # Retention (docs/retention.md), enforced daily by dashboard.tasks.enforce_retention:
 # dead letters by the day they arrived; figures (hourly aggregates, rollups) by

@@ -100,4 +100,20 @@ def test_api_answers_every_generated_request_without_a_server_error(case, role_h
     # examples, at a fifth of the requests of calling each example with every role.
     headers = role_headers[next(_turn) % len(role_headers)]
     response = case.call(headers=headers)
+    if _snapshot_pending(response) and not_a_server_error in checks:
+        # A scope without a snapshot yet answers its documented 503 with Retry-After while
+        # its first one is computed (a read never computes it): not a server error; its
+        # status and content type are still checked.
+        checks.remove(not_a_server_error)
     case.validate_response(response, checks=checks)
+
+
+def _snapshot_pending(response):
+    if response.status_code != 503:
+        return False
+    try:
+        code = response.json().get("code")
+    except ValueError:
+        return False
+    retry_after = response.headers.get("Retry-After") or response.headers.get("retry-after")
+    return code == "snapshot_pending" and bool(retry_after)

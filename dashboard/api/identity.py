@@ -1,38 +1,56 @@
-"""The overview's authentication while the database cannot be reached.
+"""What a JWT's user may read, kept in Redis: the API's reads authenticate without the database.
 
 The JWT's signature and expiry need no database; its user's active flag, scope
-and permissions do. Each successful check (dashboard/api/views.py) copies those
-facts to Redis, stamped with the auth epoch (accounts/revocation.py); during a
-database outage the copy stands in for the user, only if:
+and permissions do. Each database check (dashboard/api/authentication.py) copies
+those facts to Redis, stamped with the auth epoch (accounts/revocation.py) and
+the time of the check. Every request reads the epoch and the copy in one MGET
+(with the keys its view asks for: the overview's bytes come in the same round
+trip); the copy stands in for the user only while:
 
-- it is younger than OUTAGE_AUTH_CACHE_S (default 900 s: the longest outage
-  during which a user keeps its overview without a fresh check);
-- the auth epoch has not changed since it was written: a deactivation bumps the
-  epoch when it commits, so a deactivated user is never served from a copy
-  (the per-process token cache of OVERVIEW_AUTH_CACHE_S seconds aside, which
-  compares the same epoch);
-- the user was not saved since (scope, role, permissions): any save drops the
-  copy when it commits, in every process that loaded this module (the web
-  processes, where the admin and the API change users); elsewhere the age bound holds.
+- the auth epoch is the one it was written under: a deactivation moves the
+  epoch when it commits, so a deactivated user is refused from the next request
+  on, in every process;
+- the user was not saved since (scope, role, permissions): a save in a process
+  that loaded this module (the web processes, where the admin and the API change
+  users) drops the copy when it commits; elsewhere the age bound below holds;
+- it is younger than OVERVIEW_AUTH_CACHE_S (5 s; 0: every request reads the
+  database), so a change the two rules above do not see (a role group's
+  permissions edited) shows within those seconds; during a database outage,
+  younger than OUTAGE_AUTH_CACHE_S (900 s: the longest outage during which a
+  user keeps its overview without a fresh check).
 
-A user without a usable copy gets 503 (the database error goes up to common/middleware.py).
+Redis unreadable: no copy is trusted (the database decides). A user without a
+usable copy during an outage gets 503 (the database error goes up to the DRF
+exception handler, common/api.py).
 """
 
 import json
 import logging
+import time
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache as django_cache
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 
-from accounts.revocation import auth_epoch
+from accounts.revocation import AUTH_EPOCH_KEY
+from dashboard.snapshots import cache
 
 logger = logging.getLogger(__name__)
 
 
 def _key(user_id):
-    return f"auth:identity:v1:{user_id}"
+    return f"{cache.key_prefix()}:auth:identity:v2:{user_id}"
+
+
+def _epoch_key():
+    # Written through Django's cache (accounts/revocation.py): its stored bytes are
+    # compared as they are, never decoded.
+    return django_cache.make_key(AUTH_EPOCH_KEY)
+
+
+def _epoch(raw):
+    return raw.hex() if raw is not None else "unset"
 
 
 def _ttl():
@@ -47,14 +65,44 @@ class CachedIdentity:
 
     def __init__(self, data):
         self.pk = self.id = data["id"]
+        self.username = data.get("username", "")
+        self.role = data.get("role", "")
         self.is_active = bool(data["active"])
         self.is_superuser = bool(data["superuser"])
         self.scope_kind = data["scope_kind"]
         self.scope_id = data["scope_id"]
         self._perms = frozenset(data["perms"])
+        self.checked_at = float(data.get("checked_at", 0.0))
 
     def has_perm(self, perm, obj=None):
         return self.is_active and (self.is_superuser or perm in self._perms)
+
+    def __str__(self):
+        return self.username
+
+
+def identity_lookup(user_id, extra_keys=()):
+    """(copy or None, auth epoch or None, values of `extra_keys`) in one Redis round trip;
+    (None, None, Nones) when Redis cannot be read. The copy is returned only if written
+    under the current epoch."""
+    try:
+        epoch_raw, raw, *extra = cache.client().mget(_epoch_key(), _key(user_id), *extra_keys)
+    except Exception:  # noqa: BLE001 - Redis down: trust no copy, ask the database
+        logger.warning("auth epoch unreadable: identity copies are not trusted")
+        return None, None, [None] * len(extra_keys)
+    epoch = _epoch(epoch_raw)
+    if raw is None:
+        return None, epoch, extra
+    data = json.loads(raw)
+    if data.get("epoch") != epoch or not data.get("active"):
+        return None, epoch, extra
+    return CachedIdentity(data), epoch, extra
+
+
+def identity_fresh(copy, *, outage=False):
+    """Whether `copy` may stand in for the database check now (see the module docstring)."""
+    limit = _ttl() if outage else settings.OVERVIEW_AUTH_CACHE_S
+    return copy is not None and time.time() - copy.checked_at < limit
 
 
 def identity_remember(user, epoch):
@@ -64,42 +112,27 @@ def identity_remember(user, epoch):
         return
     data = {
         "id": user.pk,
+        "username": user.get_username(),
+        "role": getattr(user, "role", ""),
         "epoch": epoch,
         "active": user.is_active,
         "superuser": user.is_superuser,
         "scope_kind": user.scope_kind,
         "scope_id": user.scope_id,
         "perms": sorted(user.get_all_permissions()),
+        "checked_at": time.time(),
     }
     try:
-        cache.set(_key(user.pk), json.dumps(data), ttl)
-    except Exception:  # noqa: BLE001 - only a fallback
+        cache.client().set(_key(user.pk), json.dumps(data), ex=ttl)
+    except Exception:  # noqa: BLE001 - only a copy
         logger.warning("could not copy the identity of user %s", user.pk)
-
-
-def identity_recall(user_id):
-    """The copied identity of `user_id`, or None (none, expired, dropped, epoch moved,
-    Redis down)."""
-    if user_id is None:
-        return None
-    try:
-        raw = cache.get(_key(user_id))
-    except Exception:  # noqa: BLE001
-        return None
-    epoch = auth_epoch()
-    if raw is None or epoch is None:
-        return None
-    data = json.loads(raw)
-    if data.get("epoch") != epoch or not data.get("active"):
-        return None
-    return CachedIdentity(data)
 
 
 def identity_forget(user_id):
     if user_id is None:
         return
     try:
-        cache.delete(_key(user_id))
+        cache.client().delete(_key(user_id))
     except Exception:  # noqa: BLE001
         logger.warning("could not drop the identity copy of user %s", user_id)
 

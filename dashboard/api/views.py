@@ -1,10 +1,7 @@
 import json
-import time
 
-from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -12,22 +9,21 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import serializers
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.decorators import api_view, authentication_classes, permission_classes
-from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from rest_framework_simplejwt.authentication import JWTAuthentication
-from rest_framework_simplejwt.exceptions import InvalidToken
-from rest_framework_simplejwt.settings import api_settings as jwt_settings
 
 from accounts.api.schema import OPTIONAL_SCOPE_PATTERN, SCOPE_HELP
-from accounts.revocation import auth_epoch
-from accounts.scope import resolve_scope
+from accounts.scope import Scope, resolve_scope
 from common import outage
+from common.api import validation_error
 from common.errors import DomainError
-from dashboard.api import identity
+from dashboard.api.authentication import CachedJWTAuthentication
+from dashboard.api.serializers import ErrorSerializer, OverviewSerializer
 from dashboard.health import run_checks
+from dashboard.snapshots import cache as snapshot_cache
 from dashboard.snapshots.choices import SnapshotPeriod
 from dashboard.snapshots.overview import overview_body
 from dashboard.snapshots.timeseries import (
@@ -81,104 +77,18 @@ def health(request):
 
 # ------------------------------------------------------------------ overview
 
-_jwt = JWTAuthentication()
-# raw token -> (valid until, user with its permission cache warm). The overview
-# is the hot read: caching a checked token for OVERVIEW_AUTH_CACHE_S seconds
-# (never past its expiry) per worker process saves the signature check and
-# three queries per request. A changed scope takes effect on this endpoint
-# within those seconds; a deactivation within OVERVIEW_AUTH_EPOCH_S (1 s), at
-# once in the deactivating process (accounts/revocation.py: the auth epoch).
-_tokens = {}
-_MAX_CACHED_TOKENS = 10000
+
+class PassThroughJSONRenderer(JSONRenderer):
+    """JSON, except bytes (the snapshot's pre-serialized body), which are sent as they are."""
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        if isinstance(data, bytes):
+            return data
+        return super().render(data, accepted_media_type, renderer_context)
 
 
-def _error(status, detail, code, errors=None, headers=None):
-    body = {"detail": detail, "code": code}
-    if errors:
-        body["errors"] = errors
-    response = JsonResponse(body, status=status)
-    for k, v in (headers or {}).items():
-        response[k] = v
-    return response
-
-
-def _jwt_user(request):
-    """The JWT bearer's user (None without a bearer header); raises on a bad token."""
-    header = _jwt.get_header(request)
-    if header is None:
-        return None
-    raw = _jwt.get_raw_token(header)
-    if raw is None:
-        return None
-    now = time.time()
-    epoch = auth_epoch()
-    hit = _tokens.get(raw)
-    if hit is not None and hit[0] > now and epoch is not None and hit[2] == epoch:
-        return hit[1]
-    token = _jwt.get_validated_token(raw)  # signature and expiry: no database
-    try:
-        user = _jwt.get_user(token)
-        user.has_perm("accounts.view_platform")  # fills the user's permission cache
-    except outage.DATABASE_ERRORS:
-        # Database down: the identity copy of the last check stands in, if still
-        # valid (dashboard/api/identity.py); else 503 (common/middleware.py).
-        outage.note_failure()
-        user = identity.identity_recall(token.get(jwt_settings.USER_ID_CLAIM))
-        if user is None:
-            raise
-        return user
-    except AuthenticationFailed:
-        identity.identity_forget(token.get(jwt_settings.USER_ID_CLAIM))
-        raise
-    outage.note_success()
-    identity.identity_remember(user, epoch)
-    ttl = settings.OVERVIEW_AUTH_CACHE_S
-    if ttl:
-        if len(_tokens) > _MAX_CACHED_TOKENS:
-            _tokens.clear()
-        _tokens[raw] = (min(now + ttl, float(token["exp"])), user, epoch)
-    return user
-
-
-def overview_response(request):
-    """The whole overview request, kept off the DRF stack: it must cost about as much as ping."""
-    if request.method not in ("GET", "HEAD"):
-        return _error(
-            405,
-            f'Method "{request.method}" not allowed.',
-            "method_not_allowed",
-            headers={"Allow": "GET, HEAD"},
-        )
-    try:
-        user = _jwt_user(request)
-    except (InvalidToken, AuthenticationFailed) as exc:
-        detail = (
-            exc.detail.get("detail", "Invalid token.")
-            if isinstance(exc.detail, dict)
-            else exc.detail
-        )
-        return _error(
-            401, str(detail), "token_not_valid", headers={"WWW-Authenticate": 'Bearer realm="api"'}
-        )
-    if user is None:
-        user = getattr(request, "user", None)  # the session of the server-rendered pages
-        if not (user and user.is_authenticated):
-            return _error(
-                401,
-                "Authentication credentials were not provided.",
-                "not_authenticated",
-                headers={"WWW-Authenticate": 'Bearer realm="api"'},
-            )
-    period = request.GET.get("period") or SnapshotPeriod.H24
-    if period not in SnapshotPeriod.values:
-        message = f"Unknown period {period!r}: use today, 24h, 7d or 30d."
-        return _error(400, "Invalid input.", "invalid_period", {"period": [message]})
-    try:
-        scope = resolve_scope(user, request.GET.get("scope"))
-    except DomainError as exc:
-        return _error(exc.status_code, exc.detail, exc.code, exc.errors)
-    body = overview_body(scope, period, degraded=outage.database_down())
-    return HttpResponse(body, content_type="application/json")
+# Session: the server-rendered pages' own scripts read the overview too.
+_AUTHENTICATION = [CachedJWTAuthentication, SessionAuthentication]
 
 
 _scope_param = OpenApiParameter(
@@ -197,18 +107,36 @@ _TIME_HELP = (
 
 
 class OverviewView(APIView):
-    """Overview of a scope and period (see ../shared/contracts/api.md).
+    """Overview of a scope and period (see ../shared/contracts/api.md)."""
 
-    Declared as an APIView for the OpenAPI schema and the JWT security
-    declaration; `dispatch` serves the request without the DRF pipeline
-    (pre-serialized bytes from Redis), so the endpoint costs about a ping.
-    """
+    authentication_classes = _AUTHENTICATION
+    renderer_classes = [PassThroughJSONRenderer]
+    http_method_names = ["get", "head"]
 
-    authentication_classes = [JWTAuthentication]
+    def initial(self, request, *args, **kwargs):
+        request.redis_prefetch = self._prefetch_keys
+        super().initial(request, *args, **kwargs)
+
+    def _prefetch_keys(self, user_id):
+        """The Redis keys this read will need, fetched with the user's identity (one round
+        trip): those of the asked scope, else of the scope this user got last time."""
+        period = self.request.query_params.get("period") or SnapshotPeriod.H24
+        asked = self.request.query_params.get("scope")
+        try:
+            scope_text = str(Scope.parse(asked)) if asked else _own_scopes.get(str(user_id))
+        except DomainError:
+            return []
+        if scope_text is None or period not in SnapshotPeriod.values:
+            return []
+        self._prefetch_for = (scope_text, period)
+        return snapshot_cache.fetch_keys(scope_text, period)
 
     @extend_schema(
         operation_id="dashboard_overview",
         summary="Precomputed overview of a scope (figures, float, rates, top lists, sparkline)",
+        description="Figures of the last snapshot of the scope, refreshed every minute in the "
+        "background. A scope without a stored snapshot yet answers 503 with Retry-After "
+        "while its first one is computed.",
         parameters=[
             _scope_param,
             OpenApiParameter(
@@ -220,17 +148,40 @@ class OverviewView(APIView):
             ),
         ],
         responses={
-            200: OpenApiResponse(OpenApiTypes.OBJECT, description="the overview document"),
-            400: OpenApiResponse(description="bad scope or period"),
-            401: OpenApiResponse(description="no or bad token"),
-            403: OpenApiResponse(description="scope not allowed"),
+            200: OverviewSerializer,
+            400: OpenApiResponse(ErrorSerializer, description="bad scope or period"),
+            401: OpenApiResponse(ErrorSerializer, description="no or bad token"),
+            403: OpenApiResponse(ErrorSerializer, description="scope not allowed"),
+            503: OpenApiResponse(
+                ErrorSerializer,
+                description="no snapshot of the scope yet (its computation is queued), or "
+                "the database is unreachable and Redis holds none: retry after Retry-After",
+            ),
         },
     )
-    def get(self, request):  # pragma: no cover - dispatch answers
-        return overview_response(request)
+    def get(self, request):
+        period = request.query_params.get("period") or SnapshotPeriod.H24
+        if period not in SnapshotPeriod.values:
+            message = f"Unknown period {period!r}: use today, 24h, 7d or 30d."
+            raise validation_error({"period": [message]}, code="invalid_period")
+        asked = request.query_params.get("scope")
+        scope = resolve_scope(request.user, asked)
+        if not asked:
+            if len(_own_scopes) > _MAX_OWN_SCOPES:
+                _own_scopes.clear()
+            _own_scopes[str(request.user.pk)] = str(scope)
+        values = None
+        if getattr(self, "_prefetch_for", None) == (str(scope), period):
+            prefetched = request.redis_prefetched
+            values = [prefetched.get(k) for k in snapshot_cache.fetch_keys(str(scope), period)]
+        body = overview_body(scope, period, degraded=outage.database_down(), values=values)
+        return Response(body)
 
-    def dispatch(self, request, *args, **kwargs):
-        return overview_response(request)
+
+# user id -> the scope the overview gave that user without `scope=` (its own): its keys
+# are read with its identity next time (a changed scope only costs a second read).
+_own_scopes = {}
+_MAX_OWN_SCOPES = 100000
 
 
 # ------------------------------------------------------------------ time series
@@ -252,6 +203,7 @@ class CSVRenderer(BaseRenderer):
 class TimeseriesView(APIView):
     """Zero-filled time series of one metric for one scope, hourly or daily; CSV on request."""
 
+    authentication_classes = _AUTHENTICATION
     renderer_classes = [JSONRenderer, CSVRenderer]
 
     @extend_schema(

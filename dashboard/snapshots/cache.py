@@ -31,8 +31,11 @@ def client():
     return _client
 
 
-def _prefix():
+def key_prefix():
     return settings.CACHES["default"].get("KEY_PREFIX") or "molam"
+
+
+_prefix = key_prefix
 
 
 def overview_key(scope_text, period):
@@ -47,6 +50,11 @@ def tick_key():
 def dirty_key(scope_text):
     """Database time of the last change that made this scope's shown figures stale."""
     return f"{_prefix()}:snapshots:dirty:{scope_text}"
+
+
+def queued_key(scope_text):
+    """Set while a refresh of this scope queued by a read is pending (deduplication)."""
+    return f"{_prefix()}:snapshots:queued:{scope_text}"
 
 
 def _ttl():
@@ -81,12 +89,21 @@ def store(scope_text, entries, covered_at=None):
     pipe.execute()
 
 
-def fetch(scope_text, period):
-    """(packed value or None, tick epoch or None, stale-mark epoch or None), one round trip."""
-    value, tick, dirty = client().mget(
-        overview_key(scope_text, period), tick_key(), dirty_key(scope_text)
-    )
+def fetch_keys(scope_text, period):
+    """The keys one overview read needs (its bytes, the freshness tick, the stale mark)."""
+    return [overview_key(scope_text, period), tick_key(), dirty_key(scope_text)]
+
+
+def fetched(values):
+    """(packed value or None, tick epoch or None, stale-mark epoch or None) from the values
+    of fetch_keys."""
+    value, tick, dirty = values
     return value, (float(tick) if tick else None), (float(dirty) if dirty else None)
+
+
+def fetch(scope_text, period):
+    """fetched() of one scope and period, one round trip."""
+    return fetched(client().mget(*fetch_keys(scope_text, period)))
 
 
 # Keeps the later of the stored and the given time (two changes may commit in any order).

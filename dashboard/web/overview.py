@@ -26,7 +26,7 @@ from accounts.choices import ScopeKind
 from accounts.scope import Scope, can_view, is_platform_staff, resolve_scope
 from common.errors import DomainError
 from dashboard.snapshots.choices import SnapshotPeriod
-from dashboard.snapshots.overview import overview_body
+from dashboard.snapshots.overview import SnapshotPending, overview_body
 from dashboard.templatetags.money import amount, money, percent, to_decimal
 from dashboard.web.overview_cards import COMPARED_WITH, CardBuilder
 from dashboard.web.overview_series import parse_time, sparkline_series
@@ -79,8 +79,16 @@ def parse_request(request):
 
 
 def snapshot(scope, period):
-    """The overview document of `scope` and `period` (the API's bytes, parsed)."""
-    return orjson.loads(overview_body(scope, period))
+    """The overview document of `scope` and `period` (the API's bytes, parsed); PageError
+    503 while the scope's first snapshot is computed (a read never computes it)."""
+    try:
+        return orjson.loads(overview_body(scope, period))
+    except SnapshotPending as exc:
+        raise PageError(
+            503,
+            _("The figures of this scope are being computed: reload in a few seconds."),
+            code=exc.default_code,
+        ) from exc
 
 
 def version(data):
@@ -219,12 +227,12 @@ def overview_page(request):
     context["scope"] = request.GET.get("scope", "")
     try:
         scope, period = parse_request(request)
+        data = snapshot(scope, period)
     except PageError as exc:
         context.update(error=exc.message, errors=exc.errors, status=exc.status)
         if asked_period not in SnapshotPeriod.values:
             context["period"] = SnapshotPeriod.H24
         return render(request, "dashboard/overview.html", context, status=exc.status)
-    data = snapshot(scope, period)
     context.update(live_context(request, scope, period, data))
     context["scope_label"] = scope_label(scope)
     return render(request, "dashboard/overview.html", context)
@@ -256,9 +264,9 @@ def overview_cards(request):
     """The live part of the overview (htmx polls it): 204 while the snapshot is unchanged."""
     try:
         scope, period = parse_request(request)
+        data = snapshot(scope, period)
     except PageError as exc:
         return HttpResponse(exc.message, status=exc.status, content_type="text/plain")
-    data = snapshot(scope, period)
     if request.GET.get("v") == version(data):
         return HttpResponse(status=204)
     context = _page_context(request, period)
@@ -276,7 +284,10 @@ def overview_series(request):
         return JsonResponse(
             {"detail": exc.message, "code": exc.code, "errors": exc.errors}, status=exc.status
         )
-    raw = overview_body(scope, period)
+    try:
+        raw = overview_body(scope, period)
+    except SnapshotPending as exc:
+        return JsonResponse({"detail": str(exc.detail), "code": exc.default_code}, status=503)
     data = orjson.loads(raw)
     # Keyed by the snapshot's bytes: every viewer of a scope shares one computation per
     # snapshot refresh, and a new snapshot is a new key.

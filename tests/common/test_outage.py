@@ -13,7 +13,6 @@ from django.db import connections
 from django.test import Client, override_settings
 
 from common import outage
-from dashboard.api import views as api_views
 from dashboard.snapshots import cache, overview
 from tests.dashboard.test_snapshots_support import clean_overview_cache  # noqa: F401
 
@@ -47,12 +46,10 @@ def database_outage():
 
 
 @pytest.fixture(autouse=True)
-def fresh_auth_caches():
-    api_views._tokens.clear()
+def fresh_caches():
     overview._local.clear()
     outage.note_success()
     yield
-    api_views._tokens.clear()
     outage.note_success()
 
 
@@ -76,7 +73,7 @@ def assert_json_503(response):
 # ------------------------------------------------------------------ overview: degraded, not down
 
 
-@override_settings(OVERVIEW_AUTH_CACHE_S=0)  # every request checks the user (no per-process hit)
+@override_settings(OVERVIEW_AUTH_CACHE_S=0)  # every request checks the user in the database
 def test_overview_serves_the_redis_snapshot_flagged_stale_during_an_outage(
     client_for, ops_admin, merchant_admin_m1
 ):

@@ -1,10 +1,13 @@
-"""GET /api/dashboard/overview: tenant isolation, cache layers, staleness, errors."""
+"""GET /api/dashboard/overview: tenant isolation, cache layers, staleness, errors, schema;
+a read never computes nor writes a snapshot."""
 
 from datetime import UTC, datetime, timedelta
 
 import orjson
 import pytest
+from django.db import connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 
 from accounts.scope import Scope
 from dashboard.models import Snapshot
@@ -24,8 +27,29 @@ def get(client, **params):
     return client.get(URL, params)
 
 
+def computed(*scopes):
+    """What the scheduled refresh does before anyone reads these scopes."""
+    for text in scopes:
+        snapshot_refresh_scope(scope=Scope.parse(text))
+
+
+@pytest.fixture
+def queued(monkeypatch):
+    """The refreshes the overview queued (Celery publish replaced by a list)."""
+    from dashboard.tasks import refresh_snapshot_batch
+
+    calls = []
+    monkeypatch.setattr(
+        refresh_snapshot_batch, "apply_async", lambda args, **kw: calls.append(args[0])
+    )
+    client = cache.client()
+    client.delete(*client.keys(cache.queued_key("*")) or ["-"])
+    return calls
+
+
 def test_staff_may_view_any_scope(client_for, ops_admin):
     insert_event_rows(hours_ago(1), merchant="m_2", gmv="700", success_count=1)
+    computed("merchant:m_2")
     response = get(client_for(ops_admin), scope="merchant:m_2", period="24h")
     assert response.status_code == 200
     body = orjson.loads(response.content)
@@ -35,6 +59,7 @@ def test_staff_may_view_any_scope(client_for, ops_admin):
 
 
 def test_staff_default_to_platform_and_24h(client_for, finance_ops):
+    computed("platform")
     body = orjson.loads(get(client_for(finance_ops)).content)
     assert body["scope"] == "platform" and body["period"] == "24h"
 
@@ -42,6 +67,7 @@ def test_staff_default_to_platform_and_24h(client_for, finance_ops):
 def test_merchant_user_gets_own_scope_and_never_another(client_for, merchant_admin_m1):
     insert_event_rows(hours_ago(1), merchant="m_1", gmv="100")
     insert_event_rows(hours_ago(1), merchant="m_2", gmv="999")
+    computed("merchant:m_1", "merchant:m_2")
     client = client_for(merchant_admin_m1)
     own = orjson.loads(get(client).content)
     assert own["scope"] == "merchant:m_1"
@@ -55,6 +81,7 @@ def test_merchant_user_gets_own_scope_and_never_another(client_for, merchant_adm
 
 
 def test_agent_user_gets_own_scope(client_for, agent_user):
+    computed("agent:a_1")
     assert orjson.loads(get(client_for(agent_user)).content)["scope"] == "agent:a_1"
     assert get(client_for(agent_user), scope="agent:a_2").status_code == 403
 
@@ -95,24 +122,64 @@ def test_a_cache_hit_serves_the_redis_bytes_as_they_are(client_for, ops_admin):
     assert response.content == marker
 
 
-def test_a_cache_miss_falls_back_to_the_table_and_recaches(client_for, ops_admin):
+def test_a_redis_miss_serves_the_stored_row_flagged_stale_and_queues_a_refresh(
+    client_for, ops_admin, queued
+):
     insert_event_rows(hours_ago(1), merchant="m_1", gmv="100")
-    snapshot_refresh_scope(scope=Scope.parse("merchant:m_1"))
+    computed("merchant:m_1")
     cache.client().delete(cache.overview_key("merchant:m_1", "24h"))
     Snapshot.objects.filter(scope_id="m_1", period="24h").update(
         body='{"stale":false,"from_table":true}'
     )
-    response = get(client_for(ops_admin), scope="merchant:m_1", period="24h")
-    assert orjson.loads(response.content) == {"stale": False, "from_table": True}
-    assert cache.fetch("merchant:m_1", "24h")[0] is not None
+    client = client_for(ops_admin)
+    get(client, scope="merchant:m_1")  # the user's check (its identity copy) out of the way
+    overview._local.clear()
+    with CaptureQueriesContext(connection) as queries:
+        response = get(client, scope="merchant:m_1", period="24h")
+    assert response.status_code == 200
+    assert orjson.loads(response.content) == {
+        "stale": True,
+        "stale_reason": "refresh_pending",
+        "from_table": True,
+    }
+    assert [q["sql"].split()[0] for q in queries.captured_queries] == ["SELECT"]
+    assert cache.fetch("merchant:m_1", "24h")[0] is None  # nothing written back
+    assert queued == [[["merchant", "m_1"]]]
+    get(client, scope="merchant:m_1", period="24h")
+    assert len(queued) == 1  # one refresh queued per scope and interval, not per request
 
 
-def test_a_scope_never_computed_is_computed_on_the_miss(client_for, ops_admin):
+def test_a_scope_never_computed_is_503_with_retry_after_and_its_refresh_queued(
+    client_for, ops_admin, queued
+):
     insert_event_rows(hours_ago(2), merchant="m_7", gmv="55.5")
-    assert not Snapshot.objects.filter(scope_id="m_7").exists()
-    body = orjson.loads(get(client_for(ops_admin), scope="merchant:m_7").content)
-    assert body["amounts"]["XOF"]["gmv"] == "55.5"
-    assert Snapshot.objects.filter(scope_id="m_7").count() == 4
+    client = client_for(ops_admin)
+    response = get(client, scope="merchant:m_7")
+    assert response.status_code == 503
+    assert response.json()["code"] == "snapshot_pending"
+    assert int(response["Retry-After"]) > 0
+    assert not Snapshot.objects.filter(scope_id="m_7").exists()  # nothing computed here
+    assert queued == [[["merchant", "m_7"]]]
+    # What the worker does with the queued task; then the scope answers.
+    from dashboard.tasks import refresh_snapshot_batch
+
+    refresh_snapshot_batch(*queued)
+    body = orjson.loads(get(client, scope="merchant:m_7").content)
+    assert body["amounts"]["XOF"]["gmv"] == "55.5" and body["stale"] is False
+
+
+def test_a_refresh_is_still_queued_when_the_broker_refuses(client_for, ops_admin, monkeypatch):
+    from dashboard.tasks import refresh_snapshot_batch
+
+    def refused(*args, **kwargs):
+        raise ConnectionRefusedError("broker down")
+
+    monkeypatch.setattr(refresh_snapshot_batch, "apply_async", refused)
+    cache.client().delete(cache.queued_key("merchant:m_8"))
+    response = get(client_for(ops_admin), scope="merchant:m_8")
+    assert response.status_code == 503 and response.json()["code"] == "snapshot_pending"
+    # Not marked queued: the next read tries again.
+    assert cache.client().get(cache.queued_key("merchant:m_8")) is None
 
 
 @override_settings(SNAPSHOT_REFRESH_INTERVAL_S=60)
@@ -133,11 +200,21 @@ def test_stale_when_older_than_two_refresh_intervals(client_for, ops_admin):
     assert orjson.loads(get(client, scope="merchant:m_6").content)["stale"] is True
 
 
-def test_overview_is_in_the_openapi_schema(client_for, ops_admin):
+def test_overview_is_in_the_openapi_schema_with_its_document(client_for, ops_admin):
     schema = client_for(ops_admin).get("/api/schema/", {"format": "json"}).json()
-    assert "/api/dashboard/overview" in schema["paths"]
-    params = {p["name"] for p in schema["paths"]["/api/dashboard/overview"]["get"]["parameters"]}
-    assert {"scope", "period"} <= params
+    operation = schema["paths"]["/api/dashboard/overview"]["get"]
+    assert {p["name"] for p in operation["parameters"]} >= {"scope", "period"}
+    assert set(operation["responses"]) == {"200", "400", "401", "403", "503"}
+    ok = operation["responses"]["200"]["content"]["application/json"]["schema"]
+    assert ok == {"$ref": "#/components/schemas/Overview"}
+    document = schema["components"]["schemas"]["Overview"]
+    computed("platform")
+    body = orjson.loads(get(client_for(ops_admin)).content)
+    # The schema names exactly the stored document's members, in its order.
+    assert list(document["properties"]) == [
+        "stale", "degraded", "stale_reason", *[k for k in body if k != "stale"]
+    ]  # fmt: skip
+    assert {"jwtAuth": []} in operation["security"]
     assert "/api/dashboard/metrics/{metric}/timeseries" in schema["paths"]
 
 
@@ -161,11 +238,41 @@ def test_snapshot_age_is_exported_to_prometheus(api_client):
     assert 'molam_snapshot_computed_timestamp_seconds{scope_kind="platform"}' in text
 
 
-def test_a_deactivated_user_is_refused_once_the_auth_cache_expires(client_for, ops_admin):
+def test_a_deactivated_user_is_refused_at_once_despite_the_identity_copy(
+    client_for, ops_admin, django_capture_on_commit_callbacks
+):
+    computed("platform")
     client = client_for(ops_admin)
-    with override_settings(OVERVIEW_AUTH_CACHE_S=0):
+    with override_settings(OVERVIEW_AUTH_CACHE_S=3600):  # the copy alone would serve an hour
         assert get(client).status_code == 200
-        ops_admin.is_active = False
-        ops_admin.save(update_fields=["is_active"])
+        assert get(client).status_code == 200  # served from the copy
+        with django_capture_on_commit_callbacks(execute=True):  # as the commit would
+            ops_admin.is_active = False
+            ops_admin.save(update_fields=["is_active"])
         response = get(client)
     assert response.status_code == 401
+
+
+def test_a_read_from_the_identity_copy_needs_no_query_and_one_redis_round_trip(
+    client_for, merchant_admin_m1, monkeypatch
+):
+    computed("merchant:m_1")
+    client = client_for(merchant_admin_m1)
+    assert get(client).status_code == 200  # checks the user in the database, copies it
+    overview._local.clear()
+    redis_client = cache.client()
+    commands = []
+    real = redis_client.execute_command
+    monkeypatch.setattr(
+        redis_client, "execute_command", lambda *a, **k: commands.append(a[0]) or real(*a, **k)
+    )
+    with CaptureQueriesContext(connection) as queries:
+        response = get(client, period="7d")
+        assert commands == ["MGET"]  # identity, auth epoch and the figures together
+        series = client.get("/api/dashboard/metrics/attempts/timeseries")
+    assert response.status_code == 200 and series.status_code == 200
+    assert orjson.loads(response.content)["scope"] == "merchant:m_1"
+    assert series.json()["scope"] == "merchant:m_1"
+    # Only the time series' own read: no user, permission or group query.
+    assert not [q for q in queries.captured_queries if "accounts_user" in q["sql"]]
+    assert not [q for q in queries.captured_queries if "auth_permission" in q["sql"]]

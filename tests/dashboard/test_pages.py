@@ -17,15 +17,22 @@ from dashboard.snapshots.fx import fx_rates_load
 from dashboard.snapshots.timeseries import METRICS
 from dashboard.templatetags.money import amount, count, money, percent
 from dashboard.web.explorer import METRIC_LABELS
+from tests.dashboard import test_snapshots_support as support
 from tests.dashboard.test_snapshots_support import (
     clean_overview_cache,  # noqa: F401
     hours_ago,
-    insert_event_rows,
     now_hour,
+    refreshed,
 )
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clean_overview_cache")]
 API = "/api/dashboard/overview"
+
+
+def insert_event_rows(*args, **kwargs):
+    """The support's rows, then the scheduled refresh: a read never computes a snapshot."""
+    support.insert_event_rows(*args, **kwargs)
+    refreshed()
 
 
 def kpis(html):
@@ -212,11 +219,8 @@ def test_changes_against_the_previous_period_with_their_meaning(client, ops_admi
 
 
 def test_top_lists_drill_down_for_staff_only(client, ops_admin, merchant_admin_m1, region_sn):
-    from dashboard.snapshots.refresh import snapshots_refresh_dirty
-
     insert_event_rows(hours_ago(1), merchant="m_1", country="SN", gmv="100")
     insert_event_rows(hours_ago(1), merchant="m_2", country="CI", gmv="300")
-    snapshots_refresh_dirty()
     client.force_login(ops_admin)
     html = client.get("/overview").content.decode()
     assert 'href="?scope=region%3ACI&amp;period=24h"' in html
@@ -249,6 +253,7 @@ def test_an_agent_sees_cash_in_and_out_instead_of_payment_cards(client, agent_us
 
 
 def test_a_merchant_without_traffic_gets_an_empty_state(client, merchant_admin_m2):
+    refreshed("merchant:m_2")
     client.force_login(merchant_admin_m2)
     response = client.get("/overview", {"period": "7d"})
     assert response.status_code == 200
@@ -258,6 +263,9 @@ def test_a_merchant_without_traffic_gets_an_empty_state(client, merchant_admin_m
 
 
 def test_stale_snapshot_shows_a_badge(client, ops_admin):
+    from dashboard.snapshots.refresh import snapshot_refresh_scope
+
+    snapshot_refresh_scope(scope=Scope.parse("merchant:m_6"))  # no run's freshness tick
     client.force_login(ops_admin)
     assert b">Stale<" not in client.get("/overview", {"scope": "merchant:m_6"}).content
     snapshot_overview._local.clear()
@@ -459,6 +467,7 @@ def test_money_filter_formats_per_currency_and_language():
 
 
 def test_scope_label_is_kept_in_the_page_title_area(client, ops_admin):
+    refreshed("bank:b_1")
     client.force_login(ops_admin)
     html = client.get("/overview", {"scope": str(Scope.parse("bank:b_1"))}).content.decode()
     assert "Bank b_1" in html

@@ -65,6 +65,17 @@ def insert_event_rows(bucket, *, merchant=None, bank=None, agent=None, **kw):
             insert_agg(kind, ident, bucket, **kw)
 
 
+def refreshed(*scopes):
+    """The scheduled refresh, before a read (a read never computes a snapshot): the dirty
+    scopes, and `scopes` (texts) even without data."""
+    from accounts.scope import Scope
+    from dashboard.snapshots.refresh import snapshot_refresh_scope, snapshots_refresh_dirty
+
+    for text in scopes:
+        snapshot_refresh_scope(scope=Scope.parse(text))
+    snapshots_refresh_dirty()
+
+
 def mark_dirty(kind, ident, lo, hi, marked_at=None, reason="events"):
     """One pending change of the scope (what ingestion inserts for a batch)."""
     with connection.cursor() as cur:
