@@ -62,6 +62,18 @@ def _current_hash(action):
     )
 
 
+def _insert_once(insert, *, constraint, conflict):
+    """Run `insert`; the named unique constraint refusing it becomes `conflict` (any other
+    integrity error is raised as it is). The caller's transaction, left with the error,
+    rolls the failed INSERT back."""
+    try:
+        return insert()
+    except IntegrityError as exc:
+        if violated_constraint(exc) != constraint:
+            raise
+        raise conflict from exc
+
+
 def _snapshot(action, approvals, rollback_requested_by=None):
     """The state an audit row records as before/after: status, approve votes, quorum, and on
     an executed action who asked for its rollback (so a request inserted in SQL is seen like
@@ -248,16 +260,14 @@ def action_create(*, actor, action_type, target, params, reason, expires_after=N
     )
     action.params_hash = _current_hash(action)
     with transaction.atomic():
-        try:
-            action.save(force_insert=True)
-        except IntegrityError as exc:
-            # Leaving the block with the Conflict rolls the failed INSERT back.
-            if violated_constraint(exc) == "opsaction_one_open_per_type_target":
-                raise Conflict(
-                    f"An open {action_type} action already exists for {scope}.",
-                    code="open_action_exists",
-                ) from exc
-            raise
+        _insert_once(
+            lambda: action.save(force_insert=True),
+            constraint="opsaction_one_open_per_type_target",
+            conflict=Conflict(
+                f"An open {action_type} action already exists for {scope}.",
+                code="open_action_exists",
+            ),
+        )
         audit_append(
             event=AuditEvent.REQUESTED,
             actor=actor,
@@ -341,8 +351,9 @@ def _vote(*, actor, action_id, decision, comment, params_hash, context):
                     "The parameters you reviewed are not the action's parameters.",
                     code="params_hash_mismatch",
                 )
-            try:
-                OpsApproval.objects.create(
+            # The unique vote per approver decides, whatever the race.
+            _insert_once(
+                lambda: OpsApproval.objects.create(
                     action=action,
                     approver=actor,
                     approver_role=actor.role,
@@ -350,15 +361,10 @@ def _vote(*, actor, action_id, decision, comment, params_hash, context):
                     comment=comment,
                     params_hash=action.params_hash,
                     created_at=now,
-                )
-            except IntegrityError as exc:
-                # The unique vote per approver decides, whatever the race; leaving the
-                # block with the Conflict rolls the failed INSERT back.
-                if violated_constraint(exc) != "opsapproval_one_vote":
-                    raise
-                raise Conflict(
-                    "You have already voted on this action.", code="already_voted"
-                ) from exc
+                ),
+                constraint="opsapproval_one_vote",
+                conflict=Conflict("You have already voted on this action.", code="already_voted"),
+            )
             approvals = before["approvals"] + (decision == Decision.APPROVE)
             vote = {"decision": decision, "comment": comment, "params_hash": action.params_hash}
             audit_append(
@@ -709,19 +715,17 @@ def _rollback_request_close(request, outcome, now):
 
 def _rollback_request_open(action, *, actor, reason, now, context, before, lapsed):
     """The first half of a manual rollback: record who asks and why (locked action row)."""
-    try:
-        with transaction.atomic():
-            RollbackRequest.objects.create(
-                action=action,
-                requested_by=actor,
-                requested_by_role=actor.role,
-                reason=reason,
-                created_at=now,
-            )
-    except IntegrityError as exc:
-        if violated_constraint(exc) != "rollbackrequest_one_open":
-            raise
-        raise Conflict("A rollback request is already open.", code="already_requested")
+    _insert_once(
+        lambda: RollbackRequest.objects.create(
+            action=action,
+            requested_by=actor,
+            requested_by_role=actor.role,
+            reason=reason,
+            created_at=now,
+        ),
+        constraint="rollbackrequest_one_open",
+        conflict=Conflict("A rollback request is already open.", code="already_requested"),
+    )
     action.updated_at = now
     action.save(update_fields=["updated_at"])
     audit_append(

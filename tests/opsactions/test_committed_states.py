@@ -23,7 +23,8 @@ def status_elsewhere(action_id):
     return in_other_connection(lambda: status_here(action_id))
 
 
-def test_the_status_set_has_no_transient_state():
+def test_a_request_is_inserted_pending_and_unseen_until_commit(ops_admin, monkeypatch):
+    # No status exists only inside a transaction (no "requested", no "executing").
     assert set(ActionStatus.values) == {
         "pending_approval",
         "approved",
@@ -34,9 +35,6 @@ def test_the_status_set_has_no_transient_state():
         "expired",
         "rolled_back",
     }
-
-
-def test_a_request_is_inserted_pending_and_unseen_until_commit(ops_admin, monkeypatch):
     seen = []
     append = services.audit_append
 

@@ -24,6 +24,7 @@ from opsactions.models import (
 )
 from opsactions.tasks import expire_pending_actions
 from tests.factories import make_user
+from tests.opsactions.adversary import events
 from tests.race import race
 
 pytestmark = pytest.mark.django_db
@@ -66,14 +67,6 @@ def freeze(crew, requester="ops1", merchant="m_rq"):
     for voter in voters:
         services.action_approve(actor=crew[voter], action_id=action.pk)
     return services.action_execute(actor=crew["pay2"], action_id=action.pk)
-
-
-def events(action):
-    return list(
-        AuditEntry.objects.filter(action_id=action.pk)
-        .order_by("seq")
-        .values_list("event", flat=True)
-    )
 
 
 def snapshot(action):
