@@ -19,6 +19,7 @@ from decimal import Decimal
 from django.db import connection
 from django.utils import timezone
 
+from opsactions.choices import SYSTEM_ACTOR
 from opsactions.models import AuditEntry
 
 GENESIS_HASH = "0" * 64
@@ -121,7 +122,7 @@ def audit_append(*, event, actor=None, action_id=None, before=None, after=None, 
         at=timezone.now(),
         actor_id=getattr(actor, "pk", None),
         actor_username=getattr(actor, "username", "") or "system",
-        actor_role=(getattr(actor, "role", "") or "") if actor else "system",
+        actor_role=(getattr(actor, "role", "") or "") if actor else SYSTEM_ACTOR,
         event=str(event),
         action_id=action_id,
         before=jsonable(before or {}),

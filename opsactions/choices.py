@@ -4,6 +4,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from accounts.choices import Role
+
 
 class ActionType(models.TextChoices):
     PAUSE_PAYOUT = "PAUSE_PAYOUT", _("Pause payouts")
@@ -102,3 +104,20 @@ class HoldKind(models.TextChoices):
 class OutboxPhase(models.TextChoices):
     EXECUTE = "execute", _("Execute")
     ROLLBACK = "rollback", _("Rollback")
+
+
+class ReasonCode(models.TextChoices):
+    """Why ops pause payouts or change a merchant's status: the API takes the code."""
+
+    FRAUD_SUSPECTED = "fraud_suspected", _("Fraud suspected")
+    CHARGEBACK_SPIKE = "chargeback_spike", _("Chargeback spike")
+    COMPLIANCE = "compliance", _("Compliance")
+    BANK_OUTAGE = "bank_outage", _("Bank outage")
+    LIQUIDITY = "liquidity", _("Liquidity")
+    CUSTOMER_REQUEST = "customer_request", _("Customer request")
+    OTHER = "other", _("Other")
+
+
+# Who an audit entry names: a user's role, or the system itself (beat, expiry) with no user.
+SYSTEM_ACTOR = "system"
+AUDIT_ACTOR_ROLES = [*Role.choices, (SYSTEM_ACTOR, _("System"))]

@@ -7,7 +7,9 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from accounts.choices import Role, ScopeKind
 from opsactions.choices import (
+    AUDIT_ACTOR_ROLES,
     OPEN_STATUSES,
     ActionStatus,
     ActionType,
@@ -15,6 +17,7 @@ from opsactions.choices import (
     Decision,
     HoldKind,
     OutboxPhase,
+    ReasonCode,
     RiskLevel,
     RollbackOutcome,
 )
@@ -25,7 +28,7 @@ class OpsAction(models.Model):
 
     action_type = models.CharField(max_length=32, choices=ActionType.choices)
     target = models.CharField(max_length=80, help_text="Scope syntax: platform, merchant:ID, ...")
-    target_kind = models.CharField(max_length=16)
+    target_kind = models.CharField(max_length=16, choices=ScopeKind.choices)
     target_id = models.CharField(max_length=64, blank=True, default="")
     target_country = models.CharField(max_length=2, blank=True, default="")
     # Distinguishes two actions of one type on one target (see policy.subject_param).
@@ -35,7 +38,7 @@ class OpsAction(models.Model):
     reason = models.TextField(max_length=1000)
     risk_level = models.CharField(max_length=16, choices=RiskLevel.choices)
     required_approvals = models.PositiveSmallIntegerField()
-    required_role = models.CharField(max_length=32, blank=True, default="")
+    required_role = models.CharField(max_length=32, choices=Role.choices, blank=True, default="")
     effect_duration = models.DurationField(null=True, blank=True)
     status = models.CharField(
         max_length=20, choices=ActionStatus.choices, default=ActionStatus.PENDING_APPROVAL
@@ -43,7 +46,7 @@ class OpsAction(models.Model):
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="ops_actions_requested"
     )
-    requested_by_role = models.CharField(max_length=32)
+    requested_by_role = models.CharField(max_length=32, choices=Role.choices)
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
     expires_at = models.DateTimeField(help_text="A pending action expires at this time.")
@@ -93,7 +96,7 @@ class OpsApproval(models.Model):
 
     action = models.ForeignKey(OpsAction, on_delete=models.PROTECT, related_name="approvals")
     approver = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
-    approver_role = models.CharField(max_length=32)
+    approver_role = models.CharField(max_length=32, choices=Role.choices)
     decision = models.CharField(max_length=10, choices=Decision.choices)
     comment = models.TextField(blank=True, default="", max_length=1000)
     params_hash = models.CharField(max_length=64)
@@ -123,7 +126,7 @@ class RollbackRequest(models.Model):
         OpsAction, on_delete=models.PROTECT, related_name="rollback_requests"
     )
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
-    requested_by_role = models.CharField(max_length=32)
+    requested_by_role = models.CharField(max_length=32, choices=Role.choices)
     reason = models.TextField(max_length=1000)
     created_at = models.DateTimeField()
     closed_at = models.DateTimeField(null=True, blank=True)
@@ -156,7 +159,7 @@ class AuditEntry(models.Model):
     at = models.DateTimeField()
     actor_id = models.BigIntegerField(null=True, blank=True)
     actor_username = models.CharField(max_length=150, blank=True, default="")
-    actor_role = models.CharField(max_length=32, blank=True, default="")
+    actor_role = models.CharField(max_length=32, choices=AUDIT_ACTOR_ROLES, blank=True, default="")
     event = models.CharField(max_length=32)
     action_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     before = models.JSONField(default=dict, blank=True)
@@ -212,7 +215,9 @@ class PayoutControl(models.Model):
 
     scope = models.CharField(max_length=80, unique=True)
     paused = models.BooleanField(default=False)
-    reason_code = models.CharField(max_length=32, blank=True, default="")
+    reason_code = models.CharField(
+        max_length=32, choices=ReasonCode.choices, blank=True, default=""
+    )
     action = models.ForeignKey(OpsAction, on_delete=models.PROTECT, related_name="+")
     updated_at = models.DateTimeField()
 
@@ -225,7 +230,9 @@ class MerchantControl(models.Model):
 
     merchant_id = models.CharField(max_length=64, unique=True)
     status = models.CharField(max_length=10, choices=ControlStatus.choices)
-    reason_code = models.CharField(max_length=32, blank=True, default="")
+    reason_code = models.CharField(
+        max_length=32, choices=ReasonCode.choices, blank=True, default=""
+    )
     action = models.ForeignKey(OpsAction, on_delete=models.PROTECT, related_name="+")
     updated_at = models.DateTimeField()
 

@@ -13,21 +13,10 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from common.errors import ValidationFailed
-from opsactions.choices import ActionType, HoldKind
+from opsactions.choices import ActionType, HoldKind, ReasonCode
 
 _ID_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 _KEY_RE = re.compile(r"^[a-z][a-z0-9_.]{0,63}$")
-
-# (code, label): the API takes the code; the console shows the label.
-REASON_CODES = (
-    ("fraud_suspected", _("Fraud suspected")),
-    ("chargeback_spike", _("Chargeback spike")),
-    ("compliance", _("Compliance")),
-    ("bank_outage", _("Bank outage")),
-    ("liquidity", _("Liquidity")),
-    ("customer_request", _("Customer request")),
-    ("other", _("Other")),
-)
 
 
 def decimal_text(value):
@@ -76,12 +65,12 @@ class MoneyField(serializers.DecimalField):
 
 class ReasonCodeParams(_Strict):
     reason_code = serializers.ChoiceField(
-        choices=REASON_CODES, default="other", label=_("Reason code")
+        choices=ReasonCode.choices, default=ReasonCode.OTHER, label=_("Reason code")
     )
 
 
 class RequiredReasonCodeParams(_Strict):
-    reason_code = serializers.ChoiceField(choices=REASON_CODES, label=_("Reason code"))
+    reason_code = serializers.ChoiceField(choices=ReasonCode.choices, label=_("Reason code"))
 
 
 class EmptyParams(_Strict):

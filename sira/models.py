@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from accounts.choices import ScopeKind
 from opsactions.choices import ActionType
 from sira.choices import DeadLetterReason, Origin, Priority, RecEvent, RecStatus, RecType
 
@@ -17,7 +18,7 @@ class Recommendation(models.Model):
     external_id = models.CharField(max_length=128, unique=True)
     rec_type = models.CharField(max_length=32, choices=RecType.choices)
     target = models.CharField(max_length=80)
-    target_kind = models.CharField(max_length=16)
+    target_kind = models.CharField(max_length=16, choices=ScopeKind.choices)
     target_id = models.CharField(max_length=64, blank=True, default="")
     # Country the target is known to be in ("" when unknown): what region staff see.
     target_country = models.CharField(max_length=2, blank=True, default="", db_index=True)

@@ -41,7 +41,7 @@ class ParamField:
 
 
 def _choice_label(value, label):
-    # REASON_CODES are (code, code): show "Fraud suspected" for fraud_suspected.
+    # A choice without its own label (code, code): show "Fraud suspected" for fraud_suspected.
     if str(label) == str(value):
         text = str(value).replace("_", " ")
         return text[:1].upper() + text[1:]
