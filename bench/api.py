@@ -465,6 +465,8 @@ def main():
     finally:
         if proc is not None:
             stop_server(proc)
+        for leftover in Path("/tmp").glob(f"molam-bench-api-{os.getpid()}.*.lua"):
+            leftover.unlink()
     generator = "wrk" if use_wrk else "python-asyncio"
     detail = {"generator": generator, "mix": described, "ping": ping, "mix_run": over}
     print(json.dumps(detail), file=sys.stderr)
