@@ -27,6 +27,7 @@ from tests.dashboard.test_snapshots_support import (
     clean_overview_cache,  # noqa: F401
     hours_ago,
     insert_event_rows,
+    refreshed,
 )
 
 LOCALE = Path(settings.BASE_DIR) / "locale" / "fr" / "LC_MESSAGES"
@@ -101,6 +102,7 @@ def some_activity(db):
     )
     place("a_1", *DAKAR, balance="750000")
     place("a_2", DAKAR[0] + 0.01, DAKAR[1], balance="20000")
+    refreshed("merchant:m_2")  # the scheduled refresh (a read never computes a snapshot)
 
 
 @pytest.fixture
