@@ -420,6 +420,9 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
         "SiraPriorityEnum": "sira.choices.Priority",
         "SiraRecommendationTypeEnum": "sira.choices.RecType",
         "WidgetTypeEnum": "dashboard.widgets.choices.WidgetType",
+        "RoleEnum": "accounts.choices.Role",
+        "ScopeKindEnum": "accounts.choices.ScopeKind",
+        "AuditActorRoleEnum": "opsactions.choices.AUDIT_ACTOR_ROLES",
     }
 )
 # The transactions API's closed sets (docs/transactions.md); the alerts' source keeps
