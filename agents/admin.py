@@ -5,10 +5,11 @@ from django.contrib import admin
 
 from accounts.scope import is_platform_staff
 from agents.models import Agent
+from common.admin import NoWritesAdmin
 
 
 @admin.register(Agent)
-class AgentAdmin(admin.ModelAdmin):
+class AgentAdmin(NoWritesAdmin, admin.ModelAdmin):
     """Every field read-only; a plain ModelAdmin, not GISModelAdmin, whose map widget loads
     OpenLayers from a CDN (no page may need the internet; the agent map page shows agents)."""
 
@@ -33,12 +34,3 @@ class AgentAdmin(admin.ModelAdmin):
 
     def has_view_permission(self, request, obj=None):
         return self.has_module_permission(request)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False

@@ -16,6 +16,7 @@ from alerts.models import (
     RuleEvaluation,
     Silence,
 )
+from common.admin import NoWritesAdmin
 from common.errors import DomainError
 
 
@@ -46,15 +47,8 @@ class _ManagedAdmin(admin.ModelAdmin):
         return _manager(request)
 
 
-class _ReadOnlyAdmin(_ManagedAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+class _ReadOnlyAdmin(NoWritesAdmin, _ManagedAdmin):
+    """Written by evaluation and notification only."""
 
 
 @admin.register(AlertRule)

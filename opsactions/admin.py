@@ -11,6 +11,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from accounts.scope import is_platform_staff
+from common.admin import NoWritesAdmin
 from common.errors import DomainError, NotAllowed
 from opsactions.audit import context_from_request
 from opsactions.choices import ActionStatus, Transition
@@ -48,7 +49,7 @@ TRANSITION_LABELS = {
 }
 
 
-class ReadOnlyOpsAdmin(admin.ModelAdmin):
+class ReadOnlyOpsAdmin(NoWritesAdmin, admin.ModelAdmin):
     """Visible to the ops roles only; nobody adds, edits or deletes through the admin."""
 
     def has_module_permission(self, request):
@@ -56,15 +57,6 @@ class ReadOnlyOpsAdmin(admin.ModelAdmin):
 
     def has_view_permission(self, request, obj=None):
         return self.has_module_permission(request)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class ScopedByActionAdmin(ReadOnlyOpsAdmin):

@@ -3,18 +3,12 @@
 
 from django.contrib import admin
 
+from common.admin import NoWritesAdmin
 from sira.models import Recommendation, RecommendationAudit, SiraDeadLetter
 
 
-class ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+class ReadOnly(NoWritesAdmin, admin.ModelAdmin):
+    """SIRA's rows as they are: changed only through the services."""
 
 
 @admin.register(Recommendation)
