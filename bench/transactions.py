@@ -94,7 +94,7 @@ def fill(args):
     from common import dbroles
     from dashboard.partitions import create_tx_partition_sql, tx_partition_name
 
-    today = datetime.now(UTC).date()
+    today = args.now.date()
     per_day = args.rows // args.days
     started = time.perf_counter()
     done = 0
@@ -114,14 +114,14 @@ def fill(args):
     return done, time.perf_counter() - started
 
 
-def empty(days):
+def empty(days, now):
     """Remove the bench rows: its day partitions emptied (TRUNCATE, as the owner)."""
     from django.db import connection
 
     from common import dbroles
     from dashboard.partitions import tx_partition_name
 
-    today = datetime.now(UTC).date()
+    today = now.date()
     with dbroles.as_owner(), connection.cursor() as cur:
         for i in range(days):
             cur.execute(f"TRUNCATE {tx_partition_name(today - timedelta(days=i))}")
@@ -192,7 +192,7 @@ def run(args):
     from dashboard.transactions.selectors import TxQuery, drilldown_sum, transactions_page
 
     rnd = random.Random(args.seed)
-    now = datetime.now(UTC)
+    now = args.now
     result, wrong = {}, []
 
     # 1. One merchant's last 24 h, first page.
@@ -275,7 +275,13 @@ def main():
     ap.add_argument("--seed", type=int, default=16)
     ap.add_argument("--reuse", action="store_true", help="the rows are already there")
     ap.add_argument("--keep", action="store_true", help="leave the rows in place")
+    ap.add_argument(
+        "--now",
+        help="RFC 3339: the bench's present (its last filled day is this one's; default: now). "
+        "With --reuse, a fill that stopped early is read at its end.",
+    )
     args = ap.parse_args()
+    args.now = datetime.fromisoformat(args.now) if args.now else datetime.now(UTC)
 
     import django
 
@@ -296,6 +302,7 @@ def main():
         stored = cur.fetchone()[0]
     timings, wrong = run(args)
     summary = {"rows": stored, "days": args.days, "merchants": args.merchants,
+               "now": args.now.isoformat(),
                "queries_each": args.queries, "fill_seconds": round(fill_s)}  # fmt: skip
     ok = not wrong
     for name, values in timings.items():
@@ -310,7 +317,7 @@ def main():
     summary["answers_checked"] = args.checks * 3
     summary["wrong_answers"] = wrong
     if not args.keep:
-        empty(args.days)
+        empty(args.days, args.now)
         log("bench rows removed")
     print(json.dumps(summary))
     sys.exit(0 if ok else 1)
