@@ -1,5 +1,6 @@
 from django.db import models
 
+from accounts.choices import ScopeKind
 from dashboard.choices import Source
 from dashboard.snapshots.choices import DirtyReason
 
@@ -25,7 +26,7 @@ class HourlyAggregate(models.Model):
         "scope_kind", "scope_id", "bucket", "country", "region", "city", "currency", "source"
     )
     bucket = models.DateTimeField()
-    scope_kind = models.CharField(max_length=8)  # platform | merchant | agent | bank
+    scope_kind = models.CharField(max_length=8, choices=ScopeKind.choices)
     scope_id = models.CharField(max_length=64, blank=True, default="")
     country = models.CharField(max_length=2)
     region = models.CharField(max_length=64, blank=True, default="")
@@ -77,7 +78,7 @@ class DirtyChange(models.Model):
     """
 
     id = models.BigAutoField(primary_key=True)
-    scope_kind = models.CharField(max_length=8)
+    scope_kind = models.CharField(max_length=8, choices=ScopeKind.choices)
     scope_id = models.CharField(max_length=64, blank=True, default="")
     min_bucket = models.DateTimeField(null=True, blank=True, help_text="First changed hour.")
     max_bucket = models.DateTimeField(null=True, blank=True, help_text="Last changed hour.")
@@ -104,7 +105,7 @@ class DirtyScope(models.Model):
     """
 
     pk = models.CompositePrimaryKey("scope_kind", "scope_id")
-    scope_kind = models.CharField(max_length=8)
+    scope_kind = models.CharField(max_length=8, choices=ScopeKind.choices)
     scope_id = models.CharField(max_length=64, blank=True, default="")
     min_bucket = models.DateTimeField(null=True)
     max_bucket = models.DateTimeField(null=True)

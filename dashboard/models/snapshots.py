@@ -6,6 +6,7 @@ tables created by migration 0004 and written only by dashboard/snapshots/sql.py.
 
 from django.db import models
 
+from accounts.choices import ScopeKind
 from dashboard.snapshots.choices import SnapshotPeriod
 
 __all__ = ["FxRate", "Snapshot"]
@@ -46,7 +47,7 @@ class Snapshot(models.Model):
     cache miss serves it without re-serializing; Redis holds the same bytes.
     """
 
-    scope_kind = models.CharField(max_length=8)
+    scope_kind = models.CharField(max_length=8, choices=ScopeKind.choices)
     scope_id = models.CharField(max_length=64, blank=True, default="")
     period = models.CharField(max_length=8, choices=SnapshotPeriod.choices)
     body = models.TextField()
