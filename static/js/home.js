@@ -195,11 +195,19 @@
     Promise.all(pending).then(function () { grid.dataset.ready = "1"; });
   }
 
-  function loadData(w, body) {
+  function loadData(w, body, attempt) {
     return fetch(cfg.api + "/" + w.id + "/data" + scopeQuery(), {credentials: "same-origin", headers: {"Accept": "application/json"}})
-      .then(function (r) { return r.json().then(function (d) { return {ok: r.ok, d: d}; }); })
+      .then(function (r) { return r.json().then(function (d) { return {ok: r.ok, d: d, r: r}; }); })
       .then(function (res) {
-        if (!res.ok) { body.replaceChildren(el("p", "muted", res.d.detail || t("No data."))); return; }
+        if (!res.ok) {
+          body.replaceChildren(el("p", "muted", res.d.detail || t("No data.")));
+          // 503: the scope's first figures are being computed; ask again when told to.
+          const wait = Number(res.r.headers.get("Retry-After"));
+          if (res.r.status === 503 && wait > 0 && (attempt || 0) < 5) {
+            setTimeout(function () { loadData(w, body, (attempt || 0) + 1); }, wait * 1000);
+          }
+          return;
+        }
         draw(w, body, res.d);
       })
       .catch(function () { body.replaceChildren(el("p", "muted", t("The data could not be loaded."))); });

@@ -34,7 +34,7 @@ def test_alert_detail_chart_and_acknowledge_in_chromium(live_server, browser, me
     context.add_init_script(RECORD_CSP_VIOLATIONS)
     page = context.new_page()
     problems = watch(page)
-    sign_in(page, live_server.url, merchant_admin_m1)
+    sign_in(page, live_server.url, merchant_admin_m1, next_url="/alerts")
     response = page.goto(f"{live_server.url}/alerts/{alert.pk}")
     assert_strict_csp(response.headers.get("content-security-policy"), "alert detail")
     page.wait_for_selector("#alert-chart canvas")

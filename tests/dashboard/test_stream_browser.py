@@ -28,7 +28,7 @@ def test_a_merchant_sees_its_own_events_arrive_live_and_can_pause(
     earlier = ingest_event("payment.succeeded", merchant_id="m_1", amount="250000", fee="3750")
     ingest([earlier])
     assert stream.feed_flush()
-    sign_in(page, live_server.url, merchant_admin_m1)
+    sign_in(page, live_server.url, merchant_admin_m1, next_url="/stream")
     page.goto(f"{live_server.url}/stream")
     page.wait_for_selector('[data-stream-state="live"]', timeout=10_000)
     # The feed's latest entries are there on arrival, amount formatted for its currency.
@@ -81,7 +81,7 @@ def test_a_merchant_sees_its_own_events_arrive_live_and_can_pause(
 def test_a_merchant_asking_for_another_scope_gets_the_403_page(
     page, live_server, merchant_admin_m1, feeds_clean
 ):
-    sign_in(page, live_server.url, merchant_admin_m1)
+    sign_in(page, live_server.url, merchant_admin_m1, next_url="/stream")
     response = page.goto(f"{live_server.url}/stream?scope=merchant:m_2")
     assert response.status == 403
     assert "You may not view this scope" in page.inner_text("main")

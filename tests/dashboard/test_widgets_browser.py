@@ -6,7 +6,9 @@ from datetime import timedelta
 
 import pytest
 
+from accounts.scope import Scope
 from dashboard.models import Widget
+from dashboard.snapshots.refresh import snapshot_refresh_scope
 from tests.browser import screenshot, serious_axe_violations, sign_in, watch
 from tests.dashboard.test_snapshots_support import (
     clean_overview_cache,  # noqa: F401
@@ -33,6 +35,7 @@ def test_a_merchant_moves_and_configures_a_widget_and_finds_it_after_reload(
     insert_event_rows(hours_ago(2), merchant="m_1", gmv="150000", attempts=3, success_count=2,
                       failed_count=1)  # fmt: skip
     insert_event_rows(hours_ago(2) - timedelta(days=2), merchant="m_1", gmv="90000")
+    snapshot_refresh_scope(scope=Scope.parse("merchant:m_1"), wait=True)  # as beat does
     context = browser.new_context(viewport={"width": 1366, "height": 1000})
     page = context.new_page()
     problems = watch(page)

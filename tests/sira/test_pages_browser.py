@@ -28,7 +28,7 @@ def test_sira_pages_in_chromium(browser, live_server):
     context.add_init_script(RECORD_CSP_VIOLATIONS)
     page = context.new_page()
     problems = watch(page)
-    sign_in(page, live_server.url, applier)
+    sign_in(page, live_server.url, applier, next_url="/sira")
     for path in ("/sira", f"/sira/{rec.pk}"):
         page.goto(f"{live_server.url}{path}")
         page.wait_for_load_state("load")
@@ -44,7 +44,7 @@ def test_sira_pages_in_chromium(browser, live_server):
     context.add_init_script(RECORD_CSP_VIOLATIONS)
     page = context.new_page()
     more = watch(page)
-    sign_in(page, live_server.url, approver)
+    sign_in(page, live_server.url, approver, next_url="/sira")
     page.goto(action_url)
     page.wait_for_load_state("load")
     assert page.locator("#sira-panel").is_visible()
