@@ -1,11 +1,12 @@
 """One JSON error shape for the whole API: {"detail", "code"} plus "errors" on 400."""
 
+import json
 import logging
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from rest_framework import exceptions, status
-from rest_framework.renderers import JSONRenderer
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
@@ -116,3 +117,16 @@ def exception_handler(exc, context):
 def validation_error(errors, detail="Invalid input.", code="invalid"):
     """A 400 with field errors, raised from views on bad query parameters."""
     return DomainError(detail, code=code, errors=errors)
+
+
+class CSVRenderer(BaseRenderer):
+    """Lets DRF accept `?format=csv` (its format override); the view builds the CSV itself."""
+
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        if isinstance(data, str | bytes):
+            return data
+        return json.dumps(data)  # an error document

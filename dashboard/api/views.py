@@ -1,5 +1,3 @@
-import json
-
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 from drf_spectacular.utils import (
@@ -11,14 +9,14 @@ from drf_spectacular.utils import (
 from rest_framework import serializers
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.decorators import api_view, authentication_classes, permission_classes
-from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api.schema import OPTIONAL_SCOPE_PATTERN, SCOPE_HELP
 from accounts.scope import Scope, resolve_scope
 from common import outage
-from common.api import validation_error
+from common.api import CSVRenderer, validation_error
 from common.errors import DomainError
 from dashboard.api.authentication import CachedJWTAuthentication
 from dashboard.api.serializers import ErrorSerializer, OverviewSerializer
@@ -185,19 +183,6 @@ _MAX_OWN_SCOPES = 100000
 
 
 # ------------------------------------------------------------------ time series
-
-
-class CSVRenderer(BaseRenderer):
-    """Lets DRF accept `?format=csv` (its format override); the view builds the CSV itself."""
-
-    media_type = "text/csv"
-    format = "csv"
-    charset = "utf-8"
-
-    def render(self, data, accepted_media_type=None, renderer_context=None):
-        if isinstance(data, str | bytes):
-            return data
-        return json.dumps(data)  # an error document
 
 
 class TimeseriesView(APIView):

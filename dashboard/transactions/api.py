@@ -2,33 +2,20 @@
 
 import csv
 import io
-import json
 
 from django.http import StreamingHttpResponse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
-from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api.schema import OPTIONAL_SCOPE_PATTERN, SCOPE_HELP
 from accounts.scope import is_platform_staff, resolve_scope
+from common.api import CSVRenderer
 from dashboard.choices import EventOutcome, EventType, Source
 from dashboard.snapshots.compute import iso, money
 from dashboard.transactions import drilldown, selectors
-
-
-class CSVRenderer(BaseRenderer):
-    """Lets DRF accept `?format=csv` (its format override); the view streams the CSV itself."""
-
-    media_type = "text/csv"
-    format = "csv"
-    charset = "utf-8"
-
-    def render(self, data, accepted_media_type=None, renderer_context=None):
-        if isinstance(data, str | bytes):
-            return data
-        return json.dumps(data)  # an error document
 
 
 class TransactionSerializer(serializers.Serializer):
