@@ -46,7 +46,7 @@ def demo_agent_rows(count=DEMO_AGENT_COUNT, seed=42):
 def seed_demo_agents(now=None):
     """Create or refresh the demo agents with 24 h of float history and sales (idempotent)."""
     from agents.models import Agent, AgentSalesHour
-    from agents.services import agent_floats_apply, agent_map_refresh
+    from agents.services import FloatColumns, agent_floats_apply, agent_map_refresh
 
     now = now or datetime.now(UTC)
     hour = now.replace(minute=0, second=0, microsecond=0)
@@ -71,7 +71,7 @@ def seed_demo_agents(now=None):
                     "event_id": f"demo-{agent_id}-{at:%Y%m%d%H}",
                 }
             )
-    agent_floats_apply(updates)
+    agent_floats_apply(FloatColumns.of(updates))
     Agent.objects.filter(agent_id__in=[r[0] for r in rows]).update(
         low_float_threshold=LOW_FLOAT_THRESHOLD
     )

@@ -17,6 +17,8 @@ from agents.choices import AgentStatus
 from agents.models import Agent
 from common.errors import NotFound, ValidationFailed
 
+ZERO = Decimal(0)
+
 
 def _default_threshold():
     return Decimal(getattr(settings, "AGENTS_DEFAULT_LOW_FLOAT_THRESHOLD", 100000))
@@ -28,90 +30,107 @@ def sales_window_start(now=None):
     return now.astimezone(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=23)
 
 
-def agent_floats_apply(updates):
-    """Apply a batch of float updates; the latest occurred_at wins per agent.
+class _Columns:
+    """Rows in the shape the batch statements bind them: one list per column (row i is
+    index i of every list), the arrays `unnest` reads. Ingestion fills them as it reads
+    its events; `of` builds them from dict rows (tests, demo)."""
 
-    `updates`: list of dicts with keys agent_id, balance (Decimal, may be
-    negative), currency, occurred_at (aware datetime), country, region, city,
-    lat, lon (None when the event had no location), event_id. Unknown agents
-    are created. Also keeps each agent's last balance per UTC hour.
+    __slots__ = ()
+
+    def __init__(self):
+        for name in self.__slots__:
+            setattr(self, name, [])
+
+    def __len__(self):
+        return len(self.agent_id)
+
+    def params(self):
+        return {name: getattr(self, name) for name in self.__slots__}
+
+    @classmethod
+    def of(cls, rows):
+        columns = cls()
+        for row in rows:
+            columns.add(**row)
+        return columns
+
+
+class FloatColumns(_Columns):
+    """Float updates for FLOATS_APPLY."""
+
+    __slots__ = ("agent_id", "balance", "currency", "occurred_at", "event_id", "country",
+                 "region", "city", "lat", "lon")  # fmt: skip
+
+    def add(self, *, agent_id, balance, currency, occurred_at, event_id, country=None,
+            region=None, city=None, lat=None, lon=None):  # fmt: skip
+        """One update: balance Decimal (may be negative), occurred_at aware, lat/lon None
+        when the event had no location (half a position is no position)."""
+        if (lat is None) != (lon is None):
+            lat = lon = None
+        self.agent_id.append(agent_id)
+        self.balance.append(Decimal(balance))
+        self.currency.append(currency)
+        self.occurred_at.append(occurred_at)
+        self.event_id.append(str(event_id))
+        self.country.append(country or "ZZ")
+        self.region.append(region or "")
+        self.city.append(city or "")
+        self.lat.append(None if lat is None else float(lat))
+        self.lon.append(None if lon is None else float(lon))
+
+    def keeping(self, event_ids):
+        """The updates whose event is in `event_ids`."""
+        kept = FloatColumns()
+        for i, event_id in enumerate(self.event_id):
+            if event_id in event_ids:
+                for name in self.__slots__:
+                    getattr(kept, name).append(getattr(self, name)[i])
+        return kept
+
+
+class SalesColumns(_Columns):
+    """Cash-in/cash-out sales per agent, UTC hour and currency for SALES_APPLY."""
+
+    __slots__ = ("agent_id", "bucket", "currency", "cash_in", "cash_out", "last_seen",
+                 "country", "region", "city")  # fmt: skip
+
+    def add(self, *, agent_id, bucket, currency, last_seen, cash_in_amount=ZERO,
+            cash_out_amount=ZERO, country=None, region=None, city=None):  # fmt: skip
+        """One group: bucket the UTC hour, last_seen its newest occurred_at; returns its index."""
+        self.agent_id.append(agent_id)
+        self.bucket.append(bucket)
+        self.currency.append(currency)
+        self.cash_in.append(Decimal(cash_in_amount))
+        self.cash_out.append(Decimal(cash_out_amount))
+        self.last_seen.append(last_seen)
+        self.country.append(country or "ZZ")
+        self.region.append(region or "")
+        self.city.append(city or "")
+        return len(self.agent_id) - 1
+
+
+def agent_floats_apply(updates):
+    """Apply a batch of float updates (FloatColumns); the latest occurred_at wins per agent.
+
+    Unknown agents are created. Also keeps each agent's last balance per UTC hour.
     Ties on occurred_at go to the higher event_id; the position follows the
     same rule among the updates that carry a location. One SQL statement.
     """
     if not updates:
         return 0
-    cols = {
-        k: []
-        for k in (
-            "agent_id",
-            "balance",
-            "currency",
-            "occurred_at",
-            "event_id",
-            "country",
-            "region",
-            "city",
-            "lat",
-            "lon",
-        )
-    }
-    for u in updates:
-        lat, lon = u.get("lat"), u.get("lon")
-        if (lat is None) != (lon is None):
-            lat = lon = None  # half a position is no position
-        cols["agent_id"].append(u["agent_id"])
-        cols["balance"].append(Decimal(u["balance"]))
-        cols["currency"].append(u["currency"])
-        cols["occurred_at"].append(u["occurred_at"])
-        cols["event_id"].append(str(u["event_id"]))
-        cols["country"].append(u.get("country") or "ZZ")
-        cols["region"].append(u.get("region") or "")
-        cols["city"].append(u.get("city") or "")
-        cols["lat"].append(None if lat is None else float(lat))
-        cols["lon"].append(None if lon is None else float(lon))
-    cols["threshold"] = _default_threshold()
-    sql.execute_batch(sql.FLOATS_APPLY, cols)
+    sql.execute_batch(sql.FLOATS_APPLY, updates.params() | {"threshold": _default_threshold()})
     return len(updates)
 
 
 def agent_sales_apply(rows, *, now=None):
-    """Add cash-in/cash-out sales of a batch, pre-aggregated per agent, hour and currency.
-
-    `rows`: list of dicts with keys agent_id, bucket (aware datetime, UTC hour),
-    currency, cash_in_amount (Decimal), cash_out_amount (Decimal), last_seen
-    (aware datetime: newest occurred_at of the group), country, region, city.
-    Unknown agents are created; the touched agents' sales_24h is recomputed
-    exactly (two SQL statements).
+    """Add cash-in/cash-out sales of a batch (SalesColumns, pre-aggregated per agent, hour
+    and currency). Unknown agents are created; the touched agents' sales_24h is
+    recomputed exactly (two SQL statements).
     """
     if not rows:
         return 0
-    cols = {
-        k: []
-        for k in (
-            "agent_id",
-            "bucket",
-            "currency",
-            "cash_in",
-            "cash_out",
-            "last_seen",
-            "country",
-            "region",
-            "city",
-        )
-    }
-    for r in rows:
-        cols["agent_id"].append(r["agent_id"])
-        cols["bucket"].append(r["bucket"])
-        cols["currency"].append(r["currency"])
-        cols["cash_in"].append(Decimal(r.get("cash_in_amount") or 0))
-        cols["cash_out"].append(Decimal(r.get("cash_out_amount") or 0))
-        cols["last_seen"].append(r["last_seen"])
-        cols["country"].append(r.get("country") or "ZZ")
-        cols["region"].append(r.get("region") or "")
-        cols["city"].append(r.get("city") or "")
-    cols["threshold"] = _default_threshold()
-    sql.execute_batch(sql.SALES_APPLY, cols)
-    ids = sorted(set(cols["agent_id"]))
+    sql.execute_batch(sql.SALES_APPLY, rows.params() | {"threshold": _default_threshold()})
+    ids = sorted(set(rows.agent_id))
     sql.execute_batch(sql.SALES_24H_FOR_AGENTS, {"ids": ids, "start": sales_window_start(now)})
     return len(rows)
 

@@ -527,14 +527,19 @@ def main():
     # existing agents, each in one transaction as the consumer runs them.
     from django.db import transaction
 
-    from agents.services import agent_floats_apply, agent_sales_apply
+    from agents.services import (
+        FloatColumns,
+        SalesColumns,
+        agent_floats_apply,
+        agent_sales_apply,
+    )
 
     now = datetime.now(UTC)
     hour = now.replace(minute=0, second=0, microsecond=0)
     batch_times = {"floats": [], "sales": []}
     for run in range(5):
         picks = rng.sample(agents, 5000)
-        updates = [
+        updates = FloatColumns.of(
             {
                 "agent_id": a[0],
                 # Same balance and position as generated, so that a later
@@ -550,8 +555,8 @@ def main():
                 "event_id": f"bench-{run}-{k}",
             }
             for k, a in enumerate(picks)
-        ]
-        sales = [
+        )
+        sales = SalesColumns.of(
             {
                 "agent_id": a[0],
                 "bucket": hour,
@@ -562,7 +567,7 @@ def main():
                 "country": a[3],
             }
             for a in picks
-        ]
+        )
         t0 = time.perf_counter()
         with transaction.atomic():
             agent_floats_apply(updates)

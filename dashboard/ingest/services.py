@@ -147,8 +147,8 @@ class PreparedBatch:
     events: dict  # event_id -> Event
     acc: dict  # aggregate key -> figure vector (+ last_event_at)
     spans: dict
-    floats: list
-    sales: list
+    floats: agent_services.FloatColumns
+    sales: agent_services.SalesColumns
     bank_merchants: dict = field(default_factory=dict)  # (bank, hour, merchant, cur) -> gmv
 
 
@@ -273,7 +273,7 @@ def apply_prepared(batch):
                 # in those same rows, whose stored last_event_at already has it.)
                 seen = [e for i, e in events.items() if i not in fresh_ids]
                 acc, bank_merchants = _subtract(acc, bank_merchants, seen)
-                floats = [f for f in floats if f["event_id"] in fresh_ids]
+                floats = floats.keeping(fresh_ids)
                 if any(e.type in _SALES_TYPES for e in seen):
                     sales = _pre_aggregate(events[i] for i in fresh_ids)[3]
             sql.aggregates_upsert(cursor, _rows(acc))
@@ -358,7 +358,8 @@ def _pre_aggregate(events):
     spans = {}
     floats = {}
     located = {}
-    sales = {}
+    sales = agent_services.SalesColumns()
+    sales_ix = {}  # (agent, hour, currency) -> its row in `sales`
     bank_merchants = {}
     empty = _EMPTY
     last_ix = N_FIGURES
@@ -388,26 +389,21 @@ def _pre_aggregate(events):
         last = e.occurred_at
         if agent_id is not None and etype in sales_types:
             skey = (agent_id, bucket, e.currency)
-            row = sales.get(skey)
-            if row is None:
-                row = sales[skey] = {
-                    "agent_id": agent_id,
-                    "bucket": bucket,
-                    "currency": e.currency,
-                    "cash_in_amount": ZERO,
-                    "cash_out_amount": ZERO,
-                    "last_seen": last,
-                    "country": e.country,
-                    "region": e.region,
-                    "city": e.city,
-                }
+            i = sales_ix.get(skey)
+            if i is None:
+                i = sales_ix[skey] = sales.add(
+                    agent_id=agent_id, bucket=bucket, currency=e.currency, last_seen=last,
+                    country=e.country, region=e.region, city=e.city,
+                )  # fmt: skip
             if etype == "cash_in.completed":
-                row["cash_in_amount"] += amount
+                sales.cash_in[i] += amount
             else:
-                row["cash_out_amount"] += amount
-            if last >= row["last_seen"]:
-                row["last_seen"] = last
-                row["country"], row["region"], row["city"] = e.country, e.region, e.city
+                sales.cash_out[i] += amount
+            if last >= sales.last_seen[i]:
+                sales.last_seen[i] = last
+                sales.country[i] = e.country or "ZZ"
+                sales.region[i] = e.region or ""
+                sales.city[i] = e.city or ""
         count_ix = e.count_ix
         amount_ix = e.amount_ix
         if e.counts_fee:
@@ -454,23 +450,15 @@ def _pre_aggregate(events):
             _widen(spans, ("region", key[3]), bucket)
     chosen = {id(e): e for _, e in floats.values()}
     chosen.update((id(e), e) for _, e in located.values())
-    float_updates = [_float_update(e) for e in chosen.values()]
-    return acc, spans, float_updates, list(sales.values()), bank_merchants
-
-
-def _float_update(e):
-    return {
-        "agent_id": e.agent_id,
-        "balance": e.balance,
-        "currency": e.currency or settings.REPORTING_CURRENCY,
-        "occurred_at": e.occurred_at,
-        "country": e.country,
-        "region": e.region,
-        "city": e.city,
-        "lat": e.lat,
-        "lon": e.lon,
-        "event_id": e.event_id,
-    }
+    float_updates = agent_services.FloatColumns()
+    reporting = settings.REPORTING_CURRENCY
+    for e in chosen.values():
+        float_updates.add(
+            agent_id=e.agent_id, balance=e.balance, currency=e.currency or reporting,
+            occurred_at=e.occurred_at, event_id=e.event_id, country=e.country,
+            region=e.region, city=e.city, lat=e.lat, lon=e.lon,
+        )  # fmt: skip
+    return acc, spans, float_updates, sales, bank_merchants
 
 
 def _widen(spans, scope, bucket):

@@ -4,7 +4,7 @@ import math
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from agents.services import agent_floats_apply
+from agents.services import FloatColumns, agent_floats_apply
 
 EARTH_RADIUS_M = 6371008.8  # mean radius, as PostGIS's sphere
 DAKAR = (14.7167, -17.4677)
@@ -27,18 +27,20 @@ def offset_north(lat, lon, metres):
 
 def place(agent_id, lat, lon, balance="500000", *, country="SN", currency="XOF", at=T0):
     agent_floats_apply(
-        [
-            {
-                "agent_id": agent_id,
-                "balance": Decimal(balance),
-                "currency": currency,
-                "occurred_at": at,
-                "country": country,
-                "region": "",
-                "city": "",
-                "lat": lat,
-                "lon": lon,
-                "event_id": f"e-{agent_id}",
-            }
-        ]
+        FloatColumns.of(
+            [
+                {
+                    "agent_id": agent_id,
+                    "balance": Decimal(balance),
+                    "currency": currency,
+                    "occurred_at": at,
+                    "country": country,
+                    "region": "",
+                    "city": "",
+                    "lat": lat,
+                    "lon": lon,
+                    "event_id": f"e-{agent_id}",
+                }
+            ]
+        )
     )

@@ -6,7 +6,13 @@ from decimal import Decimal
 import pytest
 
 from accounts.choices import Role
-from agents.services import agent_floats_apply, agent_map_grid_rebuild, agent_sales_apply
+from agents.services import (
+    FloatColumns,
+    SalesColumns,
+    agent_floats_apply,
+    agent_map_grid_rebuild,
+    agent_sales_apply,
+)
 from tests.agents.helpers import ABIDJAN, DAKAR, T0, THIES, offset_north, place
 from tests.factories import make_user
 
@@ -119,33 +125,37 @@ def test_detail_has_float_history_and_sales(staff):
     hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     place("a_1", *DAKAR, balance="100", at=hour - timedelta(hours=2))
     agent_floats_apply(
-        [
-            {
-                "agent_id": "a_1",
-                "balance": Decimal("250"),
-                "currency": "XOF",
-                "occurred_at": hour + timedelta(minutes=1),
-                "country": "SN",
-                "region": "",
-                "city": "",
-                "lat": None,
-                "lon": None,
-                "event_id": "e9",
-            }
-        ]
+        FloatColumns.of(
+            [
+                {
+                    "agent_id": "a_1",
+                    "balance": Decimal("250"),
+                    "currency": "XOF",
+                    "occurred_at": hour + timedelta(minutes=1),
+                    "country": "SN",
+                    "region": "",
+                    "city": "",
+                    "lat": None,
+                    "lon": None,
+                    "event_id": "e9",
+                }
+            ]
+        )
     )
     agent_sales_apply(
-        [
-            {
-                "agent_id": "a_1",
-                "bucket": hour,
-                "currency": "XOF",
-                "cash_in_amount": Decimal("1000"),
-                "cash_out_amount": Decimal("500.25"),
-                "last_seen": hour + timedelta(minutes=2),
-                "country": "SN",
-            }
-        ]
+        SalesColumns.of(
+            [
+                {
+                    "agent_id": "a_1",
+                    "bucket": hour,
+                    "currency": "XOF",
+                    "cash_in_amount": Decimal("1000"),
+                    "cash_out_amount": Decimal("500.25"),
+                    "last_seen": hour + timedelta(minutes=2),
+                    "country": "SN",
+                }
+            ]
+        )
     )
     resp = staff.get("/api/dashboard/agents/a_1")
     assert resp.status_code == 200, resp.content

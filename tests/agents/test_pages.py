@@ -12,7 +12,7 @@ from accounts.choices import Role
 from accounts.web.nav import pages_for
 from agents.models import Agent, AgentFloatHour
 from agents.selectors import AgentVisibility, agent_float_history
-from agents.services import agent_floats_apply, agent_map_grid_rebuild
+from agents.services import FloatColumns, agent_floats_apply, agent_map_grid_rebuild
 from tests.agents.helpers import ABIDJAN, DAKAR, T0, THIES, place
 from tests.factories import make_user
 
@@ -286,7 +286,7 @@ def _history_world():
         _float("a_ci", "800000", day0 + timedelta(hours=2), country="CI"),
         _float("a_ci", "810000", day0 + timedelta(hours=2, minutes=30), country="CI"),
     ]
-    agent_floats_apply(updates)
+    agent_floats_apply(FloatColumns.of(updates))
     return day0
 
 
@@ -325,8 +325,12 @@ def test_float_history_ends_at_the_current_totals():
 
 def test_float_page_history_series_are_exact_strings(client, ops_admin):
     now = datetime.now(UTC)
-    agent_floats_apply([_float("a_h", "1000.25", now - timedelta(days=2), currency="NGN")])
-    agent_floats_apply([_float("a_h", "2000.75", now - timedelta(minutes=1), currency="NGN")])
+    agent_floats_apply(
+        FloatColumns.of([_float("a_h", "1000.25", now - timedelta(days=2), currency="NGN")])
+    )
+    agent_floats_apply(
+        FloatColumns.of([_float("a_h", "2000.75", now - timedelta(minutes=1), currency="NGN")])
+    )
     response = _page(client, ops_admin, "agents-float", window="30d")
     history = response.context["chart_data"]["history"]
     assert len(history["buckets"]) == 30

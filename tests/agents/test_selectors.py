@@ -15,7 +15,7 @@ from agents.selectors import (
     agents_nearby,
     grid_level_for,
 )
-from agents.services import agent_map_grid_rebuild, agent_set_status
+from agents.services import SalesColumns, agent_map_grid_rebuild, agent_set_status
 from tests.agents.helpers import ABIDJAN, DAKAR, THIES, haversine_m, offset_north, place
 
 pytestmark = pytest.mark.django_db
@@ -84,17 +84,19 @@ def test_agents_without_position_are_not_on_the_map():
     from tests.agents.helpers import T0
 
     agent_sales_apply(
-        [
-            {
-                "agent_id": "a_nowhere",
-                "bucket": T0,
-                "currency": "XOF",
-                "cash_in_amount": Decimal(1),
-                "cash_out_amount": Decimal(0),
-                "last_seen": T0,
-                "country": "SN",
-            }
-        ]
+        SalesColumns.of(
+            [
+                {
+                    "agent_id": "a_nowhere",
+                    "bucket": T0,
+                    "currency": "XOF",
+                    "cash_in_amount": Decimal(1),
+                    "cash_out_amount": Decimal(0),
+                    "last_seen": T0,
+                    "country": "SN",
+                }
+            ]
+        )
     )
     assert agents_nearby(lat=DAKAR[0], lon=DAKAR[1], limit=5) == []
     agent_map_grid_rebuild()

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 
 from agents.models import Agent, AgentFloatHour, AgentGridCell, AgentGridState, AgentSalesHour
-from agents.services import agent_sales_apply
+from agents.services import SalesColumns, agent_sales_apply
 from agents.tasks import prune_agent_history, refresh_agent_map
 from tests.agents.helpers import DAKAR, place
 
@@ -36,16 +36,18 @@ def test_prune_drops_history_past_retention(settings):
     place("a_1", *DAKAR, at=now - timedelta(days=40))
     place("a_1", *DAKAR, at=now)
     agent_sales_apply(
-        [
-            {
-                "agent_id": "a_1",
-                "bucket": now - timedelta(days=31),
-                "currency": "XOF",
-                "cash_in_amount": Decimal(1),
-                "cash_out_amount": Decimal(0),
-                "last_seen": now - timedelta(days=31),
-            }
-        ]
+        SalesColumns.of(
+            [
+                {
+                    "agent_id": "a_1",
+                    "bucket": now - timedelta(days=31),
+                    "currency": "XOF",
+                    "cash_in_amount": Decimal(1),
+                    "cash_out_amount": Decimal(0),
+                    "last_seen": now - timedelta(days=31),
+                }
+            ]
+        )
     )
     prune_agent_history.apply()
     assert list(AgentFloatHour.objects.values_list("hour", flat=True)) == [now]

@@ -287,7 +287,7 @@ def test_only_the_last_float_update_per_agent_and_hour_reaches_the_agents_app(
 
     located = at(10, "1", location={"lat": 14.7, "lon": -17.4})
     batch = prepare_wire(WireBatch.of([at(50, "3"), located, at(30, "2"), at(70, "4")]))
-    assert sorted(f["balance"] for f in batch.floats) == [D(1), D(3), D(4)]
+    assert sorted(batch.floats.balance) == [D(1), D(3), D(4)]
     ingest([at(50, "3"), located, at(30, "2"), at(70, "4")])
     assert Agent.objects.get(agent_id="a_r").float_balance == D(4)
 
