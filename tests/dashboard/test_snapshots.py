@@ -182,13 +182,13 @@ def test_sparkline_is_hourly_and_zero_filled():
 
 
 def test_float_comes_from_the_agents_of_the_scope():
-    from agents.services import agent_floats_apply
+    from agents.services import FloatColumns, agent_floats_apply
 
-    agent_floats_apply([
+    agent_floats_apply(FloatColumns.of([
         {"agent_id": "a_1", "balance": Decimal("250000.5"), "currency": "XOF",
          "occurred_at": NOW - timedelta(minutes=5), "country": "SN", "region": "Dakar",
          "city": "Dakar", "lat": None, "lon": None, "event_id": "e1"},
-    ])  # fmt: skip
+    ]))  # fmt: skip
     assert refresh("platform")["24h"]["float"] == {"XOF": "250000.5"}
     assert refresh("agent:a_1")["24h"]["float"] == {"XOF": "250000.5"}
     assert refresh("merchant:m_1")["24h"]["float"] == {}

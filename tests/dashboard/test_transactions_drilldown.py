@@ -142,7 +142,10 @@ def _empty():
         for table in ("dashboard_transaction", "dashboard_hourly_aggregate",
                       "dashboard_seen_event", "dashboard_dirty_change",
                       "dashboard_bank_merchant_hourly", "dashboard_scope_hourly",
-                      "dashboard_scope_daily", "dashboard_snapshot"):  # fmt: skip
+                      "dashboard_scope_daily", "dashboard_snapshot",
+                      # the agents its float and cash events created (committed too)
+                      "agents_agentfloathour", "agents_agentsaleshour",
+                      "agents_agent"):  # fmt: skip
             cur.execute(f"DELETE FROM {table}")
 
 
