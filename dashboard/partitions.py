@@ -1,6 +1,6 @@
 """Monthly range partitions of the time-partitioned tables (plain SQL, no ORM support)."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 PARTITIONED_TABLES = ("dashboard_hourly_aggregate",)
 
@@ -18,15 +18,20 @@ def partition_name(table, month):
     return f"{table}_p{month:%Y%m}"
 
 
+def _range_partition_sql(table, name, start, end):
+    """DDL for one range partition [start, end) of `table`; idempotent."""
+    return (
+        f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF {table} "
+        f"FOR VALUES FROM ('{start.isoformat()}') TO ('{end.isoformat()}')"
+    )
+
+
 def create_month_partition_sql(table, month):
     """DDL for one month's partition; idempotent."""
     start = datetime(month.year, month.month, 1, tzinfo=UTC)
     nxt = add_months(month, 1)
     end = datetime(nxt.year, nxt.month, 1, tzinfo=UTC)
-    return (
-        f"CREATE TABLE IF NOT EXISTS {partition_name(table, month)} PARTITION OF {table} "
-        f"FOR VALUES FROM ('{start.isoformat()}') TO ('{end.isoformat()}')"
-    )
+    return _range_partition_sql(table, partition_name(table, month), start, end)
 
 
 def create_month_partition(cursor, table, month):
@@ -55,14 +60,8 @@ def seen_partition_name(day):
 
 
 def create_seen_partition_sql(day):
-    """DDL for one day's partition of the seen-id store; idempotent."""
-    from datetime import timedelta
-
-    nxt = day + timedelta(days=1)
-    return (
-        f"CREATE TABLE IF NOT EXISTS {seen_partition_name(day)} PARTITION OF {SEEN_TABLE} "
-        f"FOR VALUES FROM ('{day.isoformat()}') TO ('{nxt.isoformat()}')"
-    )
+    """DDL for one day's partition of the seen-id store (bounds: dates); idempotent."""
+    return _range_partition_sql(SEEN_TABLE, seen_partition_name(day), day, day + timedelta(days=1))
 
 
 def create_seen_partition(cursor, day):
@@ -111,15 +110,10 @@ def tx_partition_name(day):
 
 
 def create_tx_partition_sql(day):
-    """DDL for one day's transactions partition (migrations, as the owner); idempotent."""
-    from datetime import timedelta
-
+    """DDL for one day's transactions partition (bounds: UTC instants; migrations, as the
+    owner); idempotent."""
     start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-    end = start + timedelta(days=1)
-    return (
-        f"CREATE TABLE IF NOT EXISTS {tx_partition_name(day)} PARTITION OF {TX_TABLE} "
-        f"FOR VALUES FROM ('{start.isoformat()}') TO ('{end.isoformat()}')"
-    )
+    return _range_partition_sql(TX_TABLE, tx_partition_name(day), start, start + timedelta(days=1))
 
 
 def create_tx_partition(cursor, day):
