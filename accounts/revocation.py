@@ -16,6 +16,8 @@ from django.core.cache import cache
 from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
+from common.redis_mirror import mirror
+
 log = logging.getLogger(__name__)
 
 AUTH_EPOCH_KEY = "accounts:auth-epoch"
@@ -41,6 +43,8 @@ def auth_epoch_bump():
         cache.set(AUTH_EPOCH_KEY, uuid.uuid4().hex, timeout=None)
     except Exception:  # the copies still age out within OVERVIEW_AUTH_CACHE_S
         log.error("auth epoch not bumped: identity copies live out their seconds", exc_info=True)
+    # This process sees the new epoch at once; the others when Redis notifies their mirror.
+    mirror.forget(cache.make_key(AUTH_EPOCH_KEY))
 
 
 def expired_tokens_flush():

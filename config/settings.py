@@ -238,8 +238,17 @@ CELERY_BEAT_SCHEDULE = {
 REPORTING_CURRENCY = env_str("REPORTING_CURRENCY", "XOF")
 # Dashboard reads (dashboard/api/authentication.py): seconds a user's checked identity
 # (active, role, scope, permissions), copied to Redis, stands in for the database; a
-# deactivation voids every copy at once (accounts/revocation.py). 0: always the database.
-OVERVIEW_AUTH_CACHE_S = env_int("OVERVIEW_AUTH_CACHE_S", 5, minimum=0)
+# deactivation or a change of the user or of a role group voids copies at once
+# (dashboard/api/identity.py). 0: always the database.
+OVERVIEW_AUTH_CACHE_S = env_int("OVERVIEW_AUTH_CACHE_S", 60, minimum=0)
+# Each web process mirrors the Redis values the API reads most (overview bytes, identity
+# copies, the auth epoch, time-series answers), dropped by Redis's keyspace notifications
+# (common/redis_mirror.py). false: every read goes to Redis.
+REDIS_MIRROR = env_bool("REDIS_MIRROR", True)
+# Time-series answers stored in Redis under their scope's generation, which ingestion
+# renews after each commit (dashboard/snapshots/series_cache.py): exact for what
+# ingestion counts; writes outside it show within these seconds. 0: never stored.
+SERIES_CACHE_S = env_int("SERIES_CACHE_S", 120, minimum=0)
 SEEN_EVENT_RETENTION_DAYS = env_int("SEEN_EVENT_RETENTION_DAYS", 7, minimum=1)
 # Retention (docs/retention.md), enforced daily by dashboard.tasks.enforce_retention:
 # dead letters by the day they arrived; figures (hourly aggregates, rollups) by

@@ -8,6 +8,9 @@ class DashboardConfig(AppConfig):
     def ready(self):
         from prometheus_client import REGISTRY
 
+        # The identity copies' signals (a user or role group changed: copies dropped), in
+        # every process, not only where the API's views are loaded.
+        from dashboard.api import identity  # noqa: F401
         from dashboard.health import register_check
         from dashboard.snapshots.health import SnapshotAgeCollector, snapshot_health
 

@@ -19,6 +19,17 @@ from tests.factories import make_user
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _read_caches_off():
+    """Tests write Redis and the database and read them back at once, in one thread: the
+    per-process mirror (whose copies drop when Redis's notification arrives) and the
+    stored time-series answers (which do not see a test's uncommitted or truncated rows)
+    are off unless a test turns them on (tests/common/test_redis_mirror.py,
+    tests/dashboard/test_series_cache.py)."""
+    settings.REDIS_MIRROR = False
+    settings.SERIES_CACHE_S = 0
+
+
 @pytest.fixture
 def ops_admin(db):
     return make_user("ops_admin", Role.OPS_ADMIN)

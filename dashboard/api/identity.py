@@ -3,21 +3,22 @@
 The JWT's signature and expiry need no database; its user's active flag, scope
 and permissions do. Each database check (dashboard/api/authentication.py) copies
 those facts to Redis, stamped with the auth epoch (accounts/revocation.py) and
-the time of the check. Every request reads the epoch and the copy in one MGET
-(with the keys its view asks for: the overview's bytes come in the same round
-trip); the copy stands in for the user only while:
+the time of the check. Every request reads the epoch and the copy (from the
+process's mirror of them, common/redis_mirror.py, else one MGET with the keys
+its view asks for); the copy stands in for the user only while:
 
-- the auth epoch is the one it was written under: a deactivation moves the
-  epoch when it commits, so a deactivated user is refused from the next request
-  on, in every process;
-- the user was not saved since (scope, role, permissions): a save in a process
-  that loaded this module (the web processes, where the admin and the API change
-  users) drops the copy when it commits; elsewhere the age bound below holds;
-- it is younger than OVERVIEW_AUTH_CACHE_S (5 s; 0: every request reads the
-  database), so a change the two rules above do not see (a role group's
-  permissions edited) shows within those seconds; during a database outage,
-  younger than OUTAGE_AUTH_CACHE_S (900 s: the longest outage during which a
-  user keeps its overview without a fresh check).
+- the auth epoch is the one it was written under: a deactivation, and any
+  change of a role group's permissions or members, moves the epoch when it
+  commits, so every copy is void from then on, in every process (as soon as
+  Redis's notification of the new epoch reaches it: milliseconds);
+- the user was not saved since (scope, role, permissions, groups): the save
+  drops the copy when it commits (the signals below are connected in every
+  process: dashboard/apps.py);
+- it is younger than OVERVIEW_AUTH_CACHE_S (60 s; 0: every request reads the
+  database), so a change none of the rules above sees (SQL typed by hand) shows
+  within that time; during a database outage, younger than OUTAGE_AUTH_CACHE_S
+  (900 s: the longest outage during which a user keeps its overview without a
+  fresh check).
 
 Redis unreadable: no copy is trusted (the database decides). A user without a
 usable copy during an outage gets 503 (the database error goes up to the DRF
@@ -29,11 +30,13 @@ import logging
 import time
 
 from django.conf import settings
+from django.contrib.auth.models import Group
 from django.core.cache import cache as django_cache
 from django.db import transaction
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import m2m_changed, post_delete, post_save
 
-from accounts.revocation import AUTH_EPOCH_KEY
+from accounts.revocation import AUTH_EPOCH_KEY, auth_epoch_bump
+from common.redis_mirror import mirror
 from dashboard.snapshots import cache
 
 logger = logging.getLogger(__name__)
@@ -86,7 +89,8 @@ def identity_lookup(user_id, extra_keys=()):
     (None, None, Nones) when Redis cannot be read. The copy is returned only if written
     under the current epoch."""
     try:
-        epoch_raw, raw, *extra = cache.client().mget(_epoch_key(), _key(user_id), *extra_keys)
+        keys = [_epoch_key(), _key(user_id), *extra_keys]
+        epoch_raw, raw, *extra = mirror.mget(cache.client(), keys)
     except Exception:  # noqa: BLE001 - Redis down: trust no copy, ask the database
         logger.warning("auth epoch unreadable: identity copies are not trusted")
         return None, None, [None] * len(extra_keys)
@@ -126,6 +130,7 @@ def identity_remember(user, epoch):
         cache.client().set(_key(user.pk), json.dumps(data), ex=ttl)
     except Exception:  # noqa: BLE001 - only a copy
         logger.warning("could not copy the identity of user %s", user.pk)
+    mirror.forget(_key(user.pk))
 
 
 def identity_forget(user_id):
@@ -135,6 +140,7 @@ def identity_forget(user_id):
         cache.client().delete(_key(user_id))
     except Exception:  # noqa: BLE001
         logger.warning("could not drop the identity copy of user %s", user_id)
+    mirror.forget(_key(user_id))
 
 
 def _on_user_change(sender, instance, **kwargs):
@@ -142,7 +148,46 @@ def _on_user_change(sender, instance, **kwargs):
     transaction.on_commit(lambda: identity_forget(user_id))
 
 
+# Every process keeps what it read of these (common/redis_mirror.py): Redis tells it when
+# one changes (a deactivation's new epoch, a copy rewritten or dropped).
+mirror.watch(_key(""))
+mirror.watch(_epoch_key())
+
+
+def _on_user_groups_change(sender, instance, action, reverse, **kwargs):
+    """A user's groups or own permissions changed: its copy goes; from a group's side (users
+    added to or removed from a group), every copy goes (the auth epoch)."""
+    if not action.startswith("post_"):
+        return
+    if reverse:
+        transaction.on_commit(auth_epoch_bump)
+    else:
+        _on_user_change(sender, instance)
+
+
+def _on_group_permissions_change(sender, action, **kwargs):
+    """A role group's permissions changed: every copy goes (the auth epoch)."""
+    if action.startswith("post_"):
+        transaction.on_commit(auth_epoch_bump)
+
+
 post_save.connect(_on_user_change, sender=settings.AUTH_USER_MODEL, dispatch_uid="identity-copy")
 post_delete.connect(
     _on_user_change, sender=settings.AUTH_USER_MODEL, dispatch_uid="identity-copy-delete"
 )
+m2m_changed.connect(
+    _on_group_permissions_change, sender=Group.permissions.through, dispatch_uid="identity-perms"
+)
+
+
+def _connect_user_m2m():
+    from django.contrib.auth import get_user_model
+
+    user_model = get_user_model()
+    for through in (user_model.groups.through, user_model.user_permissions.through):
+        m2m_changed.connect(
+            _on_user_groups_change, sender=through, dispatch_uid=f"identity-{through.__name__}"
+        )
+
+
+_connect_user_m2m()

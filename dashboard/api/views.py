@@ -24,13 +24,14 @@ from dashboard.health import run_checks
 from dashboard.snapshots import cache as snapshot_cache
 from dashboard.snapshots.choices import SnapshotPeriod
 from dashboard.snapshots.overview import overview_body
+from dashboard.snapshots.periods import PERIODS
+from dashboard.snapshots.series_cache import series_body
 from dashboard.snapshots.timeseries import (
     MAX_RANGE,
     METRICS,
     OPTIONAL_TIME_PATTERN,
     parse_series_query,
     series_csv,
-    series_payload,
 )
 
 _PING_BODY = b'{"status":"ok","service":"molam-dashboard"}'
@@ -124,7 +125,7 @@ class OverviewView(APIView):
             scope_text = str(Scope.parse(asked)) if asked else _own_scopes.get(str(user_id))
         except DomainError:
             return []
-        if scope_text is None or period not in SnapshotPeriod.values:
+        if scope_text is None or period not in PERIODS:
             return []
         self._prefetch_for = (scope_text, period)
         return snapshot_cache.fetch_keys(scope_text, period)
@@ -159,7 +160,7 @@ class OverviewView(APIView):
     )
     def get(self, request):
         period = request.query_params.get("period") or SnapshotPeriod.H24
-        if period not in SnapshotPeriod.values:
+        if period not in PERIODS:
             message = f"Unknown period {period!r}: use today, 24h, 7d or 30d."
             raise validation_error({"period": [message]}, code="invalid_period")
         asked = request.query_params.get("scope")
@@ -189,7 +190,7 @@ class TimeseriesView(APIView):
     """Zero-filled time series of one metric for one scope, hourly or daily; CSV on request."""
 
     authentication_classes = _AUTHENTICATION
-    renderer_classes = [JSONRenderer, CSVRenderer]
+    renderer_classes = [PassThroughJSONRenderer, CSVRenderer]
 
     @extend_schema(
         operation_id="dashboard_metric_timeseries",
@@ -261,4 +262,6 @@ class TimeseriesView(APIView):
             name = f"{metric}-{str(scope).replace(':', '_')}-{query.granularity}.csv"
             response["Content-Disposition"] = f'attachment; filename="{name}"'
             return response
-        return Response(series_payload(query))
+        # The answer's JSON bytes, stored under the scope's generation (exact: see
+        # dashboard/snapshots/series_cache.py).
+        return Response(series_body(query))

@@ -37,6 +37,7 @@ from dashboard.ingest.validation import (
     event_id_of,
     parse,
 )
+from dashboard.snapshots import series_cache
 from dashboard.transactions import sql as tx_sql
 
 log = logging.getLogger("dashboard.ingest")
@@ -307,6 +308,9 @@ def apply_prepared(batch):
             # The live feed shows only what the database counted: written after
             # the (outermost) commit, never for an attempt that rolled back.
             transaction.on_commit(partial(_feed_after_commit, counted, timings), robust=True)
+            transaction.on_commit(
+                partial(series_cache.scopes_changed, list(batch.spans)), robust=True
+            )
         if result.dead_letters:
             _dead_letters_store(result.dead_letters, batch.now)
         t4 = clock()

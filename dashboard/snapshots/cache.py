@@ -16,6 +16,8 @@ import time
 import redis
 from django.conf import settings
 
+from common.redis_mirror import mirror
+
 FRESH_PREFIX = b'{"stale":false,'
 STALE_PREFIX = b'{"stale":true,'
 _client = None
@@ -87,6 +89,7 @@ def store(scope_text, entries, covered_at=None):
         value = pack(body, computed_at, window_to, covered_at)
         pipe.set(overview_key(scope_text, period), value, ex=ttl)
     pipe.execute()
+    mirror.forget(*(overview_key(scope_text, period) for period in entries))
 
 
 def fetch_keys(scope_text, period):
@@ -102,8 +105,8 @@ def fetched(values):
 
 
 def fetch(scope_text, period):
-    """fetched() of one scope and period, one round trip."""
-    return fetched(client().mget(*fetch_keys(scope_text, period)))
+    """fetched() of one scope and period: from this process's mirror, else one round trip."""
+    return fetched(mirror.mget(client(), fetch_keys(scope_text, period)))
 
 
 # Keeps the later of the stored and the given time (two changes may commit in any order).
@@ -127,10 +130,19 @@ def mark_stale(scope_texts, changed_at):
         script(keys=[dirty_key(scope_text)], args=[repr(changed_at.timestamp()), _ttl()],
                client=pipe)  # fmt: skip
     pipe.execute()
+    mirror.forget(*(dirty_key(scope_text) for scope_text in scope_texts))
 
 
 def set_tick(started_at):
     client().set(tick_key(), repr(started_at.timestamp()))
+    mirror.forget(tick_key())
+
+
+# Every process keeps what it read of these (common/redis_mirror.py): Redis tells it when
+# one changes.
+mirror.watch(f"{_prefix()}:overview:v1:")
+mirror.watch(tick_key())
+mirror.watch(dirty_key(""))
 
 
 def freshness_age(computed_at, window_to, tick, now=None):

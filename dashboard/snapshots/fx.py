@@ -178,14 +178,13 @@ def _rates_changed(changed):
 
 def _after_rates_commit(scopes, changed_at):
     from accounts.scope import Scope
-    from dashboard.snapshots import cache, overview
+    from dashboard.snapshots import cache
 
     if scopes:
         try:
             cache.mark_stale([str(Scope(kind, ident)) for kind, ident in scopes], changed_at)
         except Exception:  # Redis down: the overview then reads the table and the marks
             log.warning("could not record stale marks after new FX rates", exc_info=True)
-        overview._local.clear()  # this process's copies (others' live LOCAL_CACHE_S at most)
     _queue_full_refresh()
 
 

@@ -7,7 +7,6 @@ answers with what the table holds.
 
 import contextlib
 import logging
-import time
 
 from django.conf import settings
 from rest_framework.exceptions import APIException
@@ -17,14 +16,6 @@ from dashboard.snapshots import cache
 from dashboard.tasks import refresh_snapshot_batch
 
 logger = logging.getLogger(__name__)
-
-# Each worker process keeps the Redis bytes of a scope and period for at most
-# this long: under load most requests then cost no network round trip, and a
-# new snapshot shows at most this much later than in Redis.
-LOCAL_CACHE_S = 1.0
-_LOCAL_MAX = 5000
-_local = {}
-
 
 # During a database outage the Redis bytes are still served, flagged: figures
 # cannot be refreshed while it lasts (see docs/snapshots.md, degraded mode).
@@ -91,21 +82,13 @@ def overview_body(scope, period, *, degraded=False, values=None):
     Raises SnapshotPending when neither Redis nor the table has the scope.
     """
     scope_text = str(scope)
-    now = time.time()
-    local = _local.get((scope_text, period))
     if values is not None:
         value, tick, dirty = cache.fetched(values)
-    elif local is not None and local[0] > now:
-        value, tick, dirty = local[1], local[2], local[3]
     else:
-        try:
+        try:  # (this process's mirror of the keys, else one round trip)
             value, tick, dirty = cache.fetch(scope_text, period)
         except Exception:  # noqa: BLE001 - Redis down: the database still answers
             value, tick, dirty = None, None, None
-        if value is not None:
-            if len(_local) > _LOCAL_MAX:
-                _local.clear()
-            _local[(scope_text, period)] = (now + LOCAL_CACHE_S, value, tick, dirty)
     if value is not None:
         body, computed, window_to, covered = cache.unpack(value)
         if degraded:

@@ -13,7 +13,8 @@ from django.db import connections
 from django.test import Client, override_settings
 
 from common import outage
-from dashboard.snapshots import cache, overview
+from common.redis_mirror import mirror
+from dashboard.snapshots import cache
 from tests.dashboard.test_snapshots_support import clean_overview_cache  # noqa: F401
 
 pytestmark = [
@@ -47,7 +48,7 @@ def database_outage():
 
 @pytest.fixture(autouse=True)
 def fresh_caches():
-    overview._local.clear()
+    mirror.clear()
     outage.note_success()
     yield
     outage.note_success()
@@ -101,7 +102,7 @@ def test_overview_serves_the_redis_snapshot_flagged_stale_during_an_outage(
         bad = Client(HTTP_AUTHORIZATION="Bearer not.a.token").get(OVERVIEW)
         assert bad.status_code == 401
 
-    overview._local.clear()
+    mirror.clear()
     after = staff.get(OVERVIEW).json()
     assert after["stale"] is False and "degraded" not in after
 

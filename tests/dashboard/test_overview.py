@@ -10,8 +10,9 @@ from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
 from accounts.scope import Scope
+from common.redis_mirror import mirror
 from dashboard.models import Snapshot
-from dashboard.snapshots import cache, overview
+from dashboard.snapshots import cache
 from dashboard.snapshots.refresh import snapshot_refresh_scope
 from tests.dashboard.test_snapshots_support import (
     clean_overview_cache,  # noqa: F401
@@ -133,7 +134,7 @@ def test_a_redis_miss_serves_the_stored_row_flagged_stale_and_queues_a_refresh(
     )
     client = client_for(ops_admin)
     get(client, scope="merchant:m_1")  # the user's check (its identity copy) out of the way
-    overview._local.clear()
+    mirror.clear()
     with CaptureQueriesContext(connection) as queries:
         response = get(client, scope="merchant:m_1", period="24h")
     assert response.status_code == 200
@@ -190,11 +191,11 @@ def test_stale_when_older_than_two_refresh_intervals(client_for, ops_admin):
     window_to = datetime.now(UTC) + timedelta(minutes=30)
     cache.store("merchant:m_6", {"24h": (body, old, window_to)})
     assert orjson.loads(get(client, scope="merchant:m_6").content)["stale"] is True
-    overview._local.clear()  # the per-process copy lives a second
+    mirror.clear()
     # A refresh run that completed after it, with the scope not dirty, vouches for it...
     cache.set_tick(datetime.now(UTC) - timedelta(seconds=5))
     assert orjson.loads(get(client, scope="merchant:m_6").content)["stale"] is False
-    overview._local.clear()
+    mirror.clear()
     # ...but not once the snapshot's hour window has ended.
     cache.store("merchant:m_6", {"24h": (body, old, datetime.now(UTC) - timedelta(seconds=1))})
     assert orjson.loads(get(client, scope="merchant:m_6").content)["stale"] is True
@@ -259,7 +260,7 @@ def test_a_read_from_the_identity_copy_needs_no_query_and_one_redis_round_trip(
     computed("merchant:m_1")
     client = client_for(merchant_admin_m1)
     assert get(client).status_code == 200  # checks the user in the database, copies it
-    overview._local.clear()
+    mirror.clear()
     redis_client = cache.client()
     commands = []
     real = redis_client.execute_command

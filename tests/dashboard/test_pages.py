@@ -11,8 +11,8 @@ from django.test import override_settings
 from django.utils import translation
 
 from accounts.scope import Scope
+from common.redis_mirror import mirror
 from dashboard.snapshots import cache as snapshot_cache
-from dashboard.snapshots import overview as snapshot_overview
 from dashboard.snapshots.fx import fx_rates_load
 from dashboard.snapshots.timeseries import METRICS
 from dashboard.templatetags.money import amount, count, money, percent
@@ -268,7 +268,7 @@ def test_stale_snapshot_shows_a_badge(client, ops_admin):
     snapshot_refresh_scope(scope=Scope.parse("merchant:m_6"))  # no run's freshness tick
     client.force_login(ops_admin)
     assert b">Stale<" not in client.get("/overview", {"scope": "merchant:m_6"}).content
-    snapshot_overview._local.clear()
+    mirror.clear()
     from datetime import UTC, datetime
 
     body = orjson.loads(client.get(API, {"scope": "merchant:m_6"}).content)
@@ -276,7 +276,7 @@ def test_stale_snapshot_shows_a_badge(client, ops_admin):
     window_to = datetime.now(UTC) + timedelta(minutes=30)
     raw = orjson.dumps({"stale": False, **{k: v for k, v in body.items() if k != "stale"}})
     snapshot_cache.store("merchant:m_6", {"24h": (raw, old, window_to)})
-    snapshot_overview._local.clear()
+    mirror.clear()
     with override_settings(SNAPSHOT_REFRESH_INTERVAL_S=60):
         html = client.get("/overview", {"scope": "merchant:m_6"}).content.decode()
     assert ">Stale</span>" in html

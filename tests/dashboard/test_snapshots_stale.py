@@ -12,6 +12,7 @@ from decimal import Decimal
 import orjson
 import pytest
 
+from common.redis_mirror import mirror
 from dashboard.models import DirtyChange, DirtyScope, FxRate
 from dashboard.snapshots import cache, fx, overview
 from dashboard.snapshots.fx import fx_rates_delete, fx_rates_load
@@ -77,7 +78,7 @@ def test_new_rates_make_the_overview_stale_at_once_and_the_refresh_fixes_the_fig
     assert _get(client, "merchant:m_xof")["stale"] is False
 
     snapshots_refresh_dirty()
-    overview._local.clear()  # (this process's one-second copy)
+    mirror.clear()
     after = _get(client, "merchant:m_eur")
     assert after["stale"] is False
     assert after["converted"]["missing_rates"] == []
@@ -102,13 +103,13 @@ def test_without_redis_the_table_row_is_served_stale_until_the_refresh(
     # (a read cannot tell what it misses), and nothing is written back.
     redis = cache.client()
     redis.delete(cache.overview_key("merchant:m_eur", "7d"), cache.dirty_key("merchant:m_eur"))
-    overview._local.clear()
+    mirror.clear()
     assert _get(client, "merchant:m_eur")["stale"] is True
-    overview._local.clear()
+    mirror.clear()
     assert _get(client, "merchant:m_eur")["stale"] is True
     assert cache.fetch("merchant:m_eur", "7d")[0] is None
     snapshots_refresh_dirty()
-    overview._local.clear()
+    mirror.clear()
     assert _get(client, "merchant:m_eur")["stale"] is False
 
 
@@ -156,7 +157,7 @@ def test_deleting_a_rate_marks_what_it_changed(queued, django_capture_on_commit_
         assert fx_rates_delete(rate_ids=[rate.pk]) == 1
     assert ("merchant", "m_eur") in set(DirtyChange.objects.values_list("scope_kind", "scope_id"))
     snapshots_refresh_dirty()
-    overview._local.clear()
+    mirror.clear()
     from accounts.scope import Scope
     from dashboard.snapshots.overview import overview_body
 

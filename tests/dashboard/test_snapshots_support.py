@@ -13,6 +13,7 @@ import pytest
 from django.db import connection
 
 from common import dbroles
+from common.redis_mirror import mirror
 from dashboard.choices import COUNT_FIGURES, MONEY_FIGURES
 from dashboard.snapshots import cache
 
@@ -133,9 +134,8 @@ def clean_overview_cache():
     """No overview bytes or freshness tick of this test run's prefix in Redis."""
 
     def wipe():
-        from dashboard.snapshots import overview
 
-        overview._local.clear()
+        mirror.clear()
         client = cache.client()
         keys = list(client.scan_iter(match=f"{cache._prefix()}:overview:*", count=1000))
         keys += client.scan_iter(match=cache.dirty_key("*"), count=1000)
