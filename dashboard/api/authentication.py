@@ -3,13 +3,11 @@
 The token's signature and expiry are checked as simplejwt does (no database);
 the user comes from the identity copy in Redis (dashboard/api/identity.py) while
 it is fresh and under the current auth epoch, else from the database, which
-writes a new copy. A hit costs one Redis round trip instead of three queries
-(user, its permissions, its groups' permissions), and a view may have its own
-Redis reads done in that same round trip: it sets `request.redis_prefetch` to a
-function of the user id giving the keys, and finds their values in
-`request.redis_prefetched` ({key: value}). During a database outage an
-older copy stands in (OUTAGE_AUTH_CACHE_S); without one the database error goes
-up (503 from common/api.py).
+writes a new copy. A hit costs no query (instead of three: user, its
+permissions, its groups' permissions) and usually no Redis round trip either
+(the process's mirror holds the copy and the epoch). During a database outage
+an older copy stands in (OUTAGE_AUTH_CACHE_S); without one the database error
+goes up (503 from common/api.py).
 """
 
 import time
@@ -42,20 +40,11 @@ class CachedJWTAuthentication(JWTAuthentication):
         _validated[raw_token] = (float(token["exp"]), token)
         return token
 
-    def authenticate(self, request):
-        self.request = request  # this instance serves one request (DRF makes one each time)
-        return super().authenticate(request)
-
     def get_user(self, validated_token):
         user_id = validated_token.get(jwt_settings.USER_ID_CLAIM)
         if user_id is None:
             return super().get_user(validated_token)  # the "no user claim" error
-        request = getattr(self, "request", None)
-        prefetch = getattr(request, "redis_prefetch", None)
-        keys = prefetch(user_id) if prefetch else []
-        copy, epoch, values = identity.identity_lookup(user_id, keys)
-        if request is not None:
-            request.redis_prefetched = dict(zip(keys, values, strict=True))
+        copy, epoch = identity.identity_lookup(user_id)
         if identity.identity_fresh(copy):
             return copy
         try:

@@ -4,8 +4,8 @@ The JWT's signature and expiry need no database; its user's active flag, scope
 and permissions do. Each database check (dashboard/api/authentication.py) copies
 those facts to Redis, stamped with the auth epoch (accounts/revocation.py) and
 the time of the check. Every request reads the epoch and the copy (from the
-process's mirror of them, common/redis_mirror.py, else one MGET with the keys
-its view asks for); the copy stands in for the user only while:
+process's mirror of them, common/redis_mirror.py, else one MGET); the copy
+stands in for the user only while:
 
 - the auth epoch is the one it was written under: a deactivation, and any
   change of a role group's permissions or members, moves the epoch when it
@@ -84,23 +84,22 @@ class CachedIdentity:
         return self.username
 
 
-def identity_lookup(user_id, extra_keys=()):
-    """(copy or None, auth epoch or None, values of `extra_keys`) in one Redis round trip;
-    (None, None, Nones) when Redis cannot be read. The copy is returned only if written
-    under the current epoch."""
+def identity_lookup(user_id):
+    """(copy or None, auth epoch or None), from the mirror or in one Redis round trip;
+    (None, None) when Redis cannot be read. The copy is returned only if written under
+    the current epoch."""
     try:
-        keys = [_epoch_key(), _key(user_id), *extra_keys]
-        epoch_raw, raw, *extra = mirror.mget(cache.client(), keys)
+        epoch_raw, raw = mirror.mget(cache.client(), [_epoch_key(), _key(user_id)])
     except Exception:  # noqa: BLE001 - Redis down: trust no copy, ask the database
         logger.warning("auth epoch unreadable: identity copies are not trusted")
-        return None, None, [None] * len(extra_keys)
+        return None, None
     epoch = _epoch(epoch_raw)
     if raw is None:
-        return None, epoch, extra
+        return None, epoch
     data = json.loads(raw)
     if data.get("epoch") != epoch or not data.get("active"):
-        return None, epoch, extra
-    return CachedIdentity(data), epoch, extra
+        return None, epoch
+    return CachedIdentity(data), epoch
 
 
 def identity_fresh(copy, *, outage=False):

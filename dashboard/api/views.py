@@ -14,14 +14,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api.schema import OPTIONAL_SCOPE_PATTERN, SCOPE_HELP
-from accounts.scope import Scope, resolve_scope
+from accounts.scope import resolve_scope
 from common import outage
 from common.api import CSVRenderer, validation_error
-from common.errors import DomainError
 from dashboard.api.authentication import CachedJWTAuthentication
 from dashboard.api.serializers import ErrorSerializer, OverviewSerializer
 from dashboard.health import run_checks
-from dashboard.snapshots import cache as snapshot_cache
 from dashboard.snapshots.choices import SnapshotPeriod
 from dashboard.snapshots.overview import overview_body
 from dashboard.snapshots.periods import PERIODS
@@ -112,24 +110,6 @@ class OverviewView(APIView):
     renderer_classes = [PassThroughJSONRenderer]
     http_method_names = ["get", "head"]
 
-    def initial(self, request, *args, **kwargs):
-        request.redis_prefetch = self._prefetch_keys
-        super().initial(request, *args, **kwargs)
-
-    def _prefetch_keys(self, user_id):
-        """The Redis keys this read will need, fetched with the user's identity (one round
-        trip): those of the asked scope, else of the scope this user got last time."""
-        period = self.request.query_params.get("period") or SnapshotPeriod.H24
-        asked = self.request.query_params.get("scope")
-        try:
-            scope_text = str(Scope.parse(asked)) if asked else _own_scopes.get(str(user_id))
-        except DomainError:
-            return []
-        if scope_text is None or period not in PERIODS:
-            return []
-        self._prefetch_for = (scope_text, period)
-        return snapshot_cache.fetch_keys(scope_text, period)
-
     @extend_schema(
         operation_id="dashboard_overview",
         summary="Precomputed overview of a scope (figures, float, rates, top lists, sparkline)",
@@ -163,24 +143,9 @@ class OverviewView(APIView):
         if period not in PERIODS:
             message = f"Unknown period {period!r}: use today, 24h, 7d or 30d."
             raise validation_error({"period": [message]}, code="invalid_period")
-        asked = request.query_params.get("scope")
-        scope = resolve_scope(request.user, asked)
-        if not asked:
-            if len(_own_scopes) > _MAX_OWN_SCOPES:
-                _own_scopes.clear()
-            _own_scopes[str(request.user.pk)] = str(scope)
-        values = None
-        if getattr(self, "_prefetch_for", None) == (str(scope), period):
-            prefetched = request.redis_prefetched
-            values = [prefetched.get(k) for k in snapshot_cache.fetch_keys(str(scope), period)]
-        body = overview_body(scope, period, degraded=outage.database_down(), values=values)
+        scope = resolve_scope(request.user, request.query_params.get("scope"))
+        body = overview_body(scope, period, degraded=outage.database_down())
         return Response(body)
-
-
-# user id -> the scope the overview gave that user without `scope=` (its own): its keys
-# are read with its identity next time (a changed scope only costs a second read).
-_own_scopes = {}
-_MAX_OWN_SCOPES = 100000
 
 
 # ------------------------------------------------------------------ time series

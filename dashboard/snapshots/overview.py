@@ -71,24 +71,18 @@ def refresh_enqueue(scope_text, kind, ident):
     return True
 
 
-def overview_body(scope, period, *, degraded=False, values=None):
+def overview_body(scope, period, *, degraded=False):
     """The overview JSON bytes of `scope` and `period`, with `stale` set from its age.
-
-    `values`: the Redis values of cache.fetch_keys(scope, period), when the caller read
-    them already (the API reads them with the user's identity, one round trip).
 
     `degraded`: the database is known to be unreachable, so the Redis copy is
     served flagged stale and degraded (a miss then fails with the database error).
     Raises SnapshotPending when neither Redis nor the table has the scope.
     """
     scope_text = str(scope)
-    if values is not None:
-        value, tick, dirty = cache.fetched(values)
-    else:
-        try:  # (this process's mirror of the keys, else one round trip)
-            value, tick, dirty = cache.fetch(scope_text, period)
-        except Exception:  # noqa: BLE001 - Redis down: the database still answers
-            value, tick, dirty = None, None, None
+    try:  # (this process's mirror of the keys, else one round trip)
+        value, tick, dirty = cache.fetch(scope_text, period)
+    except Exception:  # noqa: BLE001 - Redis down: the database still answers
+        value, tick, dirty = None, None, None
     if value is not None:
         body, computed, window_to, covered = cache.unpack(value)
         if degraded:

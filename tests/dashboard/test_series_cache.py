@@ -11,11 +11,11 @@ from datetime import timedelta
 
 import pytest
 import redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from prometheus_client import REGISTRY
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from accounts.scope import Scope
 from common.redis_mirror import mirror
