@@ -6,6 +6,7 @@ import logging
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from rest_framework import exceptions, status
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -130,3 +131,18 @@ class CSVRenderer(BaseRenderer):
         if isinstance(data, str | bytes):
             return data
         return json.dumps(data)  # an error document
+
+
+class JSONFirstNegotiation(DefaultContentNegotiation):
+    """The view's first renderer when the client asks for JSON or anything (no Accept, */*,
+    application/json first); any other Accept, and `?format=`, negotiated as DRF does.
+
+    The dashboard's hot reads answer JSON to clients that take it: DRF's parsing of the
+    Accept header per request cost a fifth of a cached read (measured with cProfile)."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        if not format_suffix and self.settings.URL_FORMAT_OVERRIDE not in request.query_params:
+            accept = request.META.get("HTTP_ACCEPT", "")
+            if accept in ("", "*/*") or accept.startswith("application/json"):
+                return renderers[0], renderers[0].media_type
+        return super().select_renderer(request, renderers, format_suffix)

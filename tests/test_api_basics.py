@@ -122,7 +122,7 @@ def test_an_api_server_error_is_json_500(client_for, ops_admin, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(views, "series_payload", broken)
+    monkeypatch.setattr(views, "series_body", broken)
     client = client_for(ops_admin)
     client.raise_request_exception = False
     response = client.get("/api/dashboard/metrics/attempts/timeseries")

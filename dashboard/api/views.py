@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 from accounts.api.schema import OPTIONAL_SCOPE_PATTERN, SCOPE_HELP
 from accounts.scope import resolve_scope
 from common import outage
-from common.api import CSVRenderer, validation_error
+from common.api import CSVRenderer, JSONFirstNegotiation, validation_error
 from dashboard.api.authentication import CachedJWTAuthentication
 from dashboard.api.serializers import ErrorSerializer, OverviewSerializer
 from dashboard.health import run_checks
@@ -108,6 +108,8 @@ class OverviewView(APIView):
 
     authentication_classes = _AUTHENTICATION
     renderer_classes = [PassThroughJSONRenderer]
+    content_negotiation_class = JSONFirstNegotiation
+    parser_classes = []  # reads only: no request body
     http_method_names = ["get", "head"]
 
     @extend_schema(
@@ -156,6 +158,8 @@ class TimeseriesView(APIView):
 
     authentication_classes = _AUTHENTICATION
     renderer_classes = [PassThroughJSONRenderer, CSVRenderer]
+    content_negotiation_class = JSONFirstNegotiation
+    parser_classes = []  # reads only: no request body
 
     @extend_schema(
         operation_id="dashboard_metric_timeseries",
