@@ -227,7 +227,9 @@ redis_up() {
   mkdir -p "$RUN/redis"
   pid_alive "$RUN/redis/redis.pid" && return 0
   log "starting Redis on 127.0.0.1:$REDIS_PORT"
+  # Keyspace notifications: each web process's mirror of Redis values (common/redis_mirror.py).
   redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --daemonize yes --save '' --appendonly no \
+    --notify-keyspace-events 'K$gxe' \
     --pidfile "$RUN/redis/redis.pid" --logfile "$RUN/redis/redis.log" --dir "$RUN/redis" >/dev/null
   wait_port 127.0.0.1 "$REDIS_PORT" 10 || die "Redis did not start (see $RUN/redis/redis.log)"
 }

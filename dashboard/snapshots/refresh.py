@@ -19,7 +19,7 @@ from django.db import connection, transaction
 
 from accounts.scope import Scope
 from dashboard.models import Snapshot
-from dashboard.snapshots import cache, sql
+from dashboard.snapshots import cache, series_cache, sql
 from dashboard.snapshots.compute import compute_scope
 from dashboard.snapshots.health import SNAPSHOT_COMPUTED
 from dashboard.snapshots.periods import MAX_LOOKBACK
@@ -184,6 +184,8 @@ def snapshots_refresh_batch(*, pairs):
 
 
 def rollups_rebuild(*, since, until):
-    """Rebuild every rollup row for hours [since, until] from the aggregates (after bulk loads)."""
+    """Rebuild every rollup row for hours [since, until] from the aggregates (after bulk loads);
+    the stored time-series answers go too (a bulk load renews no scope's generation)."""
     with transaction.atomic(), connection.cursor() as cur:
         sql.rollup_rebuild_all(cur, since, until)
+    series_cache.forget_all()

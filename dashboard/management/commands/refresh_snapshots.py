@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.scope import Scope, ScopeSyntaxError
+from dashboard.snapshots import series_cache
 from dashboard.snapshots.refresh import (
     rollups_rebuild,
     snapshot_refresh_scope,
@@ -40,6 +41,8 @@ class Command(BaseCommand):
             snapshot_refresh_scope(scope=scope, wait=True)
             self.stdout.write(f"{scope} refreshed")
         elif opts["all"]:
+            # Everything cached is suspect (a restore): the stored time-series answers too.
+            series_cache.forget_all()
             self.stdout.write(json.dumps(snapshots_refresh_all()))
         elif not opts["rebuild_rollups"]:
             self.stdout.write(json.dumps(snapshots_refresh_dirty()))
