@@ -79,15 +79,18 @@ def free_port():
         return s.getsockname()[1]
 
 
-def start_server(port):
-    # The worker model of `make up` (config/gunicorn.conf.py, as supervisord starts it).
+def start_server(port, metrics_dir):
+    # The worker model of `make up` (config/gunicorn.conf.py, as supervisord starts it),
+    # with its own Prometheus directory: /metrics then sums every worker's counters.
     cmd = [
         str(ROOT / ".venv/bin/gunicorn"), "-c", "config/gunicorn.conf.py",
         "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
     ]  # fmt: skip
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
     proc = subprocess.Popen(
-        cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
-    )
+        cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        start_new_session=True,
+    )  # fmt: skip
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -350,6 +353,37 @@ def check_bodies(port, mix, tokens, sample, rng):
     return bad
 
 
+CACHE_COUNTERS = ("dashboard_series_cache_answers_total", "redis_mirror_reads_total")
+
+
+def cache_counts(port):
+    """{counter: {result: value}} of the read caches, from the server's /metrics."""
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request("GET", "/metrics")
+    text = conn.getresponse().read().decode()
+    conn.close()
+    counts = {name: {} for name in CACHE_COUNTERS}
+    for line in text.splitlines():
+        name, _, rest = line.partition("{")
+        if name in counts and 'result="' in rest:
+            result = rest.split('result="', 1)[1].split('"', 1)[0]
+            counts[name][result] = counts[name].get(result, 0) + float(line.rsplit(" ", 1)[1])
+    return counts
+
+
+def cache_rates(before, after):
+    """Hit rates of the read caches between two cache_counts()."""
+    rates = {}
+    for name, labels in after.items():
+        delta = {k: v - before.get(name, {}).get(k, 0) for k, v in labels.items()}
+        total = sum(delta.values())
+        short = name.removesuffix("_total")
+        rates[short] = {k: round(v / total, 3) for k, v in delta.items()} if total else {}
+    return rates
+
+
 def server_cpu_s(proc):
     """CPU seconds (user + system) used so far by the gunicorn we started and its workers."""
     if proc is None:
@@ -416,9 +450,11 @@ def main():
 
     proc = None
     port = args.port
+    metrics_dir = Path(f"/tmp/molam-bench-api-{os.getpid()}.prometheus")
     if port is None:
         port = free_port()
-        proc = start_server(port)
+        metrics_dir.mkdir()
+        proc = start_server(port, metrics_dir)
     try:
         if use_wrk:
             base = Path(f"/tmp/molam-bench-api-{os.getpid()}")
@@ -456,8 +492,10 @@ def main():
         cpu0 = server_cpu_s(proc)
         ping = run_ping(args.duration)
         cpu1 = server_cpu_s(proc)
+        counts = cache_counts(port)
         over = run_mix(args.duration)
         cpu2 = server_cpu_s(proc)
+        over["cache_rates"] = cache_rates(counts, cache_counts(port))
         if proc is not None:  # the web processes' CPU per answer: where the time goes
             ping["web_cpu_ms_per_request"] = round(1000 * (cpu1 - cpu0) / ping["requests"], 3)
             over["web_cpu_ms_per_request"] = round(1000 * (cpu2 - cpu1) / over["requests"], 3)
@@ -467,6 +505,7 @@ def main():
             stop_server(proc)
         for leftover in Path("/tmp").glob(f"molam-bench-api-{os.getpid()}.*.lua"):
             leftover.unlink()
+        shutil.rmtree(metrics_dir, ignore_errors=True)
     generator = "wrk" if use_wrk else "python-asyncio"
     detail = {"generator": generator, "mix": described, "ping": ping, "mix_run": over}
     print(json.dumps(detail), file=sys.stderr)
@@ -490,6 +529,7 @@ def main():
         "ping_web_cpu_ms": ping.get("web_cpu_ms_per_request"),
         "rps_ratio": rps_ratio,
         "p95_ratio": p95_ratio,
+        "mix_cache_rates": over["cache_rates"],
         "socket_errors": {"ping": ping["errors"], "mix": over["errors"]},
         "bodies_checked": min(args.check, len(mix)),
         "target_met": bool(rps_ratio and rps_ratio >= 0.7 and p95_ratio and p95_ratio <= 1.5),

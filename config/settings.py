@@ -240,7 +240,7 @@ REPORTING_CURRENCY = env_str("REPORTING_CURRENCY", "XOF")
 # (active, role, scope, permissions), copied to Redis, stands in for the database; a
 # deactivation or a change of the user or of a role group voids copies at once
 # (dashboard/api/identity.py). 0: always the database.
-OVERVIEW_AUTH_CACHE_S = env_int("OVERVIEW_AUTH_CACHE_S", 60, minimum=0)
+OVERVIEW_AUTH_CACHE_S = env_int("OVERVIEW_AUTH_CACHE_S", 5, minimum=0)
 # Each web process mirrors the Redis values the API reads most (overview bytes, identity
 # copies, the auth epoch, time-series answers), dropped by Redis's keyspace notifications
 # (common/redis_mirror.py). false: every read goes to Redis.

@@ -14,9 +14,9 @@ stands in for the user only while:
 - the user was not saved since (scope, role, permissions, groups): the save
   drops the copy when it commits (the signals below are connected in every
   process: dashboard/apps.py);
-- it is younger than OVERVIEW_AUTH_CACHE_S (60 s; 0: every request reads the
-  database), so a change none of the rules above sees (SQL typed by hand) shows
-  within that time; during a database outage, younger than OUTAGE_AUTH_CACHE_S
+- it is younger than OVERVIEW_AUTH_CACHE_S (5 s; 0: every request reads the
+  database), so a change none of the rules above sees (a bulk
+  `QuerySet.update`, which sends no signal) shows within that time; during a database outage, younger than OUTAGE_AUTH_CACHE_S
   (900 s: the longest outage during which a user keeps its overview without a
   fresh check).
 

@@ -255,6 +255,34 @@ def test_a_deactivated_user_is_refused_at_once_despite_the_identity_copy(
     assert response.status_code == 401
 
 
+@pytest.mark.parametrize("change", ["group_permissions", "user_groups", "group_members"])
+def test_a_change_of_groups_or_permissions_voids_the_identity_copy(
+    client_for, merchant_admin_m1, django_capture_on_commit_callbacks, change
+):
+    """A role group's permissions or a user's groups changed: the next read checks the
+    user in the database again (the copy would otherwise serve for an hour)."""
+    from django.contrib.auth.models import Group
+
+    computed("merchant:m_1")
+    client = client_for(merchant_admin_m1)
+    group = Group.objects.get(name=merchant_admin_m1.role)
+    with override_settings(OVERVIEW_AUTH_CACHE_S=3600):
+        assert get(client).status_code == 200  # checked, copied
+        with CaptureQueriesContext(connection) as queries:
+            assert get(client).status_code == 200
+        assert not [q for q in queries.captured_queries if "accounts_user" in q["sql"]]
+        with django_capture_on_commit_callbacks(execute=True):  # as the commit would
+            if change == "group_permissions":
+                group.permissions.remove(group.permissions.first())
+            elif change == "user_groups":
+                merchant_admin_m1.groups.remove(group)
+            else:
+                group.user_set.remove(merchant_admin_m1)
+        with CaptureQueriesContext(connection) as queries:
+            get(client)
+    assert [q for q in queries.captured_queries if "accounts_user" in q["sql"]]
+
+
 def wait_for(condition, seconds=3.0):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
