@@ -18,6 +18,12 @@ def register_threshold_source(fn):
         _SOURCES.append(fn)
 
 
+def unregister_threshold_source(fn):
+    """Remove a registered source (a test's, or a plugin switched off)."""
+    if fn in _SOURCES:
+        _SOURCES.remove(fn)
+
+
 def threshold_overrides(key):
     """Every override of `key`, by scope (later sources win)."""
     found = {}

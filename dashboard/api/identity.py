@@ -16,9 +16,9 @@ stands in for the user only while:
   process: dashboard/apps.py);
 - it is younger than OVERVIEW_AUTH_CACHE_S (5 s; 0: every request reads the
   database), so a change none of the rules above sees (a bulk
-  `QuerySet.update`, which sends no signal) shows within that time; during a database outage, younger than OUTAGE_AUTH_CACHE_S
-  (900 s: the longest outage during which a user keeps its overview without a
-  fresh check).
+  `QuerySet.update`, which sends no signal) shows within that time; during a
+  database outage, younger than OUTAGE_AUTH_CACHE_S (900 s: the longest outage
+  during which a user keeps its overview without a fresh check).
 
 Redis unreadable: no copy is trusted (the database decides). A user without a
 usable copy during an outage gets 503 (the database error goes up to the DRF

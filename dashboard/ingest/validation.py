@@ -191,7 +191,7 @@ def loads(raw):
         exact = False
     except orjson.JSONDecodeError:
         # orjson refuses integers beyond 64 bits: the stdlib reads them exactly.
-        obj = _slow_loads(raw)
+        obj = reference_loads(raw)
         exact = True
     if not isinstance(obj, dict):
         raise Invalid(R.INVALID_JSON, f"expected a JSON object, got {type(obj).__name__}")
@@ -200,11 +200,11 @@ def loads(raw):
             if type(obj.get(field)) is float:
                 # A JSON number with a fraction: orjson made a binary float of
                 # it, so read the original text again with Decimal.
-                return _slow_loads(raw)
+                return reference_loads(raw)
     return obj
 
 
-def _slow_loads(raw):
+def reference_loads(raw):
     """The reference reader (stdlib json, exact numbers): what `loads` falls back to."""
     raw = _check_text(raw)
     try:

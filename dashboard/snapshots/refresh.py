@@ -31,7 +31,8 @@ logger = logging.getLogger(__name__)
 _KIND_ORDER = {"region": 0, "merchant": 1, "bank": 2, "agent": 3, "platform": 9}
 
 
-def _lock_key(scope):
+def scope_lock_key(scope):
+    """The PostgreSQL advisory lock key under which a scope's snapshots are refreshed."""
     digest = hashlib.blake2b(f"dashboard.snapshot:{scope}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
 
@@ -42,7 +43,7 @@ def snapshot_refresh_scope(*, scope, wait=False, now=None):
     Returns {period: (body, computed_at, window_to)}, or None when another
     worker holds the scope (and `wait` is false).
     """
-    key = _lock_key(scope)
+    key = scope_lock_key(scope)
     with connection.cursor() as cur:
         if wait:
             cur.execute("SELECT pg_advisory_lock(%s)", [key])

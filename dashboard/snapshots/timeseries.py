@@ -75,7 +75,8 @@ class SeriesQuery:
     geo: dict
 
 
-def _parse_time(name, text, errors):
+def parse_time(name, text, errors):
+    """An RFC 3339 query value -> aware UTC datetime; None (with `errors[name]` set) if bad."""
     if text in (None, ""):
         return None
     if not _TIME_RE.fullmatch(text):
@@ -112,8 +113,8 @@ def parse_series_query(*, metric, scope, params, now=None):
     if granularity not in Granularity.values:
         errors["granularity"] = ["Must be hour or day."]
         granularity = Granularity.HOUR
-    frm = _parse_time("from", params.get("from"), errors)
-    to = _parse_time("to", params.get("to"), errors)
+    frm = parse_time("from", params.get("from"), errors)
+    to = parse_time("to", params.get("to"), errors)
     currency = params.get("currency") or None
     if currency is not None and not _CURRENCY_RE.fullmatch(currency):
         errors["currency"] = [f"Not an ISO 4217 code: {currency!r}."]

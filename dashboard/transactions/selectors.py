@@ -21,7 +21,7 @@ from common.errors import NotFound, ValidationFailed
 from dashboard.choices import EventType, Source
 from dashboard.partitions import TX_TABLE
 from dashboard.snapshots.compute import money
-from dashboard.snapshots.timeseries import _parse_time
+from dashboard.snapshots.timeseries import parse_time
 from dashboard.stream import OUTCOME
 from dashboard.transactions import drilldown
 from dashboard.transactions.sql import COLUMNS
@@ -105,8 +105,8 @@ def parse_query(scope, params, *, now=None, paged=True):
     """Check every filter of the transactions endpoints; raises ValidationFailed (400)
     with all field errors at once. `scope` is already resolved (resolve_scope)."""
     errors = {}
-    frm = _parse_time("from", params.get("from"), errors)
-    to = _parse_time("to", params.get("to"), errors)
+    frm = parse_time("from", params.get("from"), errors)
+    to = parse_time("to", params.get("to"), errors)
     if frm and to and frm >= to:
         errors["to"] = ["Must be after `from`."]
     types = tuple(t for t in params.getlist("type") for t in t.split(",") if t)

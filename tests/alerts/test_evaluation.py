@@ -9,7 +9,7 @@ import pytest
 from alerts import services
 from alerts.evaluation import evaluate_rule
 from alerts.models import Alert, AlertRule, RuleSeriesState, SeriesTransition
-from alerts.overrides import _SOURCES, register_threshold_source
+from alerts.overrides import register_threshold_source, unregister_threshold_source
 from tests.alerts.helpers import bank_payouts, hour, merchant_traffic
 
 pytestmark = pytest.mark.django_db
@@ -92,19 +92,25 @@ def test_firing_stale_data_alert_inhibits_aggregate_rules(fraud_rule):
     assert evaluate_rule(ops_rule).skipped == ""
 
 
-def test_each_bank_rule_and_scope_override(monkeypatch):
+def test_each_bank_rule_and_scope_override():
     rule = AlertRule.objects.get(key="payout_failure_rate.max")
     rule.for_duration = timedelta(0)
     rule.save()
     bank_payouts("b_1", hour(0), payouts=100, failed=8)  # 8%
     bank_payouts("b_2", hour(0), payouts=100, failed=3)  # 3%
-    monkeypatch.setattr("alerts.overrides._SOURCES", list(_SOURCES))
-    register_threshold_source(lambda key: {"bank:b_1": Decimal("0.10")} if key == rule.key else {})
-    evaluate_rule(rule, now=hour(0) + timedelta(minutes=1))
-    assert not Alert.objects.exists()  # b_1's own threshold is 10%
-    register_threshold_source(lambda key: {"platform": Decimal("0.02")} if key == rule.key else {})
-    evaluate_rule(rule, now=hour(0) + timedelta(minutes=2))
-    assert list(Alert.objects.values_list("scope", "threshold")) == [("bank:b_2", Decimal("0.02"))]
+    bank = lambda key: {"bank:b_1": Decimal("0.10")} if key == rule.key else {}  # noqa: E731
+    platform = lambda key: {"platform": Decimal("0.02")} if key == rule.key else {}  # noqa: E731
+    try:
+        register_threshold_source(bank)
+        evaluate_rule(rule, now=hour(0) + timedelta(minutes=1))
+        assert not Alert.objects.exists()  # b_1's own threshold is 10%
+        register_threshold_source(platform)
+        evaluate_rule(rule, now=hour(0) + timedelta(minutes=2))
+        scopes = list(Alert.objects.values_list("scope", "threshold"))
+        assert scopes == [("bank:b_2", Decimal("0.02"))]
+    finally:
+        unregister_threshold_source(bank)
+        unregister_threshold_source(platform)
 
 
 def test_metrics_export_evaluation_time_and_firing_alerts(fraud_rule, api_client):

@@ -20,34 +20,11 @@ from django.db import connection
 from common import dbroles
 from dashboard.ingest.consumer import EventConsumer
 from dashboard.models import DeadLetter
-from tests.dashboard.kafka_reads import committed_total, read_messages
+from tests.dashboard.kafka_reads import committed_total, event_consumer, produce, read_messages
 
 ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = [pytest.mark.timeout(120)]
-
-
-def _produce(topic, events):
-    producer = Producer({"bootstrap.servers": settings.KAFKA_BOOTSTRAP_SERVERS, "linger.ms": 5})
-    for e in events:
-        payload = e if isinstance(e, bytes) else orjson.dumps(e)
-        key = e.get("merchant_id", "k").encode() if isinstance(e, dict) else b"bad"
-        producer.produce(topic, value=payload, key=key)
-    assert producer.flush(10) == 0
-
-
-def _consumer(topics, group, dlq, **kw):
-    kw.setdefault("until_idle", 2)
-    return EventConsumer(
-        bootstrap_servers=settings.KAFKA_BOOTSTRAP_SERVERS,
-        topics=topics,
-        group_id=group,
-        dlq_topic=dlq,
-        session_timeout_ms=6000,
-        heartbeat_interval_ms=1000,
-        max_poll_interval_ms=30000,
-        **kw,
-    )
 
 
 def _read_all(topic, expected, timeout=20):
@@ -73,9 +50,9 @@ def test_consumer_counts_once_dead_letters_with_headers_and_commits_offsets(
     topic, dlq = make_topic("ev"), make_topic("dlq")
     good = [ingest_event("payment.succeeded", merchant_id="m_c1", amount="10") for _ in range(30)]
     bad = ingest_event("payment.succeeded", merchant_id="m_c1", currency="EURO")
-    _produce(topic, good[:10] + [b"not json", bad] + good[10:] + good[:5])
+    produce(topic, good[:10] + [b"not json", bad] + good[10:] + good[:5])
     group = f"g-{uuid.uuid4().hex[:8]}"
-    stats = _consumer([topic], group, dlq, processes=2, batch_size=8).run()
+    stats = event_consumer([topic], group, dlq, processes=2, batch_size=8).run()
     assert stats["messages"] == 37 == _group_committed(topic, group)
     assert (stats["counted"], stats["duplicates"], stats["dead_letters"]) == (30, 5, 2)
     totals = ingest_rows("merchant", "m_c1")
@@ -101,7 +78,7 @@ def test_a_dead_worker_process_stops_the_consumer_without_committing_and_a_resta
 
     topic, dlq = make_topic("ev"), make_topic("dlq")
     group = f"g-{uuid.uuid4().hex[:8]}"
-    _produce(topic, [ingest_event("payment.failed", merchant_id="m_kill") for _ in range(3000)])
+    produce(topic, [ingest_event("payment.failed", merchant_id="m_kill") for _ in range(3000)])
 
     class KillsItsWorkers(EventConsumer):
         """SIGKILLs every worker process right after the first batch is committed."""
@@ -132,7 +109,7 @@ def test_a_dead_worker_process_stops_the_consumer_without_committing_and_a_resta
     assert 100 <= committed < 3000  # the first batch, maybe a few more: never the lost ones
     assert ingest_rows("merchant", "m_kill")["failed_count"] >= committed
 
-    rest = _consumer([topic], group, dlq, processes=2).run()
+    rest = event_consumer([topic], group, dlq, processes=2).run()
     assert rest["messages"] == 3000 - committed
     assert ingest_rows("merchant", "m_kill")["failed_count"] == 3000
     assert _group_committed(topic, group) == 3000
@@ -144,7 +121,7 @@ def test_crash_between_db_commit_and_offset_commit_does_not_double_count(
     topic, dlq = make_topic("ev"), make_topic("dlq")
     group = f"g-{uuid.uuid4().hex[:8]}"
     events = [ingest_event("payment.initiated", merchant_id="m_crash") for _ in range(200)]
-    _produce(topic, events)
+    produce(topic, events)
 
     class Crash(BaseException):
         pass
@@ -181,7 +158,7 @@ def test_crash_between_db_commit_and_offset_commit_does_not_double_count(
     assert ingest_rows("merchant", "m_crash")["attempts"] > 0  # ... after its DB commit
     assert _group_committed(topic, group) == 0
 
-    stats = _consumer([topic], group, dlq).run()
+    stats = event_consumer([topic], group, dlq).run()
     assert stats["messages"] == 200  # everything redelivered
     assert stats["duplicates"] + stats["counted"] == 200 and stats["duplicates"] > 0
     assert ingest_rows("merchant", "m_crash")["attempts"] == 200
@@ -204,7 +181,7 @@ def test_two_consumers_in_one_group_give_the_exact_totals_of_one(
                 fee="1.5",
             )
         )
-    _produce(topic, events + events[:50])  # 50 redeliveries
+    produce(topic, events + events[:50])  # 50 redeliveries
     # Two members as in production: two processes (one consumer per process; two
     # librdkafka consumers closing in one process can deadlock on the GIL).
     db = connection.settings_dict
@@ -254,8 +231,10 @@ def test_worker_processes_meeting_the_same_ids_in_concurrent_batches_count_once(
         for n in range(600)
     ]
     stream = events + events[::-1] + rng.sample(events, len(events))
-    _produce(topic, stream)
-    stats = _consumer([topic], f"g-{uuid.uuid4().hex[:8]}", dlq, processes=3, batch_size=90).run()
+    produce(topic, stream)
+    stats = event_consumer(
+        [topic], f"g-{uuid.uuid4().hex[:8]}", dlq, processes=3, batch_size=90
+    ).run()
     assert stats["messages"] == 1800
     assert (stats["counted"], stats["duplicates"]) == (600, 1200)
     assert stats["db_retries"] == 0  # ids locked in one global order: no deadlock
@@ -272,7 +251,7 @@ def test_database_outage_mid_batch_is_retried_without_loss(
     database restart (a trigger terminates its own backend once): the worker
     process retries the same batch, which is counted once."""
     topic, dlq = make_topic("ev"), make_topic("dlq")
-    _produce(topic, [ingest_event("payout.failed", merchant_id="m_out") for _ in range(50)])
+    produce(topic, [ingest_event("payout.failed", merchant_id="m_out") for _ in range(50)])
     with dbroles.as_owner(), connection.cursor() as cur:
         cur.execute(
             "CREATE SEQUENCE test_outage_once;"
@@ -284,7 +263,7 @@ def test_database_outage_mid_batch_is_retried_without_loss(
             " FOR EACH ROW EXECUTE FUNCTION test_outage_once()"
         )
     try:
-        stats = _consumer([topic], f"g-{uuid.uuid4().hex[:8]}", dlq).run()
+        stats = event_consumer([topic], f"g-{uuid.uuid4().hex[:8]}", dlq).run()
     finally:
         with dbroles.as_owner(), connection.cursor() as cur:
             cur.execute(
@@ -299,7 +278,7 @@ def test_consume_events_command_stops_after_max_messages(
     ingest_clean, ingest_event, ingest_rows, make_topic
 ):
     topic = make_topic("ev")
-    _produce(topic, [ingest_event("payment.failed", merchant_id="m_cmd") for _ in range(25)])
+    produce(topic, [ingest_event("payment.failed", merchant_id="m_cmd") for _ in range(25)])
     out = StringIO()
     saved = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
     try:
@@ -353,7 +332,9 @@ def test_realistic_stream_with_duplicates_late_and_invalid_matches_an_independen
         producer.produce(topic, value=payload, key=message_key(event))
     assert producer.flush(10) == 0
 
-    stats = _consumer([wallet, connect], f"g-{uuid.uuid4().hex[:8]}", dlq, batch_size=300).run()
+    stats = event_consumer(
+        [wallet, connect], f"g-{uuid.uuid4().hex[:8]}", dlq, batch_size=300
+    ).run()
     assert stats["messages"] == len(stream)
     assert stats["dead_letters"] == invalid == DeadLetter.objects.count()
     assert stats["counted"] == len(valid)
@@ -427,7 +408,7 @@ def test_sigterm_finishes_the_batch_and_a_restart_completes_exactly(
 
     topic, dlq = make_topic("ev"), make_topic("dlq")
     group = f"g-{uuid.uuid4().hex[:8]}"
-    _produce(topic, [ingest_event("payment.initiated", merchant_id="m_term") for _ in range(4000)])
+    produce(topic, [ingest_event("payment.initiated", merchant_id="m_term") for _ in range(4000)])
     db = connection.settings_dict
     env = dict(
         os.environ,
@@ -456,7 +437,7 @@ def test_sigterm_finishes_the_batch_and_a_restart_completes_exactly(
     assert _group_committed(topic, group) == stats["messages"]
     assert ingest_rows("merchant", "m_term")["attempts"] == stats["counted"] == stats["messages"]
 
-    rest = _consumer([topic], group, dlq).run()
+    rest = event_consumer([topic], group, dlq).run()
     assert rest["messages"] == 4000 - stats["messages"]
     assert ingest_rows("merchant", "m_term")["attempts"] == 4000
 
@@ -469,7 +450,7 @@ def test_consumer_heartbeat_names_partitions_lag_workers_and_goes_away_on_close(
 
     topic, dlq = make_topic("ev"), make_topic("dlq")
     group = f"g-{uuid.uuid4().hex[:8]}"
-    _produce(topic, [ingest_event("payment.failed", merchant_id="m_hb") for _ in range(300)])
+    produce(topic, [ingest_event("payment.failed", merchant_id="m_hb") for _ in range(300)])
     seen, pids = [], []
 
     class Watched(EventConsumer):
@@ -516,7 +497,7 @@ def test_redis_down_never_stops_ingestion(
 ):
     settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
     topic, dlq = make_topic("ev"), make_topic("dlq")
-    _produce(topic, [ingest_event("payment.failed", merchant_id="m_noredis") for _ in range(60)])
-    stats = _consumer([topic], f"g-{uuid.uuid4().hex[:8]}", dlq, batch_size=20).run()
+    produce(topic, [ingest_event("payment.failed", merchant_id="m_noredis") for _ in range(60)])
+    stats = event_consumer([topic], f"g-{uuid.uuid4().hex[:8]}", dlq, batch_size=20).run()
     assert stats["messages"] == 60
     assert ingest_rows("merchant", "m_noredis")["failed_count"] == 60

@@ -13,7 +13,7 @@ from dashboard.models import DirtyScope, FxRate, Snapshot
 from dashboard.snapshots.fx import fx_rates_load
 from dashboard.snapshots.periods import window
 from dashboard.snapshots.refresh import (
-    _lock_key,
+    scope_lock_key,
     snapshot_refresh_scope,
     snapshots_refresh_dirty,
 )
@@ -245,10 +245,10 @@ def test_a_scope_locked_by_another_worker_is_skipped_and_stays_dirty():
         conn = connections.create_connection("default")
         try:
             with conn.cursor() as cur:
-                cur.execute("SELECT pg_advisory_lock(%s)", [_lock_key(scope)])
+                cur.execute("SELECT pg_advisory_lock(%s)", [scope_lock_key(scope)])
                 held.set()
                 release.wait(10)
-                cur.execute("SELECT pg_advisory_unlock(%s)", [_lock_key(scope)])
+                cur.execute("SELECT pg_advisory_unlock(%s)", [scope_lock_key(scope)])
         finally:
             conn.close()
 

@@ -213,13 +213,15 @@ def test_a_redis_failure_is_counted_and_never_fails_the_batch(
 def test_the_kafka_consumer_and_its_worker_processes_feed_the_scopes(
     ingest_clean, ingest_event, make_topic
 ):
-    from tests.dashboard.test_ingest_consumer import _consumer, _produce
+    from tests.dashboard.kafka_reads import event_consumer, produce
 
     topic, dlq = make_topic("ev"), make_topic("dlq")
     good = [ingest_event("payment.succeeded", merchant_id="m_k1") for _ in range(12)]
     other = ingest_event("payment.succeeded", merchant_id="m_k2")
-    _produce(topic, good[:6] + [b"not json", other] + good[6:] + good[:3])
-    stats = _consumer([topic], f"g-{uuid.uuid4().hex[:8]}", dlq, processes=2, batch_size=5).run()
+    produce(topic, good[:6] + [b"not json", other] + good[6:] + good[:3])
+    stats = event_consumer(
+        [topic], f"g-{uuid.uuid4().hex[:8]}", dlq, processes=2, batch_size=5
+    ).run()
     assert stats["counted"] == 13
     assert sorted(feed_ids("merchant:m_k1")) == sorted(e["event_id"] for e in good)
     assert feed_ids("merchant:m_k2") == [other["event_id"]]

@@ -2,7 +2,7 @@
 
 Four readings of the same bytes must agree: `parse` (what the consumer runs: the
 msgspec fast path, else orjson + `validate`), `loads` + `validate`, the stdlib
-reference `_slow_loads` + `validate`, and `fast_parse` alone (which may only
+reference `reference_loads` + `validate`, and `fast_parse` alone (which may only
 decline: None). Same accept/reject, same reason code, and for an accepted event
 the same Event field by field; no path ever raises anything but `Invalid`, and no
 input is ever `unprocessable`. Messages are valid events of every contract type
@@ -28,10 +28,10 @@ from dashboard.ingest.validation import (
     RULE_INDEX,
     Event,
     Invalid,
-    _slow_loads,
     fast_parse,
     loads,
     parse,
+    reference_loads,
     validate,
 )
 
@@ -69,7 +69,7 @@ def _fields(event):
 
 def verdict(raw):
     """The one verdict of every path on `raw` (bytes), asserted equal; returned."""
-    reference = _outcome(lambda r: validate(_slow_loads(r), NOW), raw)
+    reference = _outcome(lambda r: validate(reference_loads(r), NOW), raw)
     assert _outcome(lambda r: validate(loads(r), NOW), raw) == reference, raw
     assert _outcome(lambda r: parse(r, NOW), raw) == reference, raw
     fast = fast_parse(raw, NOW)
