@@ -3,8 +3,10 @@
     eval "$(bash scripts/stack.sh env dev)" && .venv/bin/python manage.py migrate
     .venv/bin/python bench/transactions.py --rows 50000000
 
-Fills dashboard_transaction straight into its day partitions with SQL
-generate_series (the last --days days, as the owner role, then ANALYZE): many
+Fills dashboard_transaction with SQL generate_series, the last --days days, as
+the owner role: each day built unindexed, then indexed in one pass per index,
+attached as the day's partition and VACUUM ANALYZEd, --jobs days at once
+(--keep leaves the rows, --reuse reads them again without a fill): many
 merchants, agents and banks, every event type, two currencies, six countries;
 every bench event id starts with `bt-` and every merchant with `bm_`. Then
 times the selectors the API calls (SQL + rows, what the view serializes):
@@ -15,9 +17,11 @@ times the selectors the API calls (SQL + rows, what the view serializes):
 - a drill-down sum over one day (a merchant's GMV, a bank's GMV; the platform's
   reported too): p95 < 100 ms.
 
-Every answer is checked: pages against the same query run with index scans
-off (another plan), sums against a sum computed another way. The rows are
-removed at the end (the bench day partitions emptied) unless --keep.
+Pages are bounded by the end of the bench's last day (its world: with --now in
+the past, later rows of the dev database are not the bench's). Every answer is
+checked: pages against the same query run with index scans off (another plan),
+sums against a sum computed another way. The rows are removed at the end (the
+bench day partitions emptied) unless --keep.
 Last line: one JSON object.
 """
 
