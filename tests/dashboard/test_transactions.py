@@ -314,3 +314,33 @@ def test_a_scopes_day_sum_is_read_from_its_index_alone(scope, figure):
             cur.execute(f"EXPLAIN {sql}", params)
             plan = "\n".join(row[0] for row in cur.fetchall())
             assert "Index Only Scan" in plan and "Seq Scan" not in plan, plan
+
+
+def test_the_raw_events_are_written_before_the_aggregates_lock_their_rows(
+    ingest_event, monkeypatch
+):
+    # The aggregates' upsert locks rows every concurrent batch updates (the
+    # platform's current hour) until commit: the raw events' COPY must not run
+    # inside that window, or concurrent batches queue behind it (docs/ingestion.md).
+    from dashboard.ingest import services
+    from dashboard.ingest import sql as ingest_sql
+
+    order = []
+
+    def recorded(name, fn):
+        def wrapper(*args, **kwargs):
+            order.append(name)
+            return fn(*args, **kwargs)
+
+        return wrapper
+
+    monkeypatch.setattr(
+        services.tx_sql, "transactions_copy", recorded("copy", tx_sql.transactions_copy)
+    )
+    monkeypatch.setattr(
+        ingest_sql, "aggregates_upsert", recorded("aggregates", ingest_sql.aggregates_upsert)
+    )
+    e = ingest_event("payment.succeeded", merchant_id="m_order")
+    assert ingest([e]).counted == 1
+    assert order == ["copy", "aggregates"]
+    assert len(_stored(e["event_id"])) == 1
