@@ -3,8 +3,10 @@
     eval "$(bash scripts/stack.sh env dev)" && .venv/bin/python manage.py migrate
     .venv/bin/python bench/transactions.py --rows 50000000
 
-Fills dashboard_transaction straight into its day partitions with SQL
-generate_series (the last --days days, as the owner role, then ANALYZE): many
+Fills dashboard_transaction with SQL generate_series, the last --days days, as
+the owner role: each day built unindexed, then indexed in one pass per index,
+attached as the day's partition and VACUUM ANALYZEd, --jobs days at once
+(--keep leaves the rows, --reuse reads them again without a fill): many
 merchants, agents and banks, every event type, two currencies, six countries;
 every bench event id starts with `bt-` and every merchant with `bm_`. Then
 times the selectors the API calls (SQL + rows, what the view serializes):
@@ -15,9 +17,11 @@ times the selectors the API calls (SQL + rows, what the view serializes):
 - a drill-down sum over one day (a merchant's GMV, a bank's GMV; the platform's
   reported too): p95 < 100 ms.
 
-Every answer is checked: pages against the same query run with index scans
-off (another plan), sums against a sum computed another way. The rows are
-removed at the end (the bench day partitions emptied) unless --keep.
+Pages are bounded by the end of the bench's last day (its world: with --now in
+the past, later rows of the dev database are not the bench's). Every answer is
+checked: pages against the same query run with index scans off (another plan),
+sums against a sum computed another way. The rows are removed at the end (the
+bench day partitions emptied) unless --keep.
 Last line: one JSON object.
 """
 
@@ -87,29 +91,84 @@ FROM (SELECT g, (g * 2654435761) % 4294967291 AS h FROM generate_series(1, {n}) 
 """
 
 
+def _fill_day(owner_url, day, per_day, args):
+    """One day's rows, built where no index slows them down and attached after.
+
+    The rows go into a plain table of the partition's shape (no index: each row
+    costs its heap write only), then the parent's indexes are built on it in one
+    sorted pass each (far cheaper than maintaining them row by row) and ATTACH
+    PARTITION adopts them, then VACUUM ANALYZE sets its visibility map and statistics (what
+    autovacuum's insert-triggered runs do to a closed day). A day whose partition
+    already holds rows (not the bench's) is filled in place instead."""
+    import psycopg
+
+    from dashboard.partitions import TX_TABLE, create_tx_partition_sql, tx_partition_name
+
+    part = tx_partition_name(day)
+    stage = f"{part}_fill"
+    day_start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    sql = _fill_sql(stage, day_start, per_day, args.merchants, args.agents, args.banks)
+    t0 = time.perf_counter()
+    with psycopg.connect(owner_url, autocommit=True) as conn:
+        conn.execute("SET maintenance_work_mem = '256MB'")
+        exists = conn.execute("SELECT to_regclass(%s) IS NOT NULL", [part]).fetchone()[0]
+        if exists and conn.execute(f"SELECT EXISTS (SELECT FROM {part})").fetchone()[0]:
+            conn.execute(create_tx_partition_sql(day))
+            conn.execute(sql.replace(stage, part, 1))
+        else:
+            if exists:  # an empty partition made ahead of time: replaced by the filled one
+                conn.execute(f"ALTER TABLE {TX_TABLE} DETACH PARTITION {part}")
+                conn.execute(f"DROP TABLE {part}")
+            conn.execute(f"DROP TABLE IF EXISTS {stage}")
+            conn.execute(f"CREATE TABLE {stage} (LIKE {TX_TABLE} INCLUDING DEFAULTS)")
+            conn.execute(sql)
+            # The bounds as a constraint: ATTACH then need not scan the rows to check them.
+            end = day_start + timedelta(days=1)
+            conn.execute(
+                f"ALTER TABLE {stage} ADD CONSTRAINT {stage}_bounds CHECK "
+                f"(occurred_at >= '{day_start.isoformat()}' AND occurred_at < '{end.isoformat()}')"
+            )
+            # The parent's indexes, each built in one sorted pass on this day alone
+            # (several days at once; ATTACH then only adopts them).
+            defs = conn.execute(
+                "SELECT indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename = %s",
+                [TX_TABLE],
+            ).fetchall()
+            for i, (indexdef,) in enumerate(defs):
+                body = indexdef.split(f" ON ONLY public.{TX_TABLE} ", 1)[1]
+                conn.execute(f"CREATE INDEX {part}_ix{i} ON {stage} {body}")
+            conn.execute(f"ALTER TABLE {stage} RENAME TO {part}")
+            conn.execute(
+                f"ALTER TABLE {TX_TABLE} ATTACH PARTITION {part} FOR VALUES "
+                f"FROM ('{day_start.isoformat()}') TO ('{end.isoformat()}')"
+            )
+            conn.execute(f"ALTER TABLE {part} DROP CONSTRAINT {stage}_bounds")
+        conn.execute(f"VACUUM (ANALYZE) {part}")
+    return part, time.perf_counter() - t0
+
+
 def fill(args):
-    """The bench rows, day by day (each day its own partition, created if missing)."""
+    """The bench rows, day by day, --jobs days at a time (each its own connection)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from django.db import connection
 
     from common import dbroles
-    from dashboard.partitions import create_tx_partition_sql, tx_partition_name
 
     today = args.now.date()
     per_day = args.rows // args.days
+    days = [today - timedelta(days=i) for i in range(args.days - 1, -1, -1)]
+    with dbroles.as_owner() as owner:
+        s = owner.settings_dict
+        owner_url = (f"host={s['HOST']} port={s['PORT']} dbname={s['NAME']} "
+                     f"user={s['USER']} password={s['PASSWORD']}")  # fmt: skip
     started = time.perf_counter()
     done = 0
-    with dbroles.as_owner(), connection.cursor() as cur:
-        for i in range(args.days - 1, -1, -1):
-            day = today - timedelta(days=i)
-            cur.execute(create_tx_partition_sql(day))
-            part = tx_partition_name(day)
-            day_start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-            t0 = time.perf_counter()
-            cur.execute(_fill_sql(part, day_start, per_day, args.merchants, args.agents,
-                                  args.banks))  # fmt: skip
-            cur.execute(f"ANALYZE {part}")
+    with ThreadPoolExecutor(args.jobs) as pool:
+        for part, seconds in pool.map(lambda d: _fill_day(owner_url, d, per_day, args), days):
             done += per_day
-            log(f"{part}: {per_day} rows in {time.perf_counter() - t0:.1f} s ({done} in all)")
+            log(f"{part}: {per_day} rows in {seconds:.1f} s ({done} in all)")
+    with dbroles.as_owner(), connection.cursor() as cur:
         cur.execute("ANALYZE dashboard_transaction")
     return done, time.perf_counter() - started
 
@@ -163,7 +222,7 @@ def platform_pages(args, rnd, now, combos):
 
     def page(i):
         t, c, cc = picks[i]
-        q = TxQuery(scope=Scope.platform(), frm=now - timedelta(days=7), to=None, types=(t,),
+        q = TxQuery(scope=Scope.platform(), frm=now - timedelta(days=7), to=args.end, types=(t,),
                     currency=c, country=cc, after=cursors.get(i))  # fmt: skip
         return transactions_page(q)
 
@@ -176,10 +235,11 @@ def platform_pages(args, rnd, now, combos):
     for i, (_ms, (rows, _next)) in enumerate(first[: args.checks]):
         t, c, cc = picks[i]
         expected = _other_plan(
-            "SELECT event_id FROM dashboard_transaction WHERE occurred_at >= %s AND type = %s "
+            "SELECT event_id FROM dashboard_transaction WHERE occurred_at >= %s "
+            "AND occurred_at < %s AND type = %s "
             "AND (%s::text IS NULL OR currency = %s) AND country = %s "
             "ORDER BY occurred_at DESC, event_id DESC LIMIT 100",
-            [now - timedelta(days=7), t, c, c, cc],
+            [now - timedelta(days=7), args.end, t, c, c, cc],
         )
         got = [r["event_id"] for r in rows] + [r["event_id"] for r in second[i][1][0]]
         if got != [e[0] for e in expected] or not rows:
@@ -199,16 +259,18 @@ def run(args):
     merchants = [f"bm_{rnd.randrange(args.merchants)}" for _ in range(args.queries)]
 
     def merchant_page(i):
-        q = TxQuery(scope=Scope("merchant", merchants[i]), frm=now - timedelta(hours=24), to=None)
+        q = TxQuery(
+            scope=Scope("merchant", merchants[i]), frm=now - timedelta(hours=24), to=args.end
+        )
         return transactions_page(q)
 
     runs = timed(merchant_page, args.queries)
     for i, (_ms, (rows, _cursor)) in enumerate(runs[: args.checks]):
         expected = _other_plan(
             "SELECT event_id FROM dashboard_transaction WHERE merchant_id = %s AND "
-            "occurred_at >= %s AND type <> 'agent.float_updated' "
+            "occurred_at >= %s AND occurred_at < %s AND type <> 'agent.float_updated' "
             "ORDER BY occurred_at DESC, event_id DESC LIMIT 50",
-            [merchants[i], now - timedelta(hours=24)],
+            [merchants[i], now - timedelta(hours=24), args.end],
         )
         if [r["event_id"] for r in rows] != [e[0] for e in expected] or not rows:
             wrong.append(("merchant_24h_first_page", merchants[i]))
@@ -274,6 +336,7 @@ def main():
     ap.add_argument("--checks", type=int, default=10, help="answers checked per read")
     ap.add_argument("--seed", type=int, default=16)
     ap.add_argument("--reuse", action="store_true", help="the rows are already there")
+    ap.add_argument("--jobs", type=int, default=2, help="days filled at once (connections)")
     ap.add_argument("--keep", action="store_true", help="leave the rows in place")
     ap.add_argument(
         "--now",
@@ -282,6 +345,10 @@ def main():
     )
     args = ap.parse_args()
     args.now = datetime.fromisoformat(args.now) if args.now else datetime.now(UTC)
+    # The bench's world ends with its last filled day: pages are bounded there, so
+    # that with --now in the past other rows of the dev database (later days: the
+    # ingestion bench's, the demo's) are not read as if they were the bench's.
+    args.end = datetime(args.now.year, args.now.month, args.now.day, tzinfo=UTC) + timedelta(days=1)
 
     import django
 

@@ -266,6 +266,26 @@ def apply_prepared(batch):
         result.duplicates += len(events) - len(fresh_ids)
         result.counted = len(fresh_ids)
         if fresh_ids:
+            if len(fresh_ids) == len(events):
+                counted = list(events.values())
+            else:
+                counted = [e for i, e in events.items() if i in fresh_ids]  # (arrival order)
+            # Every counted event kept, in the transaction that counts it
+            # (dashboard/transactions/): a retried batch writes them once. Written
+            # BEFORE the aggregates: their upsert locks the hot rows (the platform's
+            # current hour) that every concurrent batch updates too, and those locks
+            # are held until commit; so the lock-holding tail of the transaction is
+            # kept to the aggregates, the agents and the dirty marks (measured: the
+            # COPY after the upsert made concurrent batches queue behind it).
+            tx_sql.partitions_ensure(
+                cursor,
+                {e.day for e in counted},
+                retention_days=settings.TRANSACTIONS_RETENTION_DAYS,
+                today=batch.now.date(),
+            )
+            tx_sql.transactions_copy(cursor, counted)
+            t2 = clock()
+            timings["transactions"] = t2 - t1
             acc, floats, sales = batch.acc, batch.floats, batch.sales
             bank_merchants = batch.bank_merchants
             if len(fresh_ids) < len(events):
@@ -279,23 +299,8 @@ def apply_prepared(batch):
                     sales = _pre_aggregate(events[i] for i in fresh_ids)[3]
             sql.aggregates_upsert(cursor, _rows(acc))
             sql.bank_merchants_upsert(cursor, bank_merchants)
-            t2 = clock()
-            timings["aggregates"] = t2 - t1
-            if len(fresh_ids) == len(events):
-                counted = list(events.values())
-            else:
-                counted = [e for i, e in events.items() if i in fresh_ids]  # (arrival order)
-            # Every counted event kept, in the transaction that counts it
-            # (dashboard/transactions/): a retried batch writes them once.
-            tx_sql.partitions_ensure(
-                cursor,
-                {e.day for e in counted},
-                retention_days=settings.TRANSACTIONS_RETENTION_DAYS,
-                today=batch.now.date(),
-            )
-            tx_sql.transactions_copy(cursor, counted)
             t2b = clock()
-            timings["transactions"] = t2b - t2
+            timings["aggregates"] = t2b - t2
             t2 = t2b
             if floats:
                 agent_services.agent_floats_apply(floats)

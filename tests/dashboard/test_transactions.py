@@ -277,3 +277,70 @@ def test_keyset_pages_never_skip_or_repeat_under_concurrent_inserts(
     originals = [s for s in seen if s.startswith("k-")]
     assert len(seen) == len(set(seen))  # nothing repeated
     assert sorted(originals) == sorted(e["event_id"] for e in base)  # nothing skipped
+
+
+@pytest.mark.parametrize(
+    ("scope", "figure"),
+    [
+        ("bank:b_ix", "gmv"),
+        ("merchant:m_ix", "revenue"),
+        ("merchant:m_ix", "conversion_rate"),
+        ("agent:a_ix", "sales"),
+    ],
+)
+def test_a_scopes_day_sum_is_read_from_its_index_alone(scope, figure):
+    # A bank's day is tens of thousands of rows spread over the whole day's heap:
+    # its drill-down sum must be answerable from the scope's index (migration
+    # dashboard/0014 INCLUDEs every column a sum filters or adds up).
+    from accounts.scope import Scope
+    from dashboard.transactions.selectors import TxQuery, drilldown_sum
+
+    statements = []
+
+    def capture(execute, sql, params, many, context):
+        statements.append((sql, params))
+        return execute(sql, params, many, context)
+
+    day = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    kind, _, ident = scope.partition(":")
+    q = TxQuery(scope=Scope(kind, ident), frm=day, to=day + timedelta(days=1), figure=figure)
+    with connection.execute_wrapper(capture):
+        drilldown_sum(q)
+    assert statements
+    with connection.cursor() as cur:
+        for setting in ("seqscan", "bitmapscan", "indexscan"):
+            cur.execute(f"SET LOCAL enable_{setting} = off")
+        for sql, params in statements:
+            cur.execute(f"EXPLAIN {sql}", params)
+            plan = "\n".join(row[0] for row in cur.fetchall())
+            assert "Index Only Scan" in plan and "Seq Scan" not in plan, plan
+
+
+def test_the_raw_events_are_written_before_the_aggregates_lock_their_rows(
+    ingest_event, monkeypatch
+):
+    # The aggregates' upsert locks rows every concurrent batch updates (the
+    # platform's current hour) until commit: the raw events' COPY must not run
+    # inside that window, or concurrent batches queue behind it (docs/ingestion.md).
+    from dashboard.ingest import services
+    from dashboard.ingest import sql as ingest_sql
+
+    order = []
+
+    def recorded(name, fn):
+        def wrapper(*args, **kwargs):
+            order.append(name)
+            return fn(*args, **kwargs)
+
+        return wrapper
+
+    monkeypatch.setattr(
+        services.tx_sql, "transactions_copy", recorded("copy", tx_sql.transactions_copy)
+    )
+    monkeypatch.setattr(
+        ingest_sql, "aggregates_upsert", recorded("aggregates", ingest_sql.aggregates_upsert)
+    )
+    e = ingest_event("payment.succeeded", merchant_id="m_order")
+    assert ingest([e]).counted == 1
+    assert order == ["copy", "aggregates"]
+    assert len(_stored(e["event_id"])) == 1
