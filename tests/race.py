@@ -1,11 +1,13 @@
 """The one race helper of the suite: start N callables on N threads, each with its own
 database connection, released together by a barrier; collect what each returned or raised.
+And `wait_for`: poll a condition another thread or process will make true.
 
 Tests that use it need `django_db(transaction=True)`: a thread's connection sees only what
 is committed, exactly like a second web worker.
 """
 
 import threading
+import time
 
 from django.db import connection
 
@@ -44,3 +46,13 @@ def in_other_connection(call):
     if isinstance(result, Exception):
         raise result
     return result
+
+
+def wait_for(condition, seconds=3.0, every=0.005):
+    """True as soon as `condition()` is, False after `seconds` (polled every `every` s)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(every)
+    return False

@@ -14,6 +14,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from common.redis_mirror import Mirror, mirror, publish_invalidation
 from dashboard.api import identity
+from tests.race import wait_for
 
 
 @pytest.fixture
@@ -38,15 +39,6 @@ class Counting:
             hook, self.after_fetch = self.after_fetch, None
             hook()
         return values
-
-
-def wait_for(condition, seconds=3.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.005)
-    return False
 
 
 def settled(m, write):

@@ -28,6 +28,7 @@ from tests.dashboard.test_snapshots_support import (
     expected_totals,
     wiped_aggregates,  # noqa: F401
 )
+from tests.race import wait_for
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -67,15 +68,6 @@ def _waiting_backends():
             "AND wait_event_type = 'Lock'"
         )
         return cur.fetchone()[0]
-
-
-def _until(predicate, seconds=10):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 class _Thread(threading.Thread):
@@ -148,7 +140,9 @@ def test_a_batch_commits_while_a_refresh_waits_behind_a_rollup_rebuild(ingest_ev
         # inside its transaction (the 6-minute stall seen in production).
         refresh = _Thread(lambda: snapshot_refresh_scope(scope=Scope.platform()))
         refresh.start()
-        assert _until(lambda: _waiting_backends() >= 1), "the refresh never reached the lock"
+        assert wait_for(lambda: _waiting_backends() >= 1, seconds=10, every=0.05), (
+            "the refresh never reached the lock"
+        )
         elapsed = _ingest_with_timeout(_batch(ingest_event, 200))
         assert elapsed < 2.0
     finally:

@@ -1,7 +1,6 @@
 """GET /api/dashboard/overview: tenant isolation, cache layers, staleness, errors, schema;
 a read never computes nor writes a snapshot."""
 
-import time
 from datetime import UTC, datetime, timedelta
 
 import orjson
@@ -20,6 +19,7 @@ from tests.dashboard.test_snapshots_support import (
     hours_ago,
     insert_event_rows,
 )
+from tests.race import wait_for
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clean_overview_cache")]
 URL = "/api/dashboard/overview"
@@ -281,15 +281,6 @@ def test_a_change_of_groups_or_permissions_voids_the_identity_copy(
         with CaptureQueriesContext(connection) as queries:
             get(client)
     assert [q for q in queries.captured_queries if "accounts_user" in q["sql"]]
-
-
-def wait_for(condition, seconds=3.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.005)
-    return False
 
 
 def test_a_read_from_the_identity_copy_needs_no_query_and_no_redis_round_trip(

@@ -67,6 +67,20 @@ def fresh(metric, scope, params):
     return series_cache.render(q)
 
 
+def committing_a_batch_during_the_next_computation(monkeypatch, ingest_event, merchant):
+    """The next answer computed commits a batch for `merchant` right after its SQL (before
+    the answer is stored), then computing goes back to normal."""
+    render = series_cache.render
+
+    def render_then_commit_a_batch(q):
+        monkeypatch.setattr(series_cache, "render", render)
+        body = render(q)
+        assert ingest([ingest_event(merchant_id=merchant)]).counted == 1
+        return body
+
+    monkeypatch.setattr(series_cache, "render", render_then_commit_a_batch)
+
+
 def test_an_answer_is_stored_and_served_again_without_the_database(cached, staff, ingest_event):
     assert ingest([ingest_event(merchant_id="m_1")]).counted == 1
     first = get(staff, "gmv", "merchant:m_1", {"currency": "XOF"})
@@ -125,16 +139,8 @@ def test_an_answer_computed_before_a_commit_is_not_served_after_it(
     assert ingest([ingest_event(merchant_id="m_1")]).counted == 1
     get(staff, "success_count", "merchant:m_1", {})  # the scope has a generation
     series_cache.forget_all()
-    render = series_cache.render
-
-    def render_then_commit_a_batch(q):
-        body = render(q)
-        assert ingest([ingest_event(merchant_id="m_1")]).counted == 1
-        return body
-
-    monkeypatch.setattr(series_cache, "render", render_then_commit_a_batch)
+    committing_a_batch_during_the_next_computation(monkeypatch, ingest_event, "m_1")
     before = get(staff, "success_count", "merchant:m_1", {})
-    monkeypatch.setattr(series_cache, "render", render)
     after = get(staff, "success_count", "merchant:m_1", {})
     assert after != before
     assert after == fresh("success_count", "merchant:m_1", {})
@@ -147,16 +153,8 @@ def test_a_scope_without_a_generation_gets_one_before_its_sql(
     one and stored its older answer under it."""
     assert ingest([ingest_event(merchant_id="m_2")]).counted == 1
     cache.client().delete(series_cache.gen_key("merchant:m_2"))
-    render = series_cache.render
-
-    def render_then_commit_a_batch(q):
-        body = render(q)
-        assert ingest([ingest_event(merchant_id="m_2")]).counted == 1
-        return body
-
-    monkeypatch.setattr(series_cache, "render", render_then_commit_a_batch)
+    committing_a_batch_during_the_next_computation(monkeypatch, ingest_event, "m_2")
     get(staff, "success_count", "merchant:m_2", {})
-    monkeypatch.setattr(series_cache, "render", render)
     assert get(staff, "success_count", "merchant:m_2", {}) == fresh(
         "success_count", "merchant:m_2", {}
     )
