@@ -19,7 +19,8 @@ Correctness rules:
   fetching (a sequence number): a write between the fetch and the store can
   never leave an older value behind.
 - Absent keys are mirrored as absent (a notification comes when one is set).
-- Each value lives at most MAX_AGE_S, and the mirror holds at most MAX_ENTRIES.
+- Each value lives at most MAX_AGE_S, and the mirror holds at most MAX_ENTRIES keys
+  and MAX_BYTES of values stored since it was last emptied (then it starts over).
 
 A write is seen by other processes when their thread receives its
 notification (well under a millisecond on an idle machine, a few under load);
@@ -46,6 +47,7 @@ log = logging.getLogger(__name__)
 
 MAX_AGE_S = 300.0
 MAX_ENTRIES = 20000
+MAX_BYTES = 64 * 1024 * 1024  # per process: some 5,000 overview documents
 PING_EVERY_S = 1.0
 PING_DEADLINE_S = 3.0
 RETRY_AFTER_S = 1.0
@@ -73,6 +75,7 @@ class Mirror:
         self._notified = []  # the prefixes whose keyspace notifications we subscribe to
         self._lock = threading.Lock()
         self._entries = {}
+        self._stored_bytes = 0  # of the values stored since the mirror was last emptied
         self._seq = 0
         self._live = False
         self._last_pong = 0.0
@@ -129,10 +132,16 @@ class Mirror:
         seq = self._seq
         fetched = client.mget(*[keys[i] for i in missing])
         expires = now + MAX_AGE_S
+        size = sum(len(v) for v in fetched if v)
         with self._lock:
             store = self._live and self._seq == seq
-            if store and len(entries) + len(missing) > MAX_ENTRIES:
+            if store and (
+                len(entries) + len(missing) > MAX_ENTRIES or self._stored_bytes + size > MAX_BYTES
+            ):
                 entries.clear()
+                self._stored_bytes = 0
+            if store:
+                self._stored_bytes += size
             for i, value in zip(missing, fetched, strict=True):
                 values[i] = value
                 if store and self.watched(keys[i]):
@@ -149,6 +158,7 @@ class Mirror:
     def clear(self):
         with self._lock:
             self._entries.clear()
+            self._stored_bytes = 0
             self._seq += 1
 
     def stats(self):

@@ -76,6 +76,18 @@ def test_a_watched_key_is_fetched_once_then_served_from_the_process(live_mirror,
     assert client.calls == 1
 
 
+def test_the_mirror_starts_over_past_its_byte_budget(live_mirror, other, monkeypatch):
+    monkeypatch.setattr("common.redis_mirror.MAX_BYTES", 25)
+    first, second = live_mirror.prefix + "k:big1", live_mirror.prefix + "k:big2"
+    settled(live_mirror, lambda: other.set(first, b"x" * 20))
+    settled(live_mirror, lambda: other.set(second, b"y" * 20))
+    client = Counting()
+    live_mirror.mget(client, [first])
+    assert first in live_mirror._entries
+    live_mirror.mget(client, [second])  # 40 bytes > 25: emptied, then holds the new one
+    assert first not in live_mirror._entries and second in live_mirror._entries
+
+
 def test_a_key_that_is_not_watched_is_always_fetched(live_mirror, other):
     key = live_mirror.prefix + "elsewhere"
     other.set(key, b"v1")
