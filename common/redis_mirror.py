@@ -20,7 +20,7 @@ Correctness rules:
   never leave an older value behind.
 - Absent keys are mirrored as absent (a notification comes when one is set).
 - Each value lives at most MAX_AGE_S, and the mirror holds at most MAX_ENTRIES keys
-  and MAX_BYTES of values stored since it was last emptied (then it starts over).
+  and MAX_BYTES of values (past either, it starts over).
 
 A write is seen by other processes when their thread receives its
 notification (well under a millisecond on an idle machine, a few under load);
@@ -75,7 +75,7 @@ class Mirror:
         self._notified = []  # the prefixes whose keyspace notifications we subscribe to
         self._lock = threading.Lock()
         self._entries = {}
-        self._stored_bytes = 0  # of the values stored since the mirror was last emptied
+        self._stored_bytes = 0  # of the values it holds
         self._seq = 0
         self._live = False
         self._last_pong = 0.0
@@ -138,28 +138,37 @@ class Mirror:
             if store and (
                 len(entries) + len(missing) > MAX_ENTRIES or self._stored_bytes + size > MAX_BYTES
             ):
-                entries.clear()
-                self._stored_bytes = 0
-            if store:
-                self._stored_bytes += size
+                self._empty()
             for i, value in zip(missing, fetched, strict=True):
                 values[i] = value
                 if store and self.watched(keys[i]):
+                    self._drop(keys[i])
                     entries[keys[i]] = (value, expires)
+                    self._stored_bytes += len(value or b"")
         return values
 
     def forget(self, *keys):
         """Drop this process's copies of `keys` (a write by this process, seen at once)."""
         with self._lock:
             for key in keys:
-                self._entries.pop(key, None)
+                self._drop(key)
             self._seq += 1
 
     def clear(self):
         with self._lock:
-            self._entries.clear()
-            self._stored_bytes = 0
+            self._empty()
             self._seq += 1
+
+    def _drop(self, key):
+        """(under the lock) Forget one key."""
+        entry = self._entries.pop(key, None)
+        if entry is not None:
+            self._stored_bytes -= len(entry[0] or b"")
+
+    def _empty(self):
+        """(under the lock) Forget every key."""
+        self._entries.clear()
+        self._stored_bytes = 0
 
     def stats(self):
         return {"entries": len(self._entries), "live": self._live, "off": self._off_reason}
@@ -174,7 +183,7 @@ class Mirror:
             if self._pid == pid and self._thread is not None:
                 return
             # A fork copies the parent's entries but not its thread: start over.
-            self._entries.clear()
+            self._empty()
             self._seq += 1
             self._live = False
             self._pid = pid
@@ -184,7 +193,7 @@ class Mirror:
     def _go_dark(self):
         with self._lock:
             self._live = False
-            self._entries.clear()
+            self._empty()
             self._seq += 1
 
     def _run(self):
@@ -248,13 +257,13 @@ class Mirror:
             if kind == "pmessage":
                 key = message["channel"][cut:].decode()
                 with self._lock:
-                    self._entries.pop(key, None)
+                    self._drop(key)
                     self._seq += 1
             elif kind == "message":
                 keys = message["data"].decode().split("\n")
                 with self._lock:
                     for key in keys:
-                        self._entries.pop(key, None)
+                        self._drop(key)
                     self._seq += 1
             elif kind == "pong":
                 self._last_pong = time.monotonic()
@@ -262,7 +271,7 @@ class Mirror:
                 pending -= 1
                 if pending == 0:  # every notification from now on reaches us
                     with self._lock:
-                        self._entries.clear()
+                        self._empty()
                         self._seq += 1
                         self._live = True
                     self._last_pong = time.monotonic()

@@ -88,6 +88,18 @@ def test_the_mirror_starts_over_past_its_byte_budget(live_mirror, other, monkeyp
     assert first not in live_mirror._entries and second in live_mirror._entries
 
 
+def test_a_dropped_copy_gives_its_bytes_back(live_mirror, other, monkeypatch):
+    monkeypatch.setattr("common.redis_mirror.MAX_BYTES", 25)
+    first, second = live_mirror.prefix + "k:one", live_mirror.prefix + "k:two"
+    settled(live_mirror, lambda: other.set(first, b"x" * 20))
+    settled(live_mirror, lambda: other.set(second, b"y" * 20))
+    client = Counting()
+    live_mirror.mget(client, [first])
+    settled(live_mirror, lambda: other.set(first, b"z" * 20))  # its copy is dropped
+    live_mirror.mget(client, [second])  # 20 bytes held, not 40: nothing else goes
+    assert live_mirror._stored_bytes == 20 and second in live_mirror._entries
+
+
 def test_a_key_that_is_not_watched_is_always_fetched(live_mirror, other):
     key = live_mirror.prefix + "elsewhere"
     other.set(key, b"v1")
