@@ -15,9 +15,11 @@ Correctness rules:
   (confirmed, and answered a ping within PING_DEADLINE_S); on any doubt
   (disconnect, missed pong, fork) the mirror is emptied and every read goes to
   Redis until the subscription is confirmed again.
-- A read stores what it fetched only if no notification arrived while it was
-  fetching (a sequence number): a write between the fetch and the store can
-  never leave an older value behind.
+- A read stores what it fetched only if no notification for that key arrived
+  while it was fetching (a version per key being fetched), and nothing emptied
+  the mirror meanwhile: a write between the fetch and the store can never leave
+  an older value behind. (A notification for another key does not stop it: under
+  load, one arrives during almost every fetch.)
 - Absent keys are mirrored as absent (a notification comes when one is set).
 - Each value lives at most MAX_AGE_S, and the mirror holds at most MAX_ENTRIES keys
   and MAX_BYTES of values (past either, it starts over).
@@ -76,7 +78,11 @@ class Mirror:
         self._lock = threading.Lock()
         self._entries = {}
         self._stored_bytes = 0  # of the values it holds
-        self._seq = 0
+        self._seq = 0  # notifications received (and forgets): tests wait on it
+        # key being fetched -> [version, fetchers]: a notification for the key bumps its
+        # version, so a fetch that began before it does not store what it read.
+        self._inflight = {}
+        self._resets = 0  # times every key was dropped at once
         self._live = False
         self._last_pong = 0.0
         self._pid = None
@@ -129,34 +135,66 @@ class Mirror:
             _LOCAL.inc()
             return values
         _FETCHED.inc()
-        seq = self._seq
-        fetched = client.mget(*[keys[i] for i in missing])
-        expires = now + MAX_AGE_S
-        size = sum(len(v) for v in fetched if v)
+        wanted = [keys[i] for i in missing]
         with self._lock:
-            store = self._live and self._seq == seq
-            if store and (
-                len(entries) + len(missing) > MAX_ENTRIES or self._stored_bytes + size > MAX_BYTES
-            ):
-                self._empty()
-            for i, value in zip(missing, fetched, strict=True):
-                values[i] = value
-                if store and self.watched(keys[i]):
-                    self._drop(keys[i])
-                    entries[keys[i]] = (value, expires)
-                    self._stored_bytes += len(value or b"")
+            resets = self._resets
+            versions = [self._fetch_begins(key) for key in wanted]
+        fetched = None
+        try:
+            fetched = client.mget(*wanted)
+        finally:
+            with self._lock:
+                # Per key: stored only if no notification for it came during the fetch.
+                unchanged = [self._fetch_ends(k, v) for k, v in zip(wanted, versions, strict=True)]
+                if fetched is not None:
+                    self._store(wanted, fetched, unchanged, self._live and self._resets == resets,
+                                now + MAX_AGE_S)  # fmt: skip
+        for i, value in zip(missing, fetched, strict=True):
+            values[i] = value
         return values
+
+    def _fetch_begins(self, key):
+        """(under the lock) The key's version as a fetch of it begins."""
+        slot = self._inflight.get(key)
+        if slot is None:
+            slot = self._inflight[key] = [0, 0]
+        slot[1] += 1
+        return slot[0]
+
+    def _fetch_ends(self, key, version):
+        """(under the lock) Whether no notification for `key` came since `version`."""
+        slot = self._inflight.get(key)
+        if slot is None:  # (emptied by a fork meanwhile)
+            return False
+        slot[1] -= 1
+        if slot[1] == 0:
+            del self._inflight[key]
+        return slot[0] == version
+
+    def _store(self, keys, values, unchanged, live, expires):
+        """(under the lock) Keep the fetched values that are still current."""
+        if not live:
+            return
+        size = sum(len(v) for v in values if v)
+        if len(self._entries) + len(keys) > MAX_ENTRIES or self._stored_bytes + size > MAX_BYTES:
+            self._empty()
+        for key, value, current in zip(keys, values, unchanged, strict=True):
+            if current and self.watched(key):
+                self._drop(key)
+                self._entries[key] = (value, expires)
+                self._stored_bytes += len(value or b"")
 
     def forget(self, *keys):
         """Drop this process's copies of `keys` (a write by this process, seen at once)."""
         with self._lock:
             for key in keys:
-                self._drop(key)
+                self._invalidate(key)
             self._seq += 1
 
     def clear(self):
         with self._lock:
             self._empty()
+            self._resets += 1
             self._seq += 1
 
     def _drop(self, key):
@@ -164,6 +202,13 @@ class Mirror:
         entry = self._entries.pop(key, None)
         if entry is not None:
             self._stored_bytes -= len(entry[0] or b"")
+
+    def _invalidate(self, key):
+        """(under the lock) The key changed: forget it, and void fetches of it under way."""
+        self._drop(key)
+        slot = self._inflight.get(key)
+        if slot is not None:
+            slot[0] += 1
 
     def _empty(self):
         """(under the lock) Forget every key."""
@@ -184,6 +229,8 @@ class Mirror:
                 return
             # A fork copies the parent's entries but not its thread: start over.
             self._empty()
+            self._inflight = {}
+            self._resets += 1
             self._seq += 1
             self._live = False
             self._pid = pid
@@ -194,6 +241,7 @@ class Mirror:
         with self._lock:
             self._live = False
             self._empty()
+            self._resets += 1
             self._seq += 1
 
     def _run(self):
@@ -257,13 +305,13 @@ class Mirror:
             if kind == "pmessage":
                 key = message["channel"][cut:].decode()
                 with self._lock:
-                    self._drop(key)
+                    self._invalidate(key)
                     self._seq += 1
             elif kind == "message":
                 keys = message["data"].decode().split("\n")
                 with self._lock:
                     for key in keys:
-                        self._drop(key)
+                        self._invalidate(key)
                     self._seq += 1
             elif kind == "pong":
                 self._last_pong = time.monotonic()
@@ -272,6 +320,7 @@ class Mirror:
                 if pending == 0:  # every notification from now on reaches us
                     with self._lock:
                         self._empty()
+                        self._resets += 1
                         self._seq += 1
                         self._live = True
                     self._last_pong = time.monotonic()

@@ -154,6 +154,25 @@ def test_a_write_during_a_fetch_never_leaves_the_older_value_behind(live_mirror,
     assert live_mirror.mget(client, [key]) == [b"new"]
 
 
+def test_a_write_of_another_key_during_a_fetch_does_not_stop_it_being_kept(live_mirror, other):
+    # Under load some notification arrives during almost every fetch: only one for the
+    # fetched key itself may keep its value out of the mirror.
+    key, neighbour = live_mirror.prefix + "k:n1", live_mirror.prefix + "k:n2"
+    settled(live_mirror, lambda: other.set(key, b"v"))
+    client = Counting(after_fetch=lambda: settled(live_mirror, lambda: other.set(neighbour, b"x")))
+    assert live_mirror.mget(client, [key]) == [b"v"]
+    assert live_mirror.mget(client, [key]) == [b"v"]
+    assert client.calls == 1  # the second read was answered by the mirror
+
+
+def test_a_reset_during_a_fetch_keeps_nothing(live_mirror, other):
+    key = live_mirror.prefix + "k:r"
+    settled(live_mirror, lambda: other.set(key, b"v"))
+    client = Counting(after_fetch=live_mirror.clear)
+    assert live_mirror.mget(client, [key]) == [b"v"]
+    assert key not in live_mirror._entries and live_mirror._inflight == {}
+
+
 def test_keys_without_notifications_drop_on_an_invalidation_message(live_mirror, other):
     key = live_mirror.prefix + "quiet:e"
     other.set(key, b"v1")  # (no notification: nothing to wait for)
