@@ -46,10 +46,14 @@ def _key(user_id):
     return f"{cache.key_prefix()}:auth:identity:v2:{user_id}"
 
 
+def _make_epoch_key():
+    return django_cache.make_key(AUTH_EPOCH_KEY)
+
+
 def _epoch_key():
     # Written through Django's cache (accounts/revocation.py): its stored bytes are
     # compared as they are, never decoded.
-    return django_cache.make_key(AUTH_EPOCH_KEY)
+    return cache.from_settings("auth_epoch_key", _make_epoch_key)
 
 
 def _epoch(raw):
@@ -61,27 +65,48 @@ def _ttl():
 
 
 class CachedIdentity:
-    """Just what scope resolution (accounts.scope) reads of a user."""
+    """Just what scope resolution (accounts.scope) reads of a user. Read-only: one parsed
+    copy serves every request (and thread) of the process that reads the same bytes."""
 
+    __slots__ = ("pk", "id", "username", "role", "is_active", "is_superuser", "scope_kind",
+                 "scope_id", "_perms", "checked_at", "epoch")  # fmt: skip
     is_authenticated = True
     is_anonymous = False
 
     def __init__(self, data):
-        self.pk = self.id = data["id"]
-        self.username = data.get("username", "")
-        self.role = data.get("role", "")
-        self.is_active = bool(data["active"])
-        self.is_superuser = bool(data["superuser"])
-        self.scope_kind = data["scope_kind"]
-        self.scope_id = data["scope_id"]
-        self._perms = frozenset(data["perms"])
-        self.checked_at = float(data.get("checked_at", 0.0))
+        fields = {
+            "pk": data["id"],
+            "id": data["id"],
+            "username": data.get("username", ""),
+            "role": data.get("role", ""),
+            "is_active": bool(data["active"]),
+            "is_superuser": bool(data["superuser"]),
+            "scope_kind": data["scope_kind"],
+            "scope_id": data["scope_id"],
+            "_perms": frozenset(data["perms"]),
+            "checked_at": float(data.get("checked_at", 0.0)),
+            "epoch": data.get("epoch"),
+        }
+        for name, value in fields.items():
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"a cached identity is read-only (tried to set {name!r})")
+
+    def __delattr__(self, name):
+        raise AttributeError(f"a cached identity is read-only (tried to delete {name!r})")
 
     def has_perm(self, perm, obj=None):
         return self.is_active and (self.is_superuser or perm in self._perms)
 
     def __str__(self):
         return self.username
+
+
+# stored bytes -> their parsed copy: the mirror hands the same bytes to every request until
+# the copy is rewritten. Bounded: cleared when full.
+_parsed = {}
+_MAX_PARSED = 20000
 
 
 def identity_lookup(user_id):
@@ -96,10 +121,15 @@ def identity_lookup(user_id):
     epoch = _epoch(epoch_raw)
     if raw is None:
         return None, epoch
-    data = json.loads(raw)
-    if data.get("epoch") != epoch or not data.get("active"):
+    copy = _parsed.get(raw)
+    if copy is None:
+        copy = CachedIdentity(json.loads(raw))
+        if len(_parsed) >= _MAX_PARSED:
+            _parsed.clear()
+        _parsed[raw] = copy
+    if copy.epoch != epoch or not copy.is_active:
         return None, epoch
-    return CachedIdentity(data), epoch
+    return copy, epoch
 
 
 def identity_fresh(copy, *, outage=False):

@@ -10,7 +10,6 @@ from rest_framework import serializers
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.decorators import api_view, authentication_classes, permission_classes
 from rest_framework.renderers import JSONRenderer
-from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api.schema import OPTIONAL_SCOPE_PATTERN, SCOPE_HELP
@@ -78,10 +77,19 @@ def health(request):
 class PassThroughJSONRenderer(JSONRenderer):
     """JSON, except bytes (the snapshot's pre-serialized body), which are sent as they are."""
 
+    # The views answer their stored JSON bytes as an HttpResponse of this type (DRF passes
+    # an HttpResponse through): no Response to build and render per request. Errors are
+    # still Responses, rendered by this class.
+
     def render(self, data, accepted_media_type=None, renderer_context=None):
         if isinstance(data, bytes):
             return data
         return super().render(data, accepted_media_type, renderer_context)
+
+
+def _json(body):
+    """An answer of stored JSON bytes (the negotiation chose PassThroughJSONRenderer)."""
+    return HttpResponse(body, content_type=PassThroughJSONRenderer.media_type)
 
 
 # Session: the server-rendered pages' own scripts read the overview too.
@@ -147,7 +155,7 @@ class OverviewView(APIView):
             raise validation_error({"period": [message]}, code="invalid_period")
         scope = resolve_scope(request.user, request.query_params.get("scope"))
         body = overview_body(scope, period, degraded=outage.database_down())
-        return Response(body)
+        return _json(body)
 
 
 # ------------------------------------------------------------------ time series
@@ -233,4 +241,4 @@ class TimeseriesView(APIView):
             return response
         # The answer's JSON bytes, stored under the scope's generation (exact: see
         # dashboard/snapshots/series_cache.py).
-        return Response(series_body(query))
+        return _json(series_body(query))

@@ -15,6 +15,8 @@ import time
 
 import redis
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 
 from common.redis_mirror import mirror
 
@@ -33,8 +35,31 @@ def client():
     return _client
 
 
-def key_prefix():
+# Values derived from the CACHES setting, computed once per process (read on every
+# request); emptied when a test changes the setting.
+_from_settings = {}
+
+
+def from_settings(name, compute):
+    """`compute()` once, then its value, until the CACHES setting changes."""
+    value = _from_settings.get(name)
+    if value is None:
+        value = _from_settings[name] = compute()
+    return value
+
+
+@receiver(setting_changed)
+def _caches_changed(setting, **kwargs):
+    if setting == "CACHES":
+        _from_settings.clear()
+
+
+def _read_prefix():
     return settings.CACHES["default"].get("KEY_PREFIX") or "molam"
+
+
+def key_prefix():
+    return from_settings("key_prefix", _read_prefix)
 
 
 _prefix = key_prefix

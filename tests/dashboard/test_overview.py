@@ -315,3 +315,27 @@ def test_a_read_from_the_identity_copy_needs_no_query_and_no_redis_round_trip(
     # Only the time series' own read: no user, permission or group query.
     assert not [q for q in queries.captured_queries if "accounts_user" in q["sql"]]
     assert not [q for q in queries.captured_queries if "auth_permission" in q["sql"]]
+
+
+def test_one_parsed_identity_copy_serves_every_request_and_cannot_be_changed(
+    client_for, merchant_admin_m1
+):
+    """The parsed copy of the same stored bytes is shared by the process's requests (and
+    threads): it refuses every write, and a rewritten copy is parsed again."""
+    from dashboard.api import identity
+
+    computed("merchant:m_1")
+    client = client_for(merchant_admin_m1)
+    with override_settings(OVERVIEW_AUTH_CACHE_S=3600):
+        assert get(client).status_code == 200  # checked in the database, copied
+        first, epoch = identity.identity_lookup(merchant_admin_m1.pk)
+        again, _ = identity.identity_lookup(merchant_admin_m1.pk)
+        assert first is again and first.scope_id == "m_1"
+        for name in ("scope_id", "is_active", "new_attribute"):
+            with pytest.raises(AttributeError):
+                setattr(first, name, "x")
+        with pytest.raises(AttributeError):
+            del first.is_superuser
+        identity.identity_remember(merchant_admin_m1, epoch)  # a new check writes new bytes
+        renewed, _ = identity.identity_lookup(merchant_admin_m1.pk)
+    assert renewed is not first and renewed.checked_at >= first.checked_at
