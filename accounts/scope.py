@@ -13,6 +13,7 @@ from accounts.choices import ScopeKind
 from common.errors import NotAllowed, ValidationFailed
 
 _ID_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
+_KINDS = frozenset(ScopeKind.values)  # (`.values` builds its list on every call)
 _COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
 
 
@@ -40,7 +41,7 @@ class Scope:
         if text == ScopeKind.PLATFORM:
             return cls(ScopeKind.PLATFORM, "")
         kind, sep, ident = text.partition(":")
-        if not sep or kind not in ScopeKind.values or kind == ScopeKind.PLATFORM:
+        if not sep or kind not in _KINDS or kind == ScopeKind.PLATFORM:
             raise bad(
                 f"Unknown scope {text!r}: use platform, merchant:ID, agent:ID, bank:ID "
                 "or region:CC."

@@ -104,13 +104,18 @@ def parse_time(name, text, errors):
     return value
 
 
+# (Choices' `.values` builds its list on every call.)
+_GRANULARITIES = frozenset(Granularity.values)
+_SOURCES = frozenset(Source.values)
+
+
 def parse_series_query(*, metric, scope, params, now=None):
     """Check every parameter; raises ValidationFailed with all field errors at once."""
     errors = {}
     if metric not in METRICS:
         errors["metric"] = [f"Unknown metric {metric!r}. Known: {', '.join(sorted(METRICS))}."]
     granularity = params.get("granularity") or Granularity.HOUR
-    if granularity not in Granularity.values:
+    if granularity not in _GRANULARITIES:
         errors["granularity"] = ["Must be hour or day."]
         granularity = Granularity.HOUR
     frm = parse_time("from", params.get("from"), errors)
@@ -121,7 +126,7 @@ def parse_series_query(*, metric, scope, params, now=None):
     if metric in METRICS and METRICS[metric].needs_currency and not currency:
         errors.setdefault("currency", []).append(f"Money metric {metric!r} needs a currency.")
     source = params.get("source") or None
-    if source is not None and source not in Source.values:
+    if source is not None and source not in _SOURCES:
         errors["source"] = ["Must be wallet or connect."]
     geo = {}
     country = params.get("country") or None
