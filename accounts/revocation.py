@@ -13,6 +13,7 @@ import logging
 import uuid
 
 from django.core.cache import cache
+from django.db import connection
 from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
@@ -21,6 +22,8 @@ from common.redis_mirror import mirror
 log = logging.getLogger(__name__)
 
 AUTH_EPOCH_KEY = "accounts:auth-epoch"
+AUTH_CHANGES_SEEN_KEY = "accounts:auth-changes-seen"
+AUTH_CHANGES_KEEP_DAYS = 1
 EPOCH_UNSET = "0"  # the epoch before the first bump (or after Redis lost it: copies too)
 
 
@@ -52,3 +55,33 @@ def expired_tokens_flush():
     that expired is refused anyway, and the tables would otherwise grow for ever."""
     deleted, _ = OutstandingToken.objects.filter(expires_at__lte=timezone.now()).delete()
     return deleted
+
+
+def auth_changes_check():
+    """Void every identity copy if the rows of `accounts_auth_change` changed since the last
+    check (accounts/migrations/0003_auth_changes.py: triggers write one per statement that
+    changes a user's watched columns, groups or permissions, or a group's permissions, so
+    also the changes no signal reports). Returns whether the epoch was bumped.
+
+    Count and highest id together: a transaction that commits after a later one took a
+    higher id still changes the count. First check (or the mark lost): bumps."""
+    with connection.cursor() as cur:
+        cur.execute("SELECT count(*), coalesce(max(id), 0) FROM accounts_auth_change")
+        count, top = cur.fetchone()
+    mark = f"{count}:{top}"
+    if cache.get(AUTH_CHANGES_SEEN_KEY) == mark:
+        return False
+    auth_epoch_bump()
+    cache.set(AUTH_CHANGES_SEEN_KEY, mark, timeout=None)
+    return True
+
+
+def auth_changes_prune():
+    """Delete change rows older than AUTH_CHANGES_KEEP_DAYS (the next check then bumps the
+    epoch once: the count changed)."""
+    with connection.cursor() as cur:
+        cur.execute(
+            "DELETE FROM accounts_auth_change WHERE at < now() - make_interval(days => %s)",
+            [AUTH_CHANGES_KEEP_DAYS],
+        )
+        return cur.rowcount

@@ -4,7 +4,7 @@ import logging
 
 from celery import shared_task
 
-from accounts.revocation import expired_tokens_flush
+from accounts.revocation import auth_changes_check, auth_changes_prune, expired_tokens_flush
 
 logger = logging.getLogger(__name__)
 
@@ -13,3 +13,12 @@ logger = logging.getLogger(__name__)
 def flush_expired_tokens():
     """Forget refresh tokens past their expiry (issued and blacklisted alike)."""
     logger.info("expired refresh tokens flushed: %s rows", expired_tokens_flush())
+    logger.info("old auth change rows pruned: %s", auth_changes_prune())
+
+
+@shared_task(name="accounts.tasks.check_auth_changes", ignore_result=True)
+def check_auth_changes():
+    """Void every identity copy when the database says users, groups or permissions changed
+    (also by a bulk update or raw SQL, which no signal reports)."""
+    if auth_changes_check():
+        logger.info("users, groups or permissions changed: identity copies voided")

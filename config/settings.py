@@ -239,8 +239,15 @@ REPORTING_CURRENCY = env_str("REPORTING_CURRENCY", "XOF")
 # Dashboard reads (dashboard/api/authentication.py): seconds a user's checked identity
 # (active, role, scope, permissions), copied to Redis, stands in for the database; a
 # deactivation or a change of the user or of a role group voids copies at once
-# (dashboard/api/identity.py). 0: always the database.
-OVERVIEW_AUTH_CACHE_S = env_int("OVERVIEW_AUTH_CACHE_S", 5, minimum=0)
+# (dashboard/api/identity.py), and a change no signal reports (bulk update, raw SQL)
+# within AUTH_CHANGES_CHECK_S (database triggers, checked by beat). 0: always the database.
+OVERVIEW_AUTH_CACHE_S = env_int("OVERVIEW_AUTH_CACHE_S", 60, minimum=0)
+AUTH_CHANGES_CHECK_S = env_int("AUTH_CHANGES_CHECK_S", 5, minimum=1)
+CELERY_BEAT_SCHEDULE["check-auth-changes"] = {
+    "task": "accounts.tasks.check_auth_changes",
+    "schedule": AUTH_CHANGES_CHECK_S,
+    "options": {"expires": 2 * AUTH_CHANGES_CHECK_S},  # a stopped worker: no backlog
+}
 # Each web process mirrors the Redis values the API reads most (overview bytes, identity
 # copies, the auth epoch, time-series answers), dropped by Redis's keyspace notifications
 # (common/redis_mirror.py). false: every read goes to Redis.

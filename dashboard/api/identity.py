@@ -14,11 +14,16 @@ stands in for the user only while:
 - the user was not saved since (scope, role, permissions, groups): the save
   drops the copy when it commits (the signals below are connected in every
   process: dashboard/apps.py);
-- it is younger than OVERVIEW_AUTH_CACHE_S (5 s; 0: every request reads the
-  database), so a change none of the rules above sees (a bulk
-  `QuerySet.update`, which sends no signal) shows within that time; during a
-  database outage, younger than OUTAGE_AUTH_CACHE_S (900 s: the longest outage
-  during which a user keeps its overview without a fresh check).
+- no change reached the database that no signal reports (a bulk
+  `QuerySet.update`, raw SQL, a restore): triggers record every statement that
+  changes a user's watched columns, groups or permissions, or a group's
+  permissions, and the beat task `accounts.tasks.check_auth_changes` moves the
+  epoch within AUTH_CHANGES_CHECK_S (5 s) of its commit
+  (accounts/migrations/0003_auth_changes.py, accounts/revocation.py);
+- it is younger than OVERVIEW_AUTH_CACHE_S (60 s; 0: every request reads the
+  database), the bound if beat or its worker stop; during a database outage,
+  younger than OUTAGE_AUTH_CACHE_S (900 s: the longest outage during which a
+  user keeps its overview without a fresh check).
 
 Redis unreadable: no copy is trusted (the database decides). A user without a
 usable copy during an outage gets 503 (the database error goes up to the DRF
