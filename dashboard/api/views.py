@@ -74,22 +74,10 @@ def health(request):
 # ------------------------------------------------------------------ overview
 
 
-class PassThroughJSONRenderer(JSONRenderer):
-    """JSON, except bytes (the snapshot's pre-serialized body), which are sent as they are."""
-
-    # The views answer their stored JSON bytes as an HttpResponse of this type (DRF passes
-    # an HttpResponse through): no Response to build and render per request. Errors are
-    # still Responses, rendered by this class.
-
-    def render(self, data, accepted_media_type=None, renderer_context=None):
-        if isinstance(data, bytes):
-            return data
-        return super().render(data, accepted_media_type, renderer_context)
-
-
 def _json(body):
-    """An answer of stored JSON bytes (the negotiation chose PassThroughJSONRenderer)."""
-    return HttpResponse(body, content_type=PassThroughJSONRenderer.media_type)
+    """An answer of stored JSON bytes, sent as they are (DRF passes an HttpResponse
+    through; the negotiation has chosen JSON, and errors are rendered by JSONRenderer)."""
+    return HttpResponse(body, content_type=JSONRenderer.media_type)
 
 
 # Session: the server-rendered pages' own scripts read the overview too.
@@ -115,7 +103,7 @@ class OverviewView(APIView):
     """Overview of a scope and period (see ../shared/contracts/api.md)."""
 
     authentication_classes = _AUTHENTICATION
-    renderer_classes = [PassThroughJSONRenderer]
+    renderer_classes = [JSONRenderer]
     content_negotiation_class = JSONFirstNegotiation
     parser_classes = []  # reads only: no request body
     http_method_names = ["get", "head"]
@@ -165,7 +153,7 @@ class TimeseriesView(APIView):
     """Zero-filled time series of one metric for one scope, hourly or daily; CSV on request."""
 
     authentication_classes = _AUTHENTICATION
-    renderer_classes = [PassThroughJSONRenderer, CSVRenderer]
+    renderer_classes = [JSONRenderer, CSVRenderer]
     content_negotiation_class = JSONFirstNegotiation
     parser_classes = []  # reads only: no request body
 
