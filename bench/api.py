@@ -39,6 +39,7 @@ import resource
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -562,11 +563,8 @@ def main():
 
 def median(values):
     """The median of the values that are not None (None when none is)."""
-    values = sorted(v for v in values if v is not None)
-    if not values:
-        return None
-    mid = len(values) // 2
-    return values[mid] if len(values) % 2 else round((values[mid - 1] + values[mid]) / 2, 3)
+    values = [v for v in values if v is not None]
+    return round(statistics.median(values), 3) if values else None
 
 
 def round_figures(ping, over):
